@@ -264,7 +264,7 @@ pub struct RunCancelled {
 pub enum RunEvent {
     /// `run.created`
     #[serde(rename = "run.created")]
-    Created(RunCreated),
+    Created(Box<RunCreated>),
     /// `run.rerun_of`
     #[serde(rename = "run.rerun_of")]
     RerunOf(RunRerunOf),

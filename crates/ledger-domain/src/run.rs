@@ -216,7 +216,7 @@ pub fn evolve(state: RunState, event: &RunEvent) -> RunState {
             charged: BucketSplit::default(),
             refunded: BucketSplit::default(),
             error: None,
-            created: created.clone(),
+            created: (**created).clone(),
         }),
         (None, _) => None,
         (Some(mut run), event) => {
@@ -339,7 +339,7 @@ pub struct CreateRun {
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunCommand {
     /// Create the run (SPEC rule 1).
-    Create(CreateRun),
+    Create(Box<CreateRun>),
     /// queued -> running.
     Start,
     /// Report a stage's status (SPEC rule 3).
@@ -636,7 +636,7 @@ fn decide_create(
 /// `NO_INPUTS` for a project run without inputs.
 fn creation_events(created: RunCreated, rerun_of: Option<Uuid>) -> Vec<RunEvent> {
     let missing_inputs = created.project_id.is_some() && created.inputs.is_none();
-    let mut events = vec![RunEvent::Created(created)];
+    let mut events = vec![RunEvent::Created(Box::new(created))];
     if let Some(original_run_id) = rerun_of {
         events.push(RunEvent::RerunOf(RunRerunOf { original_run_id }));
     }

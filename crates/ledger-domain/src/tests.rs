@@ -51,7 +51,7 @@ fn created(stages: &[&str], files: &[&str]) -> RunEvent {
     let events = run::decide(
         &RunState::default(),
         &Caller::system(),
-        &RunCommand::Create(command),
+        &RunCommand::Create(Box::new(command)),
     )
     .expect("a valid create");
     events.into_iter().next().expect("run.created")
@@ -195,7 +195,7 @@ fn assert_code<T: std::fmt::Debug>(result: Result<T, DomainError>, code: &str) {
 #[test]
 fn rule_1_create_records_run_created_and_the_run_is_queued() {
     let events = given([])
-        .when(RunCommand::Create(create_command()))
+        .when(RunCommand::Create(Box::new(create_command())))
         .unwrap();
     assert!(
         matches!(events.as_slice(), [RunEvent::Created(created)] if created.run_id == run_id())
@@ -211,7 +211,9 @@ fn rule_1_project_run_without_inputs_is_recorded_and_fails_with_no_inputs() {
         inputs: None,
         ..create_command()
     };
-    let events = given([]).when(RunCommand::Create(command)).unwrap();
+    let events = given([])
+        .when(RunCommand::Create(Box::new(command)))
+        .unwrap();
     assert!(
         matches!(&events[..], [RunEvent::Created(_), RunEvent::Failed(f)] if f.code == "NO_INPUTS")
     );
@@ -227,14 +229,16 @@ fn rule_1_project_run_with_inputs_is_queued() {
         inputs: Some(json!({"hypothesis": "x"})),
         ..create_command()
     };
-    let events = given([]).when(RunCommand::Create(command)).unwrap();
+    let events = given([])
+        .when(RunCommand::Create(Box::new(command)))
+        .unwrap();
     assert_eq!(events.len(), 1);
 }
 
 #[test]
 fn rule_1_creating_over_an_existing_run_is_refused() {
     assert_code(
-        given([created(&[], &[])]).when(RunCommand::Create(create_command())),
+        given([created(&[], &[])]).when(RunCommand::Create(Box::new(create_command()))),
         "run_already_exists",
     );
 }
@@ -246,14 +250,19 @@ fn rule_1_max_retry_count_must_be_between_1_and_10() {
             max_retry_count: bad,
             ..create_command()
         };
-        assert_code(given([]).when(RunCommand::Create(command)), "invalid_input");
+        assert_code(
+            given([]).when(RunCommand::Create(Box::new(command))),
+            "invalid_input",
+        );
     }
     for good in [1, 10] {
         let command = CreateRun {
             max_retry_count: good,
             ..create_command()
         };
-        assert!(given([]).when(RunCommand::Create(command)).is_ok());
+        assert!(given([])
+            .when(RunCommand::Create(Box::new(command)))
+            .is_ok());
     }
 }
 
@@ -263,7 +272,10 @@ fn rule_1_negative_credits_per_file_is_invalid() {
         credits_per_file: -1,
         ..create_command()
     };
-    assert_code(given([]).when(RunCommand::Create(command)), "invalid_input");
+    assert_code(
+        given([]).when(RunCommand::Create(Box::new(command))),
+        "invalid_input",
+    );
 }
 
 #[test]
@@ -272,7 +284,10 @@ fn rule_1_empty_owner_is_invalid() {
         owner_id: " ".into(),
         ..create_command()
     };
-    assert_code(given([]).when(RunCommand::Create(command)), "invalid_input");
+    assert_code(
+        given([]).when(RunCommand::Create(Box::new(command))),
+        "invalid_input",
+    );
 }
 
 #[test]
@@ -280,7 +295,7 @@ fn rule_1_a_tenant_key_cannot_create_for_another_tenant() {
     assert_code(
         given([])
             .caller(other_tenant())
-            .when(RunCommand::Create(create_command())),
+            .when(RunCommand::Create(Box::new(create_command()))),
         "forbidden",
     );
 }
@@ -629,7 +644,9 @@ fn rule_5_rerun_does_not_claim_the_originals_idempotency_key() {
         idempotency_key: Some("p:1:2".into()),
         ..create_command()
     };
-    let history = given([]).when(RunCommand::Create(command)).unwrap();
+    let history = given([])
+        .when(RunCommand::Create(Box::new(command)))
+        .unwrap();
     let original = RunState::from_events(&history);
     let events = run::decide_rerun(&original, &owner(), new_run_id()).unwrap();
     assert!(matches!(&events[0], RunEvent::Created(c) if c.idempotency_key.is_none()));
