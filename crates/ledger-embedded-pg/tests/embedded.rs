@@ -1,0 +1,77 @@
+//! The supervisor starts a real server, serves connections, and leaves nothing behind.
+
+use std::time::Duration;
+
+use ledger_embedded_pg::{Durability, EmbeddedPostgres, Options};
+use sqlx::{Connection, PgConnection};
+
+fn postmaster_pid(dir: &std::path::Path) -> Option<i32> {
+    std::fs::read_to_string(dir.join("pgdata/postmaster.pid"))
+        .ok()?
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn is_alive(pid: i32) -> bool {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+}
+
+#[tokio::test]
+async fn starts_serves_stops_and_restarts_on_the_same_data() {
+    let dir = std::env::temp_dir().join(format!("rl-embedded-{}", uuid::Uuid::new_v4().simple()));
+    let options = Options {
+        durability: Durability::Production,
+        ..Options::new(&dir)
+    };
+
+    let server = EmbeddedPostgres::start(&options, "ledger").await.unwrap();
+    let mut connection = PgConnection::connect(&server.url("ledger")).await.unwrap();
+    sqlx::query("CREATE TABLE kept (value TEXT)")
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO kept VALUES ('survives a restart')")
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    let fsync: String = sqlx::query_scalar("SHOW fsync")
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+    assert_eq!(fsync, "on");
+    connection.close().await.unwrap();
+    let pid = postmaster_pid(&dir).expect("a running postmaster");
+    assert!(is_alive(pid));
+
+    server.stop().unwrap();
+    assert!(!is_alive(pid), "postgres {pid} outlived stop()");
+
+    let restarted = EmbeddedPostgres::start(&options, "ledger").await.unwrap();
+    let mut connection = PgConnection::connect(&restarted.url("ledger"))
+        .await
+        .unwrap();
+    let kept: String = sqlx::query_scalar("SELECT value FROM kept")
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+    assert_eq!(kept, "survives a restart");
+    connection.close().await.unwrap();
+    let pid = postmaster_pid(&dir).unwrap();
+    drop(restarted);
+    assert!(!is_alive(pid), "postgres {pid} outlived drop");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_refused() {
+    let db = ledger_embedded_pg::testing::fresh_database().await;
+    let url = db.url.replacen("ledger:", "ledger:wrong", 1);
+    let result = tokio::time::timeout(Duration::from_secs(10), PgConnection::connect(&url)).await;
+    assert!(
+        matches!(result, Ok(Err(_))),
+        "connected without the password"
+    );
+}
