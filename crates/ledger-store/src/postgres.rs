@@ -1,0 +1,686 @@
+//! The PostgreSQL backend.
+//!
+//! Appends go through one writer task per store (group commit): it takes
+//! every append waiting in its queue, decides each one's fate against the
+//! current stream heads, and writes all that pass in one transaction. That
+//! transaction first locks the single `event_log_head` row and holds it until
+//! it commits, so across every service instance on the database only one
+//! appending transaction runs at a time: positions are dense and become
+//! visible in position order, and a reader of `global_position > P` never
+//! skips an event that commits later. ARCHITECTURE.md explains the choice.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use serde_json::Value;
+use sqlx::migrate::Migrator;
+use sqlx::{PgPool, Postgres, Row, Transaction};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::hash::{event_hash, HashInput, GENESIS_HASH};
+use crate::{
+    AppendError, AppendOutcome, AppendRequest, AppendedEvent, EventStore, ExpectedVersion,
+    ReadError, ReadUntil, RecordedEvent, Snapshot,
+};
+
+/// The schema migrations of the store (the repository's `migrations/`).
+pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
+
+/// Called with the first and last position of a batch after its rows are
+/// written and before it commits, while it holds the log's head lock.
+/// Tests use it to hold a transaction open; production leaves it unset.
+pub type BeforeCommitHook = Arc<dyn Fn(u64, u64) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// Tuning of the writer.
+#[derive(Clone)]
+pub struct PgEventStoreOptions {
+    /// Most events one transaction takes from the queue (an append larger
+    /// than this still goes in whole, alone).
+    pub max_batch_events: usize,
+    /// Appends that may wait for the writer before callers wait to enqueue.
+    pub queue_capacity: usize,
+    /// Test hook; see `BeforeCommitHook`.
+    pub before_commit: Option<BeforeCommitHook>,
+}
+
+impl Default for PgEventStoreOptions {
+    fn default() -> Self {
+        PgEventStoreOptions {
+            max_batch_events: 2_000,
+            queue_capacity: 4_096,
+            before_commit: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for PgEventStoreOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgEventStoreOptions")
+            .field("max_batch_events", &self.max_batch_events)
+            .field("queue_capacity", &self.queue_capacity)
+            .field("before_commit", &self.before_commit.is_some())
+            .finish()
+    }
+}
+
+struct AppendJob {
+    request: AppendRequest,
+    reply: oneshot::Sender<Result<AppendOutcome, AppendError>>,
+}
+
+/// The PostgreSQL event store. Cheap to clone; clones share one writer.
+#[derive(Clone)]
+pub struct PgEventStore {
+    pool: PgPool,
+    writer: mpsc::Sender<AppendJob>,
+}
+
+impl std::fmt::Debug for PgEventStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgEventStore").finish_non_exhaustive()
+    }
+}
+
+impl PgEventStore {
+    /// A store on `pool` with default options. Spawns the writer task on the
+    /// current tokio runtime; it ends when the last clone is dropped.
+    pub fn new(pool: PgPool) -> Self {
+        Self::with_options(pool, PgEventStoreOptions::default())
+    }
+
+    /// A store with explicit writer options.
+    pub fn with_options(pool: PgPool, options: PgEventStoreOptions) -> Self {
+        let (writer, queue) = mpsc::channel(options.queue_capacity.max(1));
+        tokio::spawn(run_writer(pool.clone(), queue, options));
+        PgEventStore { pool, writer }
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+impl EventStore for PgEventStore {
+    #[tracing::instrument(skip_all, fields(streams = request.streams.len(), events = request.event_count()))]
+    async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, AppendError> {
+        validate(&request)?;
+        let (reply, outcome) = oneshot::channel();
+        self.writer
+            .send(AppendJob { request, reply })
+            .await
+            .map_err(|_| AppendError::ShuttingDown)?;
+        outcome.await.map_err(|_| AppendError::ShuttingDown)?
+    }
+
+    async fn read_stream(
+        &self,
+        stream_id: &str,
+        from_version: u64,
+        until: ReadUntil,
+    ) -> Result<Vec<RecordedEvent>, ReadError> {
+        let (max_version, recorded_before) = match until {
+            ReadUntil::End => (i64::MAX, None),
+            ReadUntil::Version(version) => (to_i64(version), None),
+            ReadUntil::RecordedAt(at) => (i64::MAX, Some(at)),
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events
+             WHERE stream_id = $1 AND stream_version >= $2 AND stream_version <= $3
+               AND ($4::timestamptz IS NULL OR recorded_at <= $4)
+             ORDER BY stream_version"
+        ))
+        .bind(stream_id)
+        .bind(to_i64(from_version))
+        .bind(max_version)
+        .bind(recorded_before)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(recorded_event).collect()
+    }
+
+    async fn read_all(
+        &self,
+        after_position: u64,
+        limit: u32,
+        tenant_id: Option<&str>,
+    ) -> Result<Vec<RecordedEvent>, ReadError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events
+             WHERE global_position > $1 AND ($3::text IS NULL OR tenant_id = $3)
+             ORDER BY global_position
+             LIMIT $2"
+        ))
+        .bind(to_i64(after_position))
+        .bind(i64::from(limit))
+        .bind(tenant_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(recorded_event).collect()
+    }
+
+    async fn head_position(&self) -> Result<u64, ReadError> {
+        let position: i64 = sqlx::query_scalar("SELECT position FROM event_log_head")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(position as u64)
+    }
+
+    async fn find_claim(&self, scope: &str, key: &str) -> Result<Option<String>, ReadError> {
+        Ok(sqlx::query_scalar(
+            "SELECT stream_id FROM unique_claims WHERE scope = $1 AND claim_key = $2",
+        )
+        .bind(scope)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn load_snapshot(&self, stream_id: &str) -> Result<Option<Snapshot>, ReadError> {
+        let row =
+            sqlx::query("SELECT version, state_format, state FROM snapshots WHERE stream_id = $1")
+                .bind(stream_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|row| {
+            Ok(Snapshot {
+                stream_id: stream_id.to_owned(),
+                version: row.try_get::<i64, _>("version")? as u64,
+                state_format: row.try_get::<i32, _>("state_format")? as u32,
+                state: row.try_get("state")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), ReadError> {
+        sqlx::query(
+            "INSERT INTO snapshots (stream_id, version, state_format, state, taken_at)
+             VALUES ($1, $2, $3, $4, now())
+             ON CONFLICT (stream_id) DO UPDATE
+               SET version = EXCLUDED.version, state_format = EXCLUDED.state_format,
+                   state = EXCLUDED.state, taken_at = EXCLUDED.taken_at
+             WHERE snapshots.version < EXCLUDED.version
+                OR snapshots.state_format <> EXCLUDED.state_format",
+        )
+        .bind(&snapshot.stream_id)
+        .bind(to_i64(snapshot.version))
+        .bind(snapshot.state_format as i32)
+        .bind(&snapshot.state)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+const EVENT_COLUMNS: &str = "global_position, event_id, stream_id, stream_version, event_type, \
+     schema_version, data, metadata, recorded_at, prev_hash, hash";
+
+fn recorded_event(row: &sqlx::postgres::PgRow) -> Result<RecordedEvent, ReadError> {
+    Ok(RecordedEvent {
+        global_position: row.try_get::<i64, _>("global_position")? as u64,
+        event_id: row.try_get("event_id")?,
+        stream_id: row.try_get("stream_id")?,
+        stream_version: row.try_get::<i64, _>("stream_version")? as u64,
+        event_type: row.try_get("event_type")?,
+        schema_version: row.try_get::<i32, _>("schema_version")? as u32,
+        data: row.try_get("data")?,
+        metadata: row.try_get("metadata")?,
+        recorded_at: row.try_get("recorded_at")?,
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+/// Positions and versions are stored as BIGINT; values beyond it are clamped
+/// (no log reaches 2^63 events).
+fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// Refuses what PostgreSQL could not store, before it can fail a whole
+/// group-commit batch: NUL characters (text and JSONB reject them), empty
+/// names, and an event id or stream twice in one request.
+fn validate(request: &AppendRequest) -> Result<(), AppendError> {
+    let invalid = |reason: String| Err(AppendError::Invalid(reason));
+    if request.streams.is_empty() {
+        return invalid("an append needs at least one stream".into());
+    }
+    let mut streams = HashSet::new();
+    let mut ids = HashSet::new();
+    for part in &request.streams {
+        if part.stream_id.is_empty() || part.stream_id.contains('\0') {
+            return invalid("stream ids must be non-empty and free of NUL".into());
+        }
+        if !streams.insert(part.stream_id.as_str()) {
+            return invalid(format!("stream {} appears twice", part.stream_id));
+        }
+        for event in &part.events {
+            if !ids.insert(event.event_id) {
+                return invalid(format!("event id {} appears twice", event.event_id));
+            }
+            if event.event_type.is_empty() || event.event_type.contains('\0') {
+                return invalid("event types must be non-empty and free of NUL".into());
+            }
+            let metadata = serde_json::to_value(&event.metadata).expect("metadata serializes");
+            if contains_nul(&event.data) || contains_nul(&metadata) {
+                return invalid("event data and metadata must not contain NUL characters".into());
+            }
+        }
+    }
+    for claim in &request.claims {
+        if [&claim.scope, &claim.key, &claim.stream_id]
+            .iter()
+            .any(|text| text.contains('\0'))
+        {
+            return invalid("claims must not contain NUL characters".into());
+        }
+    }
+    Ok(())
+}
+
+fn contains_nul(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains('\0'),
+        Value::Array(items) => items.iter().any(contains_nul),
+        Value::Object(map) => map
+            .iter()
+            .any(|(key, item)| key.contains('\0') || contains_nul(item)),
+        _ => false,
+    }
+}
+
+async fn run_writer(
+    pool: PgPool,
+    mut queue: mpsc::Receiver<AppendJob>,
+    options: PgEventStoreOptions,
+) {
+    while let Some(first) = queue.recv().await {
+        let mut events = first.request.event_count();
+        let mut jobs = vec![first];
+        while events < options.max_batch_events {
+            match queue.try_recv() {
+                Ok(job) => {
+                    events += job.request.event_count();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let requests: Vec<&AppendRequest> = jobs.iter().map(|job| &job.request).collect();
+        match write_batch(&pool, &requests, options.before_commit.as_ref()).await {
+            Ok(results) => {
+                for (job, result) in jobs.into_iter().zip(results) {
+                    let _ = job.reply.send(result);
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, appends = jobs.len(), "append batch failed");
+                let error = Arc::new(error);
+                for job in jobs {
+                    let _ = job.reply.send(Err(AppendError::Database(error.clone())));
+                }
+            }
+        }
+    }
+}
+
+/// What the batch knows of the log while it decides each append in turn:
+/// the database's view, plus what earlier appends of the batch wrote.
+#[derive(Default)]
+struct BatchView {
+    position: u64,
+    heads: HashMap<String, (u64, Vec<u8>)>,
+    touched_streams: Vec<String>,
+    known_events: HashMap<Uuid, AppendedEvent>,
+    claims: HashMap<(String, String), String>,
+    new_claims: Vec<(String, String, String, u64)>,
+    rows: EventRows,
+}
+
+#[derive(Default)]
+struct EventRows {
+    global_position: Vec<i64>,
+    event_id: Vec<Uuid>,
+    stream_id: Vec<String>,
+    stream_version: Vec<i64>,
+    event_type: Vec<String>,
+    schema_version: Vec<i32>,
+    data: Vec<Value>,
+    metadata: Vec<Value>,
+    tenant_id: Vec<Option<String>>,
+    recorded_at: Vec<DateTime<Utc>>,
+    prev_hash: Vec<Vec<u8>>,
+    hash: Vec<Vec<u8>>,
+}
+
+async fn write_batch(
+    pool: &PgPool,
+    requests: &[&AppendRequest],
+    before_commit: Option<&BeforeCommitHook>,
+) -> Result<Vec<Result<AppendOutcome, AppendError>>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let head: i64 =
+        sqlx::query_scalar("SELECT position FROM event_log_head WHERE singleton FOR UPDATE")
+            .fetch_one(&mut *tx)
+            .await?;
+    let mut view = load_view(&mut tx, requests, head as u64).await?;
+    // Microseconds: what timestamptz keeps, so the hashed value is the stored one.
+    let now = Utc::now();
+    let recorded_at = DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
+    let results: Vec<_> = requests
+        .iter()
+        .map(|request| decide_append(request, &mut view, recorded_at))
+        .collect();
+    if view.rows.global_position.is_empty() {
+        tx.rollback().await?;
+        return Ok(results);
+    }
+    insert_rows(&mut tx, &view).await?;
+    if let Some(hook) = before_commit {
+        hook(head as u64 + 1, view.position).await;
+    }
+    tx.commit().await?;
+    Ok(results)
+}
+
+async fn load_view(
+    tx: &mut Transaction<'_, Postgres>,
+    requests: &[&AppendRequest],
+    position: u64,
+) -> Result<BatchView, sqlx::Error> {
+    let stream_ids: Vec<&str> = requests
+        .iter()
+        .flat_map(|request| request.streams.iter().map(|part| part.stream_id.as_str()))
+        .collect();
+    let event_ids: Vec<Uuid> = requests
+        .iter()
+        .flat_map(|request| request.streams.iter().flat_map(|part| &part.events))
+        .map(|event| event.event_id)
+        .collect();
+    let (claim_scopes, claim_keys): (Vec<&str>, Vec<&str>) = requests
+        .iter()
+        .flat_map(|request| &request.claims)
+        .map(|claim| (claim.scope.as_str(), claim.key.as_str()))
+        .unzip();
+
+    let mut view = BatchView {
+        position,
+        ..BatchView::default()
+    };
+    for row in
+        sqlx::query("SELECT stream_id, version, head_hash FROM streams WHERE stream_id = ANY($1)")
+            .bind(&stream_ids)
+            .fetch_all(&mut **tx)
+            .await?
+    {
+        let version: i64 = row.try_get("version")?;
+        view.heads.insert(
+            row.try_get("stream_id")?,
+            (version as u64, row.try_get("head_hash")?),
+        );
+    }
+    for row in sqlx::query(
+        "SELECT event_id, stream_id, stream_version, global_position FROM events WHERE event_id = ANY($1)",
+    )
+    .bind(&event_ids)
+    .fetch_all(&mut **tx)
+    .await?
+    {
+        let event = AppendedEvent {
+            event_id: row.try_get("event_id")?,
+            stream_id: row.try_get("stream_id")?,
+            stream_version: row.try_get::<i64, _>("stream_version")? as u64,
+            global_position: row.try_get::<i64, _>("global_position")? as u64,
+        };
+        view.known_events.insert(event.event_id, event);
+    }
+    if !claim_scopes.is_empty() {
+        for row in sqlx::query(
+            "SELECT c.scope, c.claim_key, c.stream_id FROM unique_claims c
+             JOIN UNNEST($1::text[], $2::text[]) AS wanted(scope, claim_key)
+               ON c.scope = wanted.scope AND c.claim_key = wanted.claim_key",
+        )
+        .bind(&claim_scopes)
+        .bind(&claim_keys)
+        .fetch_all(&mut **tx)
+        .await?
+        {
+            view.claims.insert(
+                (row.try_get("scope")?, row.try_get("claim_key")?),
+                row.try_get("stream_id")?,
+            );
+        }
+    }
+    Ok(view)
+}
+
+/// Decides one append against the batch's view and, if it goes ahead, adds
+/// its rows to the batch. Nothing in the view changes when it is refused.
+fn decide_append(
+    request: &AppendRequest,
+    view: &mut BatchView,
+    recorded_at: DateTime<Utc>,
+) -> Result<AppendOutcome, AppendError> {
+    if let Some(duplicate) = earlier_append(request, view)? {
+        return Ok(duplicate);
+    }
+    for claim in &request.claims {
+        if let Some(holder) = view.claims.get(&(claim.scope.clone(), claim.key.clone())) {
+            if *holder != claim.stream_id {
+                return Err(AppendError::ClaimTaken {
+                    scope: claim.scope.clone(),
+                    key: claim.key.clone(),
+                    stream_id: holder.clone(),
+                });
+            }
+        }
+    }
+    for part in &request.streams {
+        let actual = view.heads.get(&part.stream_id).map(|(version, _)| *version);
+        let matches = match part.expected {
+            ExpectedVersion::Any => true,
+            ExpectedVersion::NoStream => actual.is_none(),
+            ExpectedVersion::Exact(version) => actual == Some(version),
+        };
+        if !matches {
+            return Err(AppendError::VersionConflict {
+                stream_id: part.stream_id.clone(),
+                expected: part.expected,
+                actual,
+            });
+        }
+    }
+
+    let mut appended = Vec::with_capacity(request.event_count());
+    for part in &request.streams {
+        for event in &part.events {
+            view.position += 1;
+            let (version, prev_hash) = match view.heads.get(&part.stream_id) {
+                Some((version, hash)) => (version + 1, hash.clone()),
+                None => (0, GENESIS_HASH.to_vec()),
+            };
+            let metadata = serde_json::to_value(&event.metadata).expect("metadata serializes");
+            let hash = event_hash(&HashInput {
+                stream_id: &part.stream_id,
+                stream_version: version,
+                global_position: view.position,
+                event_id: event.event_id,
+                event_type: &event.event_type,
+                schema_version: event.schema_version,
+                data: &event.data,
+                metadata: &metadata,
+                recorded_at,
+                prev_hash: &prev_hash,
+            });
+            let rows = &mut view.rows;
+            rows.global_position.push(to_i64(view.position));
+            rows.event_id.push(event.event_id);
+            rows.stream_id.push(part.stream_id.clone());
+            rows.stream_version.push(to_i64(version));
+            rows.event_type.push(event.event_type.clone());
+            rows.schema_version.push(event.schema_version as i32);
+            rows.data.push(event.data.clone());
+            rows.metadata.push(metadata);
+            rows.tenant_id.push(event.metadata.tenant_id.clone());
+            rows.recorded_at.push(recorded_at);
+            rows.prev_hash.push(prev_hash);
+            rows.hash.push(hash.to_vec());
+            if !view.touched_streams.contains(&part.stream_id) {
+                view.touched_streams.push(part.stream_id.clone());
+            }
+            view.heads
+                .insert(part.stream_id.clone(), (version, hash.to_vec()));
+            let landed = AppendedEvent {
+                event_id: event.event_id,
+                stream_id: part.stream_id.clone(),
+                stream_version: version,
+                global_position: view.position,
+            };
+            view.known_events.insert(event.event_id, landed.clone());
+            appended.push(landed);
+        }
+    }
+    for claim in &request.claims {
+        let id = (claim.scope.clone(), claim.key.clone());
+        if view.claims.insert(id, claim.stream_id.clone()).is_none() {
+            view.new_claims.push((
+                claim.scope.clone(),
+                claim.key.clone(),
+                claim.stream_id.clone(),
+                view.position,
+            ));
+        }
+    }
+    Ok(AppendOutcome {
+        events: appended,
+        duplicate: false,
+    })
+}
+
+/// A request whose every event id is in the log, each in the stream the
+/// request names, is a retry of an append that happened: its original
+/// positions answer it. Some ids known and some not is an error.
+fn earlier_append(
+    request: &AppendRequest,
+    view: &BatchView,
+) -> Result<Option<AppendOutcome>, AppendError> {
+    let mut originals = Vec::new();
+    let mut unknown = None;
+    for part in &request.streams {
+        for event in &part.events {
+            match view.known_events.get(&event.event_id) {
+                Some(original) if original.stream_id == part.stream_id => {
+                    originals.push(original.clone())
+                }
+                Some(_) => {
+                    return Err(AppendError::EventIdReused {
+                        event_id: event.event_id,
+                    })
+                }
+                None => unknown = Some(event.event_id),
+            }
+        }
+    }
+    match (originals.first(), unknown) {
+        (None, _) => Ok(None),
+        (Some(_), None) => Ok(Some(AppendOutcome {
+            events: originals,
+            duplicate: true,
+        })),
+        (Some(original), Some(_)) => Err(AppendError::EventIdReused {
+            event_id: original.event_id,
+        }),
+    }
+}
+
+async fn insert_rows(
+    tx: &mut Transaction<'_, Postgres>,
+    view: &BatchView,
+) -> Result<(), sqlx::Error> {
+    let rows = &view.rows;
+    sqlx::query(
+        "INSERT INTO events (global_position, event_id, stream_id, stream_version, event_type,
+                             schema_version, data, metadata, tenant_id, recorded_at, prev_hash, hash)
+         SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[],
+                              $6::int[], $7::jsonb[], $8::jsonb[], $9::text[], $10::timestamptz[],
+                              $11::bytea[], $12::bytea[])",
+    )
+    .bind(&rows.global_position)
+    .bind(&rows.event_id)
+    .bind(&rows.stream_id)
+    .bind(&rows.stream_version)
+    .bind(&rows.event_type)
+    .bind(&rows.schema_version)
+    .bind(&rows.data)
+    .bind(&rows.metadata)
+    .bind(&rows.tenant_id)
+    .bind(&rows.recorded_at)
+    .bind(&rows.prev_hash)
+    .bind(&rows.hash)
+    .execute(&mut **tx)
+    .await?;
+
+    let mut stream_ids = Vec::new();
+    let mut versions = Vec::new();
+    let mut hashes = Vec::new();
+    let mut positions = Vec::new();
+    for stream_id in &view.touched_streams {
+        let (version, hash) = &view.heads[stream_id];
+        let position = rows
+            .stream_id
+            .iter()
+            .zip(&rows.global_position)
+            .filter(|(id, _)| *id == stream_id)
+            .map(|(_, position)| *position)
+            .max()
+            .unwrap_or_default();
+        stream_ids.push(stream_id.as_str());
+        versions.push(to_i64(*version));
+        hashes.push(hash.as_slice());
+        positions.push(position);
+    }
+    sqlx::query(
+        "INSERT INTO streams (stream_id, version, head_hash, head_position, updated_at)
+         SELECT id, version, hash, position, now()
+         FROM UNNEST($1::text[], $2::bigint[], $3::bytea[], $4::bigint[]) AS s(id, version, hash, position)
+         ON CONFLICT (stream_id) DO UPDATE
+           SET version = EXCLUDED.version, head_hash = EXCLUDED.head_hash,
+               head_position = EXCLUDED.head_position, updated_at = EXCLUDED.updated_at",
+    )
+    .bind(&stream_ids)
+    .bind(&versions)
+    .bind(&hashes)
+    .bind(&positions)
+    .execute(&mut **tx)
+    .await?;
+
+    if !view.new_claims.is_empty() {
+        let (mut scopes, mut keys, mut streams, mut at) = (vec![], vec![], vec![], vec![]);
+        for (scope, key, stream_id, position) in &view.new_claims {
+            scopes.push(scope.as_str());
+            keys.push(key.as_str());
+            streams.push(stream_id.as_str());
+            at.push(to_i64(*position));
+        }
+        sqlx::query(
+            "INSERT INTO unique_claims (scope, claim_key, stream_id, claimed_at_position)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[])",
+        )
+        .bind(&scopes)
+        .bind(&keys)
+        .bind(&streams)
+        .bind(&at)
+        .execute(&mut **tx)
+        .await?;
+    }
+
+    sqlx::query("UPDATE event_log_head SET position = $1 WHERE singleton")
+        .bind(to_i64(view.position))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,596 @@
+//! The PostgreSQL event store against a real server.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::join_all;
+use ledger_embedded_pg::testing::fresh_database;
+use ledger_store::*;
+use serde_json::json;
+use sqlx::postgres::PgPoolOptions;
+use uuid::Uuid;
+
+async fn pool() -> sqlx::PgPool {
+    let db = fresh_database().await;
+    let pool = PgPoolOptions::new()
+        .max_connections(20)
+        .connect(&db.url)
+        .await
+        .expect("connecting to the test database");
+    MIGRATOR.run(&pool).await.expect("migrating");
+    pool
+}
+
+async fn store() -> PgEventStore {
+    PgEventStore::new(pool().await)
+}
+
+fn event(event_type: &str, data: serde_json::Value) -> NewEvent {
+    NewEvent {
+        event_id: Uuid::new_v4(),
+        event_type: event_type.into(),
+        schema_version: 1,
+        data,
+        metadata: EventMetadata {
+            tenant_id: Some("acme".into()),
+            ..EventMetadata::default()
+        },
+    }
+}
+
+fn events(count: usize) -> Vec<NewEvent> {
+    (0..count)
+        .map(|i| event("test.happened", json!({ "i": i })))
+        .collect()
+}
+
+async fn all_events(store: &PgEventStore) -> Vec<RecordedEvent> {
+    store.read_all(0, 1_000_000, None).await.unwrap()
+}
+
+#[tokio::test]
+async fn appended_events_read_back_in_order_with_gap_free_versions() {
+    let store = store().await;
+    let first = store
+        .append(AppendRequest::single(
+            "s-1",
+            ExpectedVersion::NoStream,
+            events(3),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(first.last_position(), Some(3));
+    store
+        .append(AppendRequest::single(
+            "s-1",
+            ExpectedVersion::Exact(2),
+            events(2),
+        ))
+        .await
+        .unwrap();
+    let read = store.read_stream("s-1", 0, ReadUntil::End).await.unwrap();
+    assert_eq!(
+        read.iter().map(|e| e.stream_version).collect::<Vec<_>>(),
+        vec![0, 1, 2, 3, 4]
+    );
+    assert_eq!(
+        read.iter()
+            .map(|e| e.data["i"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        vec![0, 1, 2, 0, 1]
+    );
+    assert_eq!(store.head_position().await.unwrap(), 5);
+    let from_three = store.read_stream("s-1", 3, ReadUntil::End).await.unwrap();
+    assert_eq!(from_three.len(), 2);
+}
+
+#[tokio::test]
+async fn expected_versions_are_enforced() {
+    let store = store().await;
+    store
+        .append(AppendRequest::single(
+            "s",
+            ExpectedVersion::NoStream,
+            events(1),
+        ))
+        .await
+        .unwrap();
+    let cases = [
+        (ExpectedVersion::NoStream, Some(0)),
+        (ExpectedVersion::Exact(1), Some(0)),
+    ];
+    for (expected, actual) in cases {
+        let result = store
+            .append(AppendRequest::single("s", expected, events(1)))
+            .await;
+        assert!(
+            matches!(result, Err(AppendError::VersionConflict { actual: a, .. }) if a == actual),
+            "{expected:?}: {result:?}"
+        );
+    }
+    let missing = store
+        .append(AppendRequest::single(
+            "nope",
+            ExpectedVersion::Exact(0),
+            events(1),
+        ))
+        .await;
+    assert!(matches!(
+        missing,
+        Err(AppendError::VersionConflict { actual: None, .. })
+    ));
+    store
+        .append(AppendRequest::single("s", ExpectedVersion::Any, events(1)))
+        .await
+        .unwrap();
+    assert_eq!(
+        all_events(&store).await.len(),
+        2,
+        "refused appends wrote nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_multi_stream_append_is_all_or_nothing() {
+    let store = store().await;
+    store
+        .append(AppendRequest::single(
+            "account",
+            ExpectedVersion::NoStream,
+            events(1),
+        ))
+        .await
+        .unwrap();
+    let request = AppendRequest {
+        streams: vec![
+            StreamAppend {
+                stream_id: "run".into(),
+                expected: ExpectedVersion::NoStream,
+                events: events(2),
+            },
+            StreamAppend {
+                stream_id: "account".into(),
+                expected: ExpectedVersion::Exact(7),
+                events: events(1),
+            },
+        ],
+        claims: vec![],
+    };
+    assert!(matches!(
+        store.append(request.clone()).await,
+        Err(AppendError::VersionConflict { .. })
+    ));
+    assert!(store
+        .read_stream("run", 0, ReadUntil::End)
+        .await
+        .unwrap()
+        .is_empty());
+    let mut fixed = request;
+    fixed.streams[1].expected = ExpectedVersion::Exact(0);
+    let outcome = store.append(fixed).await.unwrap();
+    assert_eq!(outcome.events.len(), 3);
+    assert_eq!(
+        store
+            .read_stream("account", 0, ReadUntil::End)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_repeated_event_id_is_a_no_op_returning_the_original_positions() {
+    let store = store().await;
+    let batch = events(2);
+    let original = store
+        .append(AppendRequest::single(
+            "s",
+            ExpectedVersion::NoStream,
+            batch.clone(),
+        ))
+        .await
+        .unwrap();
+    store
+        .append(AppendRequest::single("s", ExpectedVersion::Any, events(1)))
+        .await
+        .unwrap();
+    // The retry's expected version no longer holds: the duplicate check comes first.
+    let retried = store
+        .append(AppendRequest::single(
+            "s",
+            ExpectedVersion::NoStream,
+            batch.clone(),
+        ))
+        .await
+        .unwrap();
+    assert!(retried.duplicate);
+    assert_eq!(retried.events, original.events);
+    assert_eq!(all_events(&store).await.len(), 3);
+
+    let mut partly_new = batch.clone();
+    partly_new.push(event("test.happened", json!({})));
+    assert!(matches!(
+        store
+            .append(AppendRequest::single("s", ExpectedVersion::Any, partly_new))
+            .await,
+        Err(AppendError::EventIdReused { .. })
+    ));
+    assert!(matches!(
+        store
+            .append(AppendRequest::single("other", ExpectedVersion::Any, batch))
+            .await,
+        Err(AppendError::EventIdReused { .. })
+    ));
+    assert_eq!(all_events(&store).await.len(), 3);
+}
+
+#[tokio::test]
+async fn concurrent_duplicates_of_one_append_write_it_once() {
+    let store = store().await;
+    let batch = events(3);
+    let attempts = (0..16).map(|_| {
+        let store = store.clone();
+        let batch = batch.clone();
+        tokio::spawn(async move {
+            store
+                .append(AppendRequest::single("s", ExpectedVersion::Any, batch))
+                .await
+                .unwrap()
+        })
+    });
+    let outcomes: Vec<AppendOutcome> = join_all(attempts)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(outcomes.iter().filter(|o| !o.duplicate).count(), 1);
+    assert!(outcomes.windows(2).all(|w| w[0].events == w[1].events));
+    assert_eq!(all_events(&store).await.len(), 3);
+}
+
+#[tokio::test]
+async fn each_stream_is_a_hash_chain_from_the_genesis_hash() {
+    let store = store().await;
+    for round in 0..3 {
+        for stream in ["a", "b"] {
+            let data = json!({"round": round, "float": 0.1, "big": u64::MAX, "neg": -7,
+                              "nested": {"z": [1.5e-7, null, "é"], "a": true}, "ключ": "значение"});
+            store
+                .append(AppendRequest::single(
+                    stream,
+                    ExpectedVersion::Any,
+                    vec![event("test.happened", data)],
+                ))
+                .await
+                .unwrap();
+        }
+    }
+    for stream in ["a", "b"] {
+        let read = store.read_stream(stream, 0, ReadUntil::End).await.unwrap();
+        assert_eq!(read[0].prev_hash, hash::GENESIS_HASH.to_vec());
+        assert_eq!(read[1].prev_hash, read[0].hash);
+        verify_chain(&read).expect("an untouched chain verifies");
+    }
+}
+
+#[tokio::test]
+async fn the_events_table_rejects_update_delete_and_truncate() {
+    let store = store().await;
+    let mut request = AppendRequest::single("s", ExpectedVersion::NoStream, events(1));
+    request.claims.push(UniqueClaim {
+        scope: "scope".into(),
+        key: "key".into(),
+        stream_id: "s".into(),
+    });
+    store.append(request).await.unwrap();
+    for statement in [
+        "UPDATE events SET data = '{}'",
+        "DELETE FROM events",
+        "TRUNCATE events",
+        "DELETE FROM unique_claims",
+    ] {
+        let error = sqlx::query(statement)
+            .execute(store.pool())
+            .await
+            .expect_err(statement);
+        assert!(
+            error.to_string().contains("append-only"),
+            "{statement}: {error}"
+        );
+    }
+    assert_eq!(all_events(&store).await.len(), 1);
+    assert!(store.find_claim("scope", "key").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn tampering_by_a_superuser_is_detected_and_located() {
+    let store = store().await;
+    store
+        .append(AppendRequest::single(
+            "s",
+            ExpectedVersion::NoStream,
+            events(4),
+        ))
+        .await
+        .unwrap();
+    let mut tx = store.pool().begin().await.unwrap();
+    for statement in [
+        "ALTER TABLE events DISABLE TRIGGER events_reject_update_delete",
+        "UPDATE events SET data = '{\"i\": 99}' WHERE stream_id = 's' AND stream_version = 2",
+        "ALTER TABLE events ENABLE TRIGGER events_reject_update_delete",
+    ] {
+        sqlx::query(statement).execute(&mut *tx).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let read = store.read_stream("s", 0, ReadUntil::End).await.unwrap();
+    let broken = verify_chain(&read).expect_err("the edit must be detected");
+    assert_eq!(broken.stream_version, 2);
+    assert_eq!(broken.global_position, 3);
+}
+
+#[tokio::test]
+async fn a_stream_reads_up_to_a_version_or_a_time() {
+    let store = store().await;
+    store
+        .append(AppendRequest::single(
+            "s",
+            ExpectedVersion::NoStream,
+            events(3),
+        ))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let cutoff = chrono::Utc::now();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    store
+        .append(AppendRequest::single(
+            "s",
+            ExpectedVersion::Exact(2),
+            events(2),
+        ))
+        .await
+        .unwrap();
+    let to_version = store
+        .read_stream("s", 0, ReadUntil::Version(1))
+        .await
+        .unwrap();
+    assert_eq!(to_version.len(), 2);
+    let to_time = store
+        .read_stream("s", 0, ReadUntil::RecordedAt(cutoff))
+        .await
+        .unwrap();
+    assert_eq!(to_time.len(), 3);
+}
+
+#[tokio::test]
+async fn concurrent_appends_get_dense_positions_and_the_feed_pages_through_each_once() {
+    let store = store().await;
+    let writers = (0..32).map(|writer| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for _ in 0..10 {
+                store
+                    .append(AppendRequest::single(
+                        format!("s-{writer}"),
+                        ExpectedVersion::Any,
+                        events(2),
+                    ))
+                    .await
+                    .unwrap();
+            }
+        })
+    });
+    join_all(writers).await.into_iter().for_each(Result::unwrap);
+    let mut seen = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store.read_all(after, 37, None).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = last.global_position;
+        seen.extend(page.iter().map(|e| e.global_position));
+    }
+    assert_eq!(seen, (1..=640).collect::<Vec<u64>>());
+    for writer in 0..32 {
+        let stream = store
+            .read_stream(&format!("s-{writer}"), 0, ReadUntil::End)
+            .await
+            .unwrap();
+        assert_eq!(
+            stream.iter().map(|e| e.stream_version).collect::<Vec<_>>(),
+            (0..20).collect::<Vec<u64>>()
+        );
+        verify_chain(&stream).unwrap();
+    }
+}
+
+/// A writer takes a position and holds its transaction open while writers of
+/// another service instance (another store on the same database) try to
+/// append and a reader follows the feed. The reader must end up with every
+/// event exactly once, in order: nothing committed late is skipped.
+#[tokio::test]
+async fn a_feed_reader_never_skips_an_event_whose_transaction_commits_late() {
+    let pool = pool().await;
+    let release = Arc::new(tokio::sync::Notify::new());
+    let held = Arc::new(tokio::sync::Notify::new());
+    let hook: BeforeCommitHook = {
+        let release = release.clone();
+        let held = held.clone();
+        Arc::new(move |_, _| {
+            let release = release.clone();
+            let held = held.clone();
+            Box::pin(async move {
+                held.notify_one();
+                release.notified().await;
+            })
+        })
+    };
+    let slow = PgEventStore::with_options(
+        pool.clone(),
+        PgEventStoreOptions {
+            before_commit: Some(hook),
+            ..PgEventStoreOptions::default()
+        },
+    );
+    let fast = PgEventStore::new(pool.clone());
+
+    let slow_append = tokio::spawn({
+        let slow = slow.clone();
+        async move {
+            slow.append(AppendRequest::single(
+                "slow",
+                ExpectedVersion::Any,
+                events(1),
+            ))
+            .await
+            .unwrap()
+        }
+    });
+    held.notified().await;
+    let fast_appends: Vec<_> = (0..20)
+        .map(|i| {
+            let fast = fast.clone();
+            tokio::spawn(async move {
+                fast.append(AppendRequest::single(
+                    format!("fast-{i}"),
+                    ExpectedVersion::Any,
+                    events(1),
+                ))
+                .await
+                .unwrap()
+            })
+        })
+        .collect();
+
+    let reader = tokio::spawn({
+        let fast = fast.clone();
+        async move {
+            let mut seen = Vec::new();
+            let mut after = 0;
+            while seen.len() < 21 {
+                for event in fast.read_all(after, 100, None).await.unwrap() {
+                    after = event.global_position;
+                    seen.push(event.global_position);
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            seen
+        }
+    });
+    // Let the other writers and the reader run against the open transaction.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    release.notify_one();
+    let slow_outcome = slow_append.await.unwrap();
+    assert_eq!(slow_outcome.last_position(), Some(1));
+    join_all(fast_appends).await.into_iter().for_each(|r| {
+        r.unwrap();
+    });
+    let seen = tokio::time::timeout(Duration::from_secs(10), reader)
+        .await
+        .expect("the reader caught up")
+        .unwrap();
+    assert_eq!(seen, (1..=21).collect::<Vec<u64>>(), "skipped or repeated");
+    let distinct: BTreeSet<u64> = seen.iter().copied().collect();
+    assert_eq!(distinct.len(), 21);
+}
+
+#[tokio::test]
+async fn a_unique_claim_is_held_by_one_stream() {
+    let store = store().await;
+    let claim = |stream: &str| UniqueClaim {
+        scope: "run-idempotency/acme".into(),
+        key: "p:1:2".into(),
+        stream_id: stream.into(),
+    };
+    let mut first = AppendRequest::single("run-a", ExpectedVersion::NoStream, events(1));
+    first.claims.push(claim("run-a"));
+    store.append(first).await.unwrap();
+    let mut second = AppendRequest::single("run-b", ExpectedVersion::NoStream, events(1));
+    second.claims.push(claim("run-b"));
+    let taken = store.append(second).await;
+    assert!(
+        matches!(taken, Err(AppendError::ClaimTaken { ref stream_id, .. }) if stream_id == "run-a")
+    );
+    assert!(store
+        .read_stream("run-b", 0, ReadUntil::End)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .find_claim("run-idempotency/acme", "p:1:2")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("run-a")
+    );
+}
+
+#[tokio::test]
+async fn unstorable_input_is_refused_without_failing_other_appends() {
+    let store = store().await;
+    let bad = store.append(AppendRequest::single(
+        "s",
+        ExpectedVersion::Any,
+        vec![event("test.happened", json!({"text": "nul\u{0}here"}))],
+    ));
+    let good = store.append(AppendRequest::single("t", ExpectedVersion::Any, events(1)));
+    let (bad, good) = tokio::join!(bad, good);
+    assert!(matches!(bad, Err(AppendError::Invalid(_))));
+    good.unwrap();
+    let twice = events(1).remove(0);
+    assert!(matches!(
+        store
+            .append(AppendRequest::single(
+                "s",
+                ExpectedVersion::Any,
+                vec![twice.clone(), twice]
+            ))
+            .await,
+        Err(AppendError::Invalid(_))
+    ));
+    assert_eq!(all_events(&store).await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_newest_snapshot_wins() {
+    let store = store().await;
+    let snapshot = |version: u64| Snapshot {
+        stream_id: "s".into(),
+        version,
+        state_format: 1,
+        state: json!({ "version": version }),
+    };
+    store.save_snapshot(snapshot(5)).await.unwrap();
+    store.save_snapshot(snapshot(3)).await.unwrap();
+    assert_eq!(store.load_snapshot("s").await.unwrap().unwrap().version, 5);
+    store.save_snapshot(snapshot(9)).await.unwrap();
+    assert_eq!(store.load_snapshot("s").await.unwrap().unwrap().version, 9);
+    assert!(store.load_snapshot("other").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn the_feed_can_be_read_for_one_tenant() {
+    let store = store().await;
+    let mut other = event("test.happened", json!({}));
+    other.metadata.tenant_id = Some("globex".into());
+    store
+        .append(AppendRequest::single("a", ExpectedVersion::Any, events(2)))
+        .await
+        .unwrap();
+    store
+        .append(AppendRequest::single(
+            "b",
+            ExpectedVersion::Any,
+            vec![other],
+        ))
+        .await
+        .unwrap();
+    let globex = store.read_all(0, 100, Some("globex")).await.unwrap();
+    assert_eq!(
+        globex.iter().map(|e| e.global_position).collect::<Vec<_>>(),
+        vec![3]
+    );
+    assert_eq!(store.read_all(0, 100, Some("acme")).await.unwrap().len(), 2);
+}
