@@ -1,1 +1,699 @@
-//! placeholder
+//! Command execution: load the streams a command touches (from a snapshot
+//! and the events after it), fold them, decide, and append the decision
+//! with the versions it was made on. A version conflict means another
+//! command got there first: the command is re-loaded and re-decided, a
+//! bounded number of times, then reported.
+//!
+//! This is the only place that turns domain decisions into appends; HTTP
+//! handlers and the CLI call it and never append themselves.
+
+use std::time::Duration;
+
+use ledger_domain::account::{self, AccountCommand, AccountState};
+use ledger_domain::billing::{self, BillingCommand};
+use ledger_domain::events::{AccountEvent, RunEvent, StreamEvent};
+use ledger_domain::run::{self, CreateRun, Run, RunCommand, RunState};
+use ledger_domain::{account_stream_id, run_stream_id, Caller, DomainError};
+use ledger_store::{
+    AppendError, AppendOutcome, AppendRequest, AppendedEvent, EventMetadata, EventStore,
+    ExpectedVersion, NewEvent, ReadError, ReadUntil, Snapshot, StreamAppend, UniqueClaim,
+};
+use serde::{de::DeserializeOwned, Serialize};
+use uuid::Uuid;
+
+/// Format of snapshot states; bump when `RunState` or `AccountState` change
+/// shape, and old snapshots are ignored (then replaced).
+pub const STATE_FORMAT: u32 = 1;
+
+/// Why a command did not take effect. Nothing was appended in any case but
+/// `Store` during a commit (then retrying with the same command id is safe).
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// A rule refused it (status per `DomainError`).
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// Other commands kept changing the stream; HTTP 409 `version_conflict`.
+    #[error("{stream_id} changed concurrently; retry the command")]
+    VersionConflict {
+        /// The contended stream.
+        stream_id: String,
+    },
+    /// A client-supplied event id was used before for other events; HTTP 409 `event_id_reused`.
+    #[error("event id {event_id} was already used for other events")]
+    EventIdReused {
+        /// The id.
+        event_id: Uuid,
+    },
+    /// The input cannot be stored (for example a NUL character); HTTP 400 `invalid_input`.
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    /// A stored event cannot be read by this build; HTTP 500.
+    #[error("stream {stream_id} holds an unreadable event: {reason}")]
+    Corrupt {
+        /// The stream.
+        stream_id: String,
+        /// Why.
+        reason: String,
+    },
+    /// The database failed; HTTP 503 `store_unavailable`.
+    #[error("event store unavailable: {0}")]
+    Store(String),
+}
+
+impl CommandError {
+    /// The stable machine code clients match on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CommandError::Domain(error) => error.code(),
+            CommandError::VersionConflict { .. } => "version_conflict",
+            CommandError::EventIdReused { .. } => "event_id_reused",
+            CommandError::Invalid(_) => "invalid_input",
+            CommandError::Corrupt { .. } => "internal_error",
+            CommandError::Store(_) => "store_unavailable",
+        }
+    }
+}
+
+impl From<ReadError> for CommandError {
+    fn from(error: ReadError) -> Self {
+        CommandError::Store(error.to_string())
+    }
+}
+
+/// Who and why, recorded in every event's metadata.
+#[derive(Debug, Clone, Default)]
+pub struct CommandContext {
+    /// Identifies the command: its events get ids derived from it, so
+    /// executing the same command id again appends nothing.
+    pub command_id: Option<Uuid>,
+    /// Request or workflow id.
+    pub correlation_id: Option<Uuid>,
+    /// What caused the command.
+    pub causation_id: Option<Uuid>,
+    /// The idempotency key the command came with.
+    pub idempotency_key: Option<String>,
+    /// The caller (an API key id, `cli`, ...).
+    pub source: Option<String>,
+}
+
+/// A stream folded to its current state.
+#[derive(Debug, Clone)]
+pub struct Loaded<S> {
+    /// The state.
+    pub state: S,
+    /// The stream's version (`None`: no events).
+    pub version: Option<u64>,
+    /// Events read from the log to get here (the rest came from a snapshot).
+    pub events_read: usize,
+    snapshot_version: Option<u64>,
+}
+
+impl<S> Loaded<S> {
+    fn expected(&self) -> ExpectedVersion {
+        match self.version {
+            Some(version) => ExpectedVersion::Exact(version),
+            None => ExpectedVersion::NoStream,
+        }
+    }
+}
+
+/// The result of a command on a run.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// The run after the command.
+    pub run: Run,
+    /// Where the command's events landed (empty when it changed nothing).
+    pub appended: Vec<AppendedEvent>,
+    /// False when the command was a repeat and appended nothing.
+    pub changed: bool,
+}
+
+impl RunOutcome {
+    /// The global position of the command's last event.
+    pub fn last_position(&self) -> Option<u64> {
+        self.appended.iter().map(|e| e.global_position).max()
+    }
+}
+
+/// The result of a command that moves credits.
+#[derive(Debug, Clone)]
+pub struct BillingOutcome {
+    /// The run after the command.
+    pub run: Run,
+    /// The run's account after the command.
+    pub account: AccountState,
+    /// The run's events of this command (empty when it was a repeat).
+    pub run_events: Vec<RunEvent>,
+    /// Where the command's events landed.
+    pub appended: Vec<AppendedEvent>,
+}
+
+/// The result of a command on an account.
+#[derive(Debug, Clone)]
+pub struct AccountOutcome {
+    /// The account after the command.
+    pub account: AccountState,
+    /// False when the command was a repeat and appended nothing.
+    pub changed: bool,
+    /// Where the command's events landed.
+    pub appended: Vec<AppendedEvent>,
+}
+
+/// Executes commands against an event store.
+#[derive(Debug, Clone)]
+pub struct Ledger<S> {
+    store: S,
+    max_attempts: u32,
+    snapshot_every: u64,
+}
+
+/// How often a command is decided again after version conflicts.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 25;
+/// Events between snapshots of a stream.
+pub const DEFAULT_SNAPSHOT_EVERY: u64 = 100;
+
+impl<S: EventStore> Ledger<S> {
+    /// A ledger with the default retry bound and snapshot interval.
+    pub fn new(store: S) -> Self {
+        Ledger {
+            store,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            snapshot_every: DEFAULT_SNAPSHOT_EVERY,
+        }
+    }
+
+    /// Sets how many times a command is decided before a conflict is reported.
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Loads a run.
+    ///
+    /// # Errors
+    /// Store failures, or an event this build cannot read.
+    pub async fn load_run(&self, run_id: Uuid) -> Result<Loaded<RunState>, CommandError> {
+        self.load::<RunEvent, RunState>(&run_stream_id(run_id), run::evolve)
+            .await
+    }
+
+    /// Loads a tenant's account.
+    ///
+    /// # Errors
+    /// Store failures, or an event this build cannot read.
+    pub async fn load_account(
+        &self,
+        tenant_id: &str,
+    ) -> Result<Loaded<AccountState>, CommandError> {
+        self.load::<AccountEvent, AccountState>(&account_stream_id(tenant_id), account::evolve)
+            .await
+    }
+
+    async fn load<E, St>(
+        &self,
+        stream_id: &str,
+        evolve: fn(St, &E) -> St,
+    ) -> Result<Loaded<St>, CommandError>
+    where
+        E: StreamEvent,
+        St: Default + DeserializeOwned,
+    {
+        let snapshot = self
+            .store
+            .load_snapshot(stream_id)
+            .await?
+            .filter(|snapshot| snapshot.state_format == STATE_FORMAT)
+            .and_then(|snapshot| {
+                let state = serde_json::from_value::<St>(snapshot.state).ok()?;
+                Some((state, snapshot.version))
+            });
+        let (mut state, from, snapshot_version) = match snapshot {
+            Some((state, version)) => (state, version + 1, Some(version)),
+            None => (St::default(), 0, None),
+        };
+        let events = self
+            .store
+            .read_stream(stream_id, from, ReadUntil::End)
+            .await?;
+        let mut version = snapshot_version;
+        for recorded in &events {
+            let event = E::decode(
+                &recorded.event_type,
+                recorded.schema_version,
+                recorded.data.clone(),
+            )
+            .map_err(|error| CommandError::Corrupt {
+                stream_id: stream_id.to_owned(),
+                reason: error.to_string(),
+            })?;
+            state = evolve(state, &event);
+            version = Some(recorded.stream_version);
+        }
+        Ok(Loaded {
+            state,
+            version,
+            events_read: events.len(),
+            snapshot_version,
+        })
+    }
+
+    /// Creates a run (SPEC rule 1). With an idempotency key seen before in
+    /// the tenant, returns the existing run and appends nothing.
+    ///
+    /// # Errors
+    /// The rule broken, or store failures.
+    #[tracing::instrument(skip_all, fields(run_id = %create.run_id, tenant = %create.tenant_id))]
+    pub async fn create_run(
+        &self,
+        caller: &Caller,
+        create: CreateRun,
+        context: &CommandContext,
+    ) -> Result<RunOutcome, CommandError> {
+        let claim = create.idempotency_key.as_ref().map(|key| UniqueClaim {
+            scope: idempotency_scope(&create.tenant_id),
+            key: key.clone(),
+            stream_id: run_stream_id(create.run_id),
+        });
+        if let Some(claim) = &claim {
+            if let Some(existing) = self.store.find_claim(&claim.scope, &claim.key).await? {
+                return self.existing_run(&existing).await;
+            }
+        }
+        let tenant = create.tenant_id.clone();
+        let events = run::decide(
+            &RunState::default(),
+            caller,
+            &RunCommand::Create(Box::new(create.clone())),
+        )?;
+        let stream_id = run_stream_id(create.run_id);
+        let mut request = AppendRequest::single(
+            stream_id.clone(),
+            ExpectedVersion::NoStream,
+            encode_all(&events, &tenant, caller, context, 0),
+        );
+        request.claims.extend(claim);
+        match self.store.append(request).await {
+            Ok(outcome) => Ok(RunOutcome {
+                run: fold_new_run(&events),
+                changed: !outcome.duplicate,
+                appended: outcome.events,
+            }),
+            Err(AppendError::ClaimTaken { stream_id, .. }) => self.existing_run(&stream_id).await,
+            Err(AppendError::VersionConflict { .. }) => Err(DomainError::RunAlreadyExists {
+                run_id: create.run_id,
+            }
+            .into()),
+            Err(error) => Err(append_error(error)),
+        }
+    }
+
+    async fn existing_run(&self, stream_id: &str) -> Result<RunOutcome, CommandError> {
+        let run_id = stream_id
+            .strip_prefix("run-")
+            .and_then(|id| id.parse().ok())
+            .ok_or_else(|| CommandError::Corrupt {
+                stream_id: stream_id.to_owned(),
+                reason: "an idempotency claim points at a stream that is not a run".into(),
+            })?;
+        let loaded = self.load_run(run_id).await?;
+        let run = loaded.state.run.ok_or(DomainError::RunNotFound)?;
+        Ok(RunOutcome {
+            run,
+            appended: vec![],
+            changed: false,
+        })
+    }
+
+    /// Starts a rerun of `original_run_id` as `new_run_id` (SPEC rule 5).
+    ///
+    /// # Errors
+    /// The rule broken, or store failures.
+    #[tracing::instrument(skip_all, fields(%original_run_id, %new_run_id))]
+    pub async fn rerun(
+        &self,
+        caller: &Caller,
+        original_run_id: Uuid,
+        new_run_id: Uuid,
+        context: &CommandContext,
+    ) -> Result<RunOutcome, CommandError> {
+        let original = self.load_run(original_run_id).await?;
+        let events = run::decide_rerun(&original.state, caller, new_run_id)?;
+        let tenant = original
+            .state
+            .run
+            .as_ref()
+            .map(|run| run.created.tenant_id.clone())
+            .unwrap_or_default();
+        let request = AppendRequest::single(
+            run_stream_id(new_run_id),
+            ExpectedVersion::NoStream,
+            encode_all(&events, &tenant, caller, context, 0),
+        );
+        match self.store.append(request).await {
+            Ok(outcome) => Ok(RunOutcome {
+                run: fold_new_run(&events),
+                changed: !outcome.duplicate,
+                appended: outcome.events,
+            }),
+            Err(AppendError::VersionConflict { .. }) => {
+                Err(DomainError::RunAlreadyExists { run_id: new_run_id }.into())
+            }
+            Err(error) => Err(append_error(error)),
+        }
+    }
+
+    /// Executes a command on one run.
+    ///
+    /// # Errors
+    /// The rule broken, a conflict that outlasted the retries, or store failures.
+    #[tracing::instrument(skip_all, fields(%run_id))]
+    pub async fn run_command(
+        &self,
+        caller: &Caller,
+        run_id: Uuid,
+        command: RunCommand,
+        context: &CommandContext,
+    ) -> Result<RunOutcome, CommandError> {
+        let stream_id = run_stream_id(run_id);
+        self.with_retries(&stream_id, || async {
+            let loaded = self.load_run(run_id).await?;
+            let events = run::decide(&loaded.state, caller, &command)?;
+            let run = loaded.state.visible_run(caller)?.clone();
+            if events.is_empty() {
+                return Ok(Attempt::Done(RunOutcome {
+                    run,
+                    appended: vec![],
+                    changed: false,
+                }));
+            }
+            let tenant = run.created.tenant_id.clone();
+            let request = AppendRequest::single(
+                stream_id.clone(),
+                loaded.expected(),
+                encode_all(&events, &tenant, caller, context, 0),
+            );
+            let appended = self.store.append(request).await;
+            let after = events.iter().fold(loaded.state.clone(), run::evolve);
+            let Attempt::Done(outcome) = self
+                .settle(appended, &stream_id, &loaded, &after, events.len())
+                .await?
+            else {
+                return Ok(Attempt::Conflict(stream_id.clone()));
+            };
+            // A repeated command id: the events are the original ones, and
+            // the run is as the log has it, not as this decision would make it.
+            let run = if outcome.duplicate {
+                self.load_run(run_id).await?.state.run
+            } else {
+                after.run
+            };
+            Ok(Attempt::Done(RunOutcome {
+                run: run.expect("a run stays a run"),
+                changed: !outcome.duplicate,
+                appended: outcome.events,
+            }))
+        })
+        .await
+    }
+
+    /// Executes a command that charges or refunds a run, or retries its
+    /// failed files, appending to the run and its account atomically.
+    ///
+    /// # Errors
+    /// The rule broken, a conflict that outlasted the retries, or store failures.
+    #[tracing::instrument(skip_all, fields(%run_id))]
+    pub async fn billing_command(
+        &self,
+        caller: &Caller,
+        run_id: Uuid,
+        command: BillingCommand,
+        context: &CommandContext,
+    ) -> Result<BillingOutcome, CommandError> {
+        let stream_id = run_stream_id(run_id);
+        self.with_retries(&stream_id, || async {
+            let run = self.load_run(run_id).await?;
+            let tenant = run.state.visible_run(caller)?.created.tenant_id.clone();
+            let account = self.load_account(&tenant).await?;
+            let decision = billing::decide(&run.state, &account.state, caller, &command)?;
+            let account_stream = account_stream_id(&tenant);
+            let mut request = AppendRequest::single(
+                stream_id.clone(),
+                run.expected(),
+                encode_all(&decision.run, &tenant, caller, context, 0),
+            );
+            if !decision.account.is_empty() {
+                request.streams.push(StreamAppend {
+                    stream_id: account_stream.clone(),
+                    expected: account.expected(),
+                    events: encode_all(
+                        &decision.account,
+                        &tenant,
+                        caller,
+                        context,
+                        decision.run.len(),
+                    ),
+                });
+            }
+            let run_after = decision.run.iter().fold(run.state.clone(), run::evolve);
+            let account_after = decision
+                .account
+                .iter()
+                .fold(account.state.clone(), account::evolve);
+            match self.store.append(request).await {
+                Ok(outcome) if outcome.duplicate => {
+                    let run = self.load_run(run_id).await?.state.run;
+                    let account = self.load_account(&tenant).await?.state;
+                    Ok(Attempt::Done(BillingOutcome {
+                        run: run.expect("a run stays a run"),
+                        account,
+                        run_events: vec![],
+                        appended: outcome.events,
+                    }))
+                }
+                Ok(outcome) => {
+                    self.maybe_snapshot(&stream_id, &run, &run_after, decision.run.len())
+                        .await;
+                    self.maybe_snapshot(
+                        &account_stream,
+                        &account,
+                        &account_after,
+                        decision.account.len(),
+                    )
+                    .await;
+                    Ok(Attempt::Done(BillingOutcome {
+                        run: run_after.run.expect("a run stays a run"),
+                        account: account_after,
+                        run_events: decision.run,
+                        appended: outcome.events,
+                    }))
+                }
+                Err(AppendError::VersionConflict { stream_id, .. }) => {
+                    Ok(Attempt::Conflict(stream_id))
+                }
+                Err(error) => Err(append_error(error)),
+            }
+        })
+        .await
+    }
+
+    /// Executes a command on a tenant's account.
+    ///
+    /// # Errors
+    /// The rule broken, a conflict that outlasted the retries, or store failures.
+    #[tracing::instrument(skip_all, fields(tenant = %tenant_id))]
+    pub async fn account_command(
+        &self,
+        caller: &Caller,
+        tenant_id: &str,
+        command: AccountCommand,
+        context: &CommandContext,
+    ) -> Result<AccountOutcome, CommandError> {
+        let stream_id = account_stream_id(tenant_id);
+        self.with_retries(&stream_id, || async {
+            let loaded = self.load_account(tenant_id).await?;
+            let events = account::decide(&loaded.state, &command)?;
+            let after = events.iter().fold(loaded.state.clone(), account::evolve);
+            let request = AppendRequest::single(
+                stream_id.clone(),
+                loaded.expected(),
+                encode_all(&events, tenant_id, caller, context, 0),
+            );
+            let appended = self.store.append(request).await;
+            let Attempt::Done(outcome) = self
+                .settle(appended, &stream_id, &loaded, &after, events.len())
+                .await?
+            else {
+                return Ok(Attempt::Conflict(stream_id.clone()));
+            };
+            let account = if outcome.duplicate {
+                self.load_account(tenant_id).await?.state
+            } else {
+                after
+            };
+            Ok(Attempt::Done(AccountOutcome {
+                account,
+                changed: !outcome.duplicate,
+                appended: outcome.events,
+            }))
+        })
+        .await
+    }
+
+    /// Turns a single-stream append result into an attempt's result, and
+    /// snapshots the stream when it has grown enough since the last one.
+    async fn settle<St: Serialize>(
+        &self,
+        appended: Result<AppendOutcome, AppendError>,
+        stream_id: &str,
+        loaded: &Loaded<St>,
+        after: &St,
+        event_count: usize,
+    ) -> Result<Attempt<AppendOutcome>, CommandError> {
+        match appended {
+            Ok(outcome) => {
+                self.maybe_snapshot(stream_id, loaded, after, event_count)
+                    .await;
+                Ok(Attempt::Done(outcome))
+            }
+            Err(AppendError::VersionConflict { stream_id, .. }) => Ok(Attempt::Conflict(stream_id)),
+            Err(error) => Err(append_error(error)),
+        }
+    }
+
+    async fn maybe_snapshot<St: Serialize>(
+        &self,
+        stream_id: &str,
+        loaded: &Loaded<St>,
+        after: &St,
+        event_count: usize,
+    ) {
+        if event_count == 0 {
+            return;
+        }
+        let version = loaded
+            .version
+            .map_or(event_count as u64 - 1, |v| v + event_count as u64);
+        let since = version - loaded.snapshot_version.unwrap_or(0);
+        if since < self.snapshot_every {
+            return;
+        }
+        let state = serde_json::to_value(after).expect("states serialize");
+        let snapshot = Snapshot {
+            stream_id: stream_id.to_owned(),
+            version,
+            state_format: STATE_FORMAT,
+            state,
+        };
+        // A snapshot is a cache: failing to save one costs only speed.
+        if let Err(error) = self.store.save_snapshot(snapshot).await {
+            tracing::warn!(%error, stream_id, "saving a snapshot failed");
+        }
+    }
+
+    async fn with_retries<T, F, Fut>(
+        &self,
+        stream_id: &str,
+        mut attempt: F,
+    ) -> Result<T, CommandError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<Attempt<T>, CommandError>>,
+    {
+        let mut contended = stream_id.to_owned();
+        for round in 1..=self.max_attempts {
+            match attempt().await? {
+                Attempt::Done(value) => return Ok(value),
+                Attempt::Conflict(stream) => {
+                    tracing::debug!(stream = %stream, round, "version conflict; deciding again");
+                    contended = stream;
+                    tokio::time::sleep(backoff(round)).await;
+                }
+            }
+        }
+        Err(CommandError::VersionConflict {
+            stream_id: contended,
+        })
+    }
+}
+
+/// One decide-and-append attempt.
+enum Attempt<T> {
+    Done(T),
+    Conflict(String),
+}
+
+/// Randomized, growing pause so that contenders spread out.
+fn backoff(round: u32) -> Duration {
+    let jitter = Uuid::new_v4().as_u128() as u64 % (u64::from(round.min(10)) * 2 + 1);
+    Duration::from_millis(jitter)
+}
+
+/// The claim scope of run idempotency keys: unique per tenant.
+pub fn idempotency_scope(tenant_id: &str) -> String {
+    format!("run-idempotency/{tenant_id}")
+}
+
+fn fold_new_run(events: &[RunEvent]) -> Run {
+    RunState::from_events(events)
+        .run
+        .expect("creation events create a run")
+}
+
+fn encode_all<E: StreamEvent>(
+    events: &[E],
+    tenant_id: &str,
+    caller: &Caller,
+    context: &CommandContext,
+    first_index: usize,
+) -> Vec<NewEvent> {
+    events
+        .iter()
+        .enumerate()
+        .map(|(offset, event)| {
+            let encoded = event.encode();
+            NewEvent {
+                event_id: event_id(context.command_id, first_index + offset),
+                event_type: encoded.event_type,
+                schema_version: encoded.schema_version,
+                data: encoded.data,
+                metadata: EventMetadata {
+                    tenant_id: Some(tenant_id.to_owned()),
+                    actor_id: caller.actor.as_ref().map(|actor| actor.id.clone()),
+                    correlation_id: context.correlation_id,
+                    causation_id: context.causation_id,
+                    idempotency_key: context.idempotency_key.clone(),
+                    source: context.source.clone(),
+                },
+            }
+        })
+        .collect()
+}
+
+/// The id of a command's `index`-th event: derived from the command id when
+/// there is one (so re-executing the command appends nothing), else random.
+pub fn event_id(command_id: Option<Uuid>, index: usize) -> Uuid {
+    match command_id {
+        Some(command) => Uuid::new_v5(&command, format!("event:{index}").as_bytes()),
+        None => Uuid::new_v4(),
+    }
+}
+
+fn append_error(error: AppendError) -> CommandError {
+    match error {
+        AppendError::VersionConflict { stream_id, .. } => {
+            CommandError::VersionConflict { stream_id }
+        }
+        AppendError::EventIdReused { event_id } => CommandError::EventIdReused { event_id },
+        AppendError::Invalid(reason) => CommandError::Invalid(reason),
+        AppendError::ClaimTaken { scope, key, .. } => {
+            CommandError::Invalid(format!("{scope}/{key} is taken"))
+        }
+        AppendError::Database(error) => CommandError::Store(error.to_string()),
+        AppendError::ShuttingDown => CommandError::Store("the event store is shutting down".into()),
+    }
+}
