@@ -35,9 +35,9 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 pub enum EmbeddedError {
     /// No `initdb`/`postgres` pair anywhere we look.
     #[error(
-        "no PostgreSQL server binaries (initdb, postgres) found on PATH, via `pg_config --bindir`, \
-         or in /usr/lib/postgresql/*/bin: install them (Debian/Ubuntu: `apt-get install postgresql`) \
-         or set DATABASE_URL to a PostgreSQL server"
+        "no PostgreSQL server binaries (initdb, postgres) found in RUN_LEDGER_PG_BIN_DIR, on PATH, \
+         via `pg_config --bindir`, or in /usr/lib/postgresql/*/bin: install them \
+         (Debian/Ubuntu: `apt-get install postgresql`) or set DATABASE_URL to a PostgreSQL server"
     )]
     NoBinaries,
     /// Running as root with no unprivileged user to run PostgreSQL as.
@@ -316,9 +316,19 @@ impl RunAs {
     }
 }
 
-/// Finds the directory holding `initdb` and `postgres`.
+/// Environment variable naming the directory of `initdb` and `postgres`;
+/// when set, nothing else is searched.
+pub const BIN_DIR_ENV: &str = "RUN_LEDGER_PG_BIN_DIR";
+
+/// Finds the directory holding `initdb` and `postgres`: `RUN_LEDGER_PG_BIN_DIR`
+/// if set, else PATH, `pg_config --bindir`, and the newest of Debian's
+/// `/usr/lib/postgresql/*/bin`.
 pub fn find_bin_dir() -> Option<PathBuf> {
     let has_server = |dir: &Path| dir.join("initdb").is_file() && dir.join("postgres").is_file();
+    if let Some(dir) = std::env::var_os(BIN_DIR_ENV) {
+        let dir = PathBuf::from(dir);
+        return has_server(&dir).then_some(dir);
+    }
     let from_path = std::env::var_os("PATH").and_then(|path| {
         std::env::split_paths(&path)
             .map(|dir| dir.join("initdb"))

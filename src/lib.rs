@@ -1,0 +1,287 @@
+//! The `run-ledger` service: configuration, start-up (database, migrations,
+//! durability check), the HTTP server, and an orderly shutdown.
+//!
+//! `Application::build` binds the listener (port 0 allowed) and connects the
+//! database; `run_until_stopped` serves until the shutdown future resolves,
+//! drains in-flight requests, then closes the pool and stops an embedded
+//! PostgreSQL. Tests drive the same `Application`.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ledger_api::AppState;
+use ledger_commands::Ledger;
+use ledger_embedded_pg::{EmbeddedPostgres, Options as EmbeddedOptions};
+use ledger_store::{PgEventStore, MIGRATOR};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+
+/// The database the embedded server creates for the service.
+const EMBEDDED_DATABASE: &str = "run_ledger";
+
+/// A secret that never prints.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret's value.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(value.to_owned()))
+    }
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DatabaseConfig {
+    /// PostgreSQL URL. Without it, the service runs a private PostgreSQL from
+    /// the machine's server binaries, with its data under --data-dir.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<Secret>,
+    /// Directory of the embedded PostgreSQL's data (used without DATABASE_URL).
+    #[arg(long, env = "RUN_LEDGER_DATA_DIR", default_value = "./.run-ledger")]
+    pub data_dir: PathBuf,
+    /// Most connections the service opens.
+    #[arg(long, env = "RUN_LEDGER_DB_MAX_CONNECTIONS", default_value_t = 32)]
+    pub max_connections: u32,
+    /// Start even when PostgreSQL runs with fsync or synchronous_commit off,
+    /// accepting that acknowledged appends may be lost in a crash.
+    #[arg(
+        long,
+        env = "RUN_LEDGER_ALLOW_UNSAFE_DURABILITY",
+        default_value_t = false
+    )]
+    pub allow_unsafe_durability: bool,
+}
+
+/// `run-ledger serve` configuration.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeConfig {
+    /// Address the HTTP API listens on.
+    #[arg(long, env = "RUN_LEDGER_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
+    #[arg(long, env = "RUN_LEDGER_SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
+    pub shutdown_grace_seconds: u64,
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+}
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The embedded PostgreSQL failed.
+    #[error(transparent)]
+    Embedded(#[from] ledger_embedded_pg::EmbeddedError),
+    /// The database could not be reached or queried.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("migrating the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// PostgreSQL could lose acknowledged appends.
+    #[error(
+        "PostgreSQL runs with fsync={fsync} and synchronous_commit={synchronous_commit}: \
+         acknowledged appends could be lost in a crash. Fix the server, or pass \
+         --allow-unsafe-durability (RUN_LEDGER_ALLOW_UNSAFE_DURABILITY=true) to accept that"
+    )]
+    UnsafeDurability {
+        /// `SHOW fsync`.
+        fsync: String,
+        /// `SHOW synchronous_commit`.
+        synchronous_commit: String,
+    },
+    /// The listener could not be bound.
+    #[error("binding {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+}
+
+/// A migrated, durability-checked database, and the embedded server behind
+/// it when there is one.
+#[derive(Debug)]
+pub struct Database {
+    /// The connection pool.
+    pub pool: PgPool,
+    embedded: Option<EmbeddedPostgres>,
+}
+
+impl Database {
+    /// Connects (starting the embedded server without a URL), checks
+    /// durability, and applies pending migrations.
+    ///
+    /// # Errors
+    /// See `StartError`.
+    pub async fn open(config: &DatabaseConfig) -> Result<Self, StartError> {
+        let (url, embedded) = match &config.database_url {
+            Some(url) => (url.expose().to_owned(), None),
+            None => {
+                let options = EmbeddedOptions::new(&config.data_dir);
+                let server = EmbeddedPostgres::start(&options, EMBEDDED_DATABASE).await?;
+                (server.url(EMBEDDED_DATABASE), Some(server))
+            }
+        };
+        let pool = PgPoolOptions::new()
+            .max_connections(config.max_connections)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(&url)
+            .await?;
+        check_durability(&pool, config.allow_unsafe_durability).await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Database { pool, embedded })
+    }
+
+    /// Closes the pool and stops the embedded server, if any.
+    pub async fn close(self) {
+        self.pool.close().await;
+        if let Some(server) = self.embedded {
+            let stopped = tokio::task::spawn_blocking(move || server.stop()).await;
+            if let Ok(Err(error)) = stopped {
+                tracing::error!(%error, "stopping the embedded PostgreSQL");
+            }
+        }
+    }
+}
+
+async fn check_durability(pool: &PgPool, allow_unsafe: bool) -> Result<(), StartError> {
+    let fsync: String = sqlx::query_scalar("SHOW fsync").fetch_one(pool).await?;
+    let synchronous_commit: String = sqlx::query_scalar("SHOW synchronous_commit")
+        .fetch_one(pool)
+        .await?;
+    if fsync == "on" && synchronous_commit != "off" {
+        return Ok(());
+    }
+    if allow_unsafe {
+        tracing::warn!(%fsync, %synchronous_commit, "running with unsafe durability, as allowed");
+        return Ok(());
+    }
+    Err(StartError::UnsafeDurability {
+        fsync,
+        synchronous_commit,
+    })
+}
+
+/// The service, bound and connected, not yet serving.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    database: Database,
+    state: AppState,
+    grace: Duration,
+}
+
+impl Application {
+    /// Opens the database and binds the listener.
+    ///
+    /// # Errors
+    /// See `StartError`.
+    pub async fn build(config: ServeConfig) -> Result<Self, StartError> {
+        let database = Database::open(&config.database).await?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|error| StartError::Bind(config.listen, error))?;
+        let store = PgEventStore::new(database.pool.clone());
+        let state = AppState {
+            pool: database.pool.clone(),
+            ledger: Ledger::new(store),
+        };
+        Ok(Application {
+            listener,
+            database,
+            state,
+            grace: Duration::from_secs(config.shutdown_grace_seconds),
+        })
+    }
+
+    /// The address the API listens on.
+    ///
+    /// # Panics
+    /// Never for a bound TCP listener.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish
+    /// (up to the grace period) and releases the database.
+    ///
+    /// # Errors
+    /// When the server fails.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let Application {
+            listener,
+            database,
+            state,
+            grace,
+        } = self;
+        let (stopping, stop_signal) = tokio::sync::watch::channel(false);
+        let server =
+            axum::serve(listener, ledger_api::router(state)).with_graceful_shutdown(async move {
+                shutdown.await;
+                tracing::info!("shutting down: finishing in-flight requests");
+                let _ = stopping.send(true);
+            });
+        let mut grace_signal = stop_signal.clone();
+        let served = tokio::select! {
+            served = server => served,
+            _ = async {
+                let _ = grace_signal.wait_for(|stopping| *stopping).await;
+                tokio::time::sleep(grace).await;
+            } => {
+                tracing::warn!(?grace, "in-flight requests outlived the grace period");
+                Ok(())
+            }
+        };
+        database.close().await;
+        tracing::info!("stopped");
+        served
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = terminate => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+/// Logs to stderr; `RUST_LOG` filters (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,168 @@
+//! The built `run-ledger` binary, as an operator runs it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_run-ledger")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn postmaster_pid(data_dir: &Path) -> Option<i32> {
+    std::fs::read_to_string(data_dir.join("pgdata/postmaster.pid"))
+        .ok()?
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn alive(pid: i32) -> bool {
+    kill(Pid::from_raw(pid), None).is_ok()
+}
+
+fn serve(data_dir: &Path, port: u16) -> Child {
+    Command::new(binary())
+        .env_remove("DATABASE_URL")
+        .env("RUN_LEDGER_DATA_DIR", data_dir)
+        .env("RUN_LEDGER_LISTEN", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("starting run-ledger")
+}
+
+async fn wait_ready(port: u16, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let client = reqwest::Client::new();
+    loop {
+        if let Ok(response) = client
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+        {
+            if response.status() == 200 {
+                return;
+            }
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("run-ledger exited before it was ready: {status}");
+        }
+        assert!(Instant::now() < deadline, "run-ledger never became ready");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn terminate(child: &mut Child) -> std::process::ExitStatus {
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "run-ledger ignored SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn temp_data_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rl-serve-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn serve_runs_on_embedded_postgres_stops_on_sigterm_and_restarts_on_the_same_data() {
+    let data_dir = temp_data_dir();
+    let port = free_port();
+
+    let mut first = serve(&data_dir, port);
+    wait_ready(port, &mut first).await;
+    let postgres = postmaster_pid(&data_dir).expect("an embedded postmaster");
+    assert!(alive(postgres));
+    assert!(terminate(&mut first).success());
+    assert!(
+        !alive(postgres),
+        "embedded PostgreSQL {postgres} outlived the service"
+    );
+
+    let mut second = serve(&data_dir, port);
+    wait_ready(port, &mut second).await;
+    assert!(terminate(&mut second).success());
+    std::fs::remove_dir_all(&data_dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_killed_service_leaves_no_postgres_behind() {
+    let data_dir = temp_data_dir();
+    let port = free_port();
+    let mut service = serve(&data_dir, port);
+    wait_ready(port, &mut service).await;
+    let postgres = postmaster_pid(&data_dir).unwrap();
+    service.kill().unwrap();
+    service.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while alive(postgres) {
+        assert!(
+            Instant::now() < deadline,
+            "PostgreSQL {postgres} outlived its killed parent"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // And the next start recovers the data directory.
+    let mut again = serve(&data_dir, port);
+    wait_ready(port, &mut again).await;
+    assert!(terminate(&mut again).success());
+    std::fs::remove_dir_all(&data_dir).unwrap();
+}
+
+#[tokio::test]
+async fn migrate_applies_the_schema_to_database_url() {
+    let db = ledger_embedded_pg::testing::fresh_database().await;
+    let status = Command::new(binary())
+        .arg("migrate")
+        .arg("--allow-unsafe-durability")
+        .env("DATABASE_URL", &db.url)
+        .env("RUST_LOG", "warn")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let head: i64 = sqlx::query_scalar("SELECT position FROM event_log_head")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(head, 0);
+}
+
+#[tokio::test]
+async fn without_binaries_or_database_url_the_error_says_what_to_install() {
+    let data_dir = temp_data_dir();
+    let output = Command::new(binary())
+        .env_remove("DATABASE_URL")
+        .env(ledger_embedded_pg::BIN_DIR_ENV, &data_dir)
+        .env("RUN_LEDGER_DATA_DIR", &data_dir)
+        .env("RUN_LEDGER_LISTEN", format!("127.0.0.1:{}", free_port()))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("DATABASE_URL") && stderr.contains("apt-get install postgresql"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&data_dir).unwrap();
+}
