@@ -51,7 +51,7 @@ impl std::str::FromStr for Secret {
 pub struct DatabaseConfig {
     /// PostgreSQL URL. Without it, the service runs a private PostgreSQL from
     /// the machine's server binaries, with its data under --data-dir.
-    #[arg(long, env = "DATABASE_URL")]
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<Secret>,
     /// Directory of the embedded PostgreSQL's data (used without DATABASE_URL).
     #[arg(long, env = "RUN_LEDGER_DATA_DIR", default_value = "./.run-ledger")]
@@ -75,6 +75,10 @@ pub struct ServeConfig {
     /// Address the HTTP API listens on.
     #[arg(long, env = "RUN_LEDGER_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Makes this secret an admin key (every scope, every tenant) for as long
+    /// as it is configured; use it to create the other keys.
+    #[arg(long, env = "RUN_LEDGER_ADMIN_KEY", hide_env_values = true)]
+    pub admin_key: Option<Secret>,
     /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
     #[arg(long, env = "RUN_LEDGER_SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
     pub shutdown_grace_seconds: u64,
@@ -199,6 +203,10 @@ impl Application {
         let state = AppState {
             pool: database.pool.clone(),
             ledger: Ledger::new(store),
+            admin_key_hash: config
+                .admin_key
+                .as_ref()
+                .map(|key| ledger_api::auth::admin_key_hash(key.expose())),
         };
         Ok(Application {
             listener,

@@ -20,6 +20,25 @@ enum Command {
     Serve(ServeConfig),
     /// Apply pending database migrations and exit.
     Migrate(DatabaseConfig),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create an API key and print it (with its secret, shown only now) as JSON.
+    Create {
+        /// Comma-separated scopes: append, read (with --tenant), audit, admin.
+        #[arg(long, value_delimiter = ',', required = true)]
+        scopes: Vec<String>,
+        /// The tenant of an append or read key.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// The database.
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
 }
 
 #[tokio::main]
@@ -36,6 +55,28 @@ async fn main() -> anyhow::Result<()> {
                 .context("starting run-ledger")?;
             tracing::info!(address = %app.local_addr(), "run-ledger listening");
             app.run_until_stopped(shutdown_signal()).await?;
+        }
+        Command::Keys(KeysCommand::Create {
+            scopes,
+            tenant,
+            database,
+        }) => {
+            let scopes = scopes
+                .iter()
+                .map(|scope| {
+                    serde_json::from_value(serde_json::Value::String(scope.trim().to_owned()))
+                        .with_context(|| format!("unknown scope {scope:?}"))
+                })
+                .collect::<anyhow::Result<Vec<ledger_api::auth::Scope>>>()?;
+            let database = Database::open(&database)
+                .await
+                .context("opening the database")?;
+            let created = ledger_api::auth::create_key(&database.pool, tenant, scopes).await;
+            database.close().await;
+            let created = created.map_err(|error| anyhow::anyhow!("{error}"))?;
+            let mut stdout = std::io::stdout().lock();
+            serde_json::to_writer_pretty(&mut stdout, &created)?;
+            std::io::Write::write_all(&mut stdout, b"\n")?;
         }
         Command::Migrate(config) => {
             let database = Database::open(&config)

@@ -8,6 +8,9 @@ use ledger_embedded_pg::testing::{fresh_database, TestDatabase};
 use run_ledger::{Application, DatabaseConfig, Secret, ServeConfig};
 use tokio::sync::oneshot;
 
+/// The admin key every test service is configured with.
+pub const ADMIN_KEY: &str = "test-admin-key";
+
 /// A running service for one test; stopped when dropped.
 pub struct TestApp {
     /// Where it listens.
@@ -31,6 +34,7 @@ impl TestApp {
 pub fn config_for(db: &TestDatabase) -> ServeConfig {
     ServeConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
+        admin_key: Some(ADMIN_KEY.parse::<Secret>().unwrap()),
         shutdown_grace_seconds: 5,
         database: DatabaseConfig {
             database_url: Some(db.url.parse::<Secret>().unwrap()),

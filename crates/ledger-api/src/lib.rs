@@ -1,17 +1,25 @@
-//! The HTTP API: the axum router, errors as problem+json, and the
-//! operational endpoints. Handlers stay thin: they parse, authorize, call
-//! `ledger-commands` or a read model, and map errors.
+//! The HTTP API: the axum router, API keys, errors as problem+json, the
+//! OpenAPI document, and the operational endpoints. Handlers stay thin:
+//! they parse, authorize, call `ledger-commands`, and map errors.
 
+pub mod auth;
+mod body;
+mod commands;
+mod idempotency;
 mod problem;
+pub mod wire;
 
-use axum::extract::{Request, State};
-use axum::routing::get;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use ledger_commands::Ledger;
 use ledger_store::{PgEventStore, MIGRATOR};
 use serde_json::{json, Value};
 use sqlx::PgPool;
+use utoipa::OpenApi;
 
+pub use body::BODY_LIMIT;
+pub use commands::{FACT_TYPES, MAX_FACTS_PER_REQUEST};
 pub use problem::{ApiError, Problem, PROBLEM_JSON};
 
 /// What handlers share.
@@ -21,6 +29,42 @@ pub struct AppState {
     pub pool: PgPool,
     /// Command execution.
     pub ledger: Ledger<PgEventStore>,
+    /// SHA-256 of `RUN_LEDGER_ADMIN_KEY`, when configured.
+    pub admin_key_hash: Option<[u8; 32]>,
+}
+
+/// The OpenAPI 3.1 document, generated from the handlers and wire types.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "run-ledger", description = "Event-sourced ledger for pipeline and workflow runs"),
+    paths(
+        commands::create_run,
+        commands::rerun,
+        commands::retry_failed,
+        commands::retry,
+        commands::grant,
+        commands::report_facts,
+        commands::create_key,
+        healthz,
+        readyz,
+    ),
+    modifiers(&BearerAuth),
+    tags((name = "commands", description = "Writes"), (name = "keys", description = "API keys"),
+         (name = "operations", description = "Health"))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
 }
 
 /// The whole API.
@@ -28,17 +72,37 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/openapi.json", get(openapi))
+        .route("/v1/keys", post(commands::create_key))
+        .route("/v1/runs", post(commands::create_run))
+        .route("/v1/runs/{run_id}/rerun", post(commands::rerun))
+        .route(
+            "/v1/runs/{run_id}/retry-failed",
+            post(commands::retry_failed),
+        )
+        .route("/v1/runs/{run_id}/retry", post(commands::retry))
+        .route("/v1/runs/{run_id}/events", post(commands::report_facts))
+        .route("/v1/accounts/{tenant_id}/grants", post(commands::grant))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }
 
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
 /// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "Up", body = Object)))]
 async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
 /// The database answers and every migration of this build is applied.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "Ready", body = Object), (status = 503, body = Problem)))]
 #[tracing::instrument(skip_all)]
 async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
@@ -55,7 +119,7 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> 
 }
 
 async fn route_not_found(request: Request) -> ApiError {
-    ApiError::RouteNotFound(request.uri().path().to_owned())
+    ApiError::RouteNotFound(request.uri().path().chars().take(200).collect())
 }
 
 async fn method_not_allowed() -> ApiError {

@@ -1,14 +1,17 @@
-//! RFC 9457 problem details: every error the API sends.
+//! RFC 9457 problem details: every error the API sends, with one status table.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use ledger_commands::CommandError;
+use ledger_domain::DomainError;
 use serde::Serialize;
+use serde_json::{json, Value};
 
 /// The media type of error bodies.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// An error as the client sees it. `code` is stable; clients match on it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// A URI naming the problem type.
     #[serde(rename = "type")]
@@ -20,12 +23,62 @@ pub struct Problem {
     /// What happened this time.
     pub detail: String,
     /// Stable machine code.
-    pub code: &'static str,
+    pub code: String,
+    /// Facts about this occurrence (for example the credits required).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub context: Option<Value>,
 }
 
 /// Every failure a handler can answer with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    /// No or an unknown API key (HTTP 401, `unauthorized`, with `WWW-Authenticate`).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The key lacks the scope the route needs (HTTP 403, `insufficient_scope`).
+    #[error("this key lacks the `{0}` scope")]
+    MissingScope(&'static str),
+    /// A key bound to one tenant named another tenant's account (HTTP 404, `account_not_found`).
+    #[error("account not found")]
+    AccountNotFound,
+    /// The body is not JSON (HTTP 400, `malformed_json`).
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+    /// The body is JSON of the wrong shape: unknown or missing fields, wrong types (HTTP 422, `invalid_body`).
+    #[error("invalid body: {0}")]
+    InvalidBody(String),
+    /// A value is out of range or malformed (HTTP 422, `invalid_input`).
+    #[error("invalid {field}: {reason}")]
+    InvalidInput {
+        /// The field.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An event type the endpoint does not take (HTTP 422, `unknown_event_type`).
+    #[error("unknown event type {found:?}; allowed: {}", allowed.join(", "))]
+    UnknownEventType {
+        /// What was sent.
+        found: String,
+        /// What is allowed.
+        allowed: Vec<&'static str>,
+    },
+    /// The body is not `application/json` (HTTP 415, `unsupported_media_type`).
+    #[error("expected Content-Type: application/json")]
+    UnsupportedMediaType,
+    /// The body exceeds the limit (HTTP 413, `payload_too_large`).
+    #[error("the body exceeds the limit of {0} bytes")]
+    PayloadTooLarge(usize),
+    /// An id in the path is not a UUID (HTTP 400, `invalid_id`).
+    #[error("{0:?} is not a UUID")]
+    InvalidId(String),
+    /// An `Idempotency-Key` was used before with another request (HTTP 422, `idempotency_key_reused`).
+    #[error("the Idempotency-Key was used with a different request")]
+    IdempotencyKeyReused,
+    /// A command failed (status per `CommandError`; see `command_parts`).
+    #[error(transparent)]
+    Command(#[from] CommandError),
     /// No route matches the path (HTTP 404, `route_not_found`).
     #[error("no route for {0}")]
     RouteNotFound(String),
@@ -35,51 +88,138 @@ pub enum ApiError {
     /// The database cannot be used now (HTTP 503, `store_unavailable`, with `Retry-After`).
     #[error("{0}")]
     Unavailable(String),
+    /// A bug or an unexpected failure; the cause is logged, not sent (HTTP 500, `internal_error`).
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        ApiError::Unavailable(format!("database error: {error}"))
+    }
 }
 
 impl ApiError {
-    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+    fn parts(&self) -> (StatusCode, &'static str) {
         match self {
-            ApiError::RouteNotFound(_) => (StatusCode::NOT_FOUND, "route_not_found", "Not Found"),
-            ApiError::MethodNotAllowed => (
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "Method Not Allowed",
-            ),
-            ApiError::Unavailable(_) => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "store_unavailable",
-                "Service Unavailable",
-            ),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::MissingScope(_) => (StatusCode::FORBIDDEN, "insufficient_scope"),
+            ApiError::AccountNotFound => (StatusCode::NOT_FOUND, "account_not_found"),
+            ApiError::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
+            ApiError::InvalidBody(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
+            ApiError::InvalidInput { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
+            ApiError::UnknownEventType { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "unknown_event_type")
+            }
+            ApiError::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::InvalidId(_) => (StatusCode::BAD_REQUEST, "invalid_id"),
+            ApiError::IdempotencyKeyReused => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
+            }
+            ApiError::Command(error) => command_parts(error),
+            ApiError::RouteNotFound(_) => (StatusCode::NOT_FOUND, "route_not_found"),
+            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
+    }
+
+    fn context(&self) -> Option<Value> {
+        match self {
+            ApiError::Command(CommandError::Domain(error)) => match error {
+                DomainError::InsufficientCredits {
+                    required,
+                    available,
+                } => Some(json!({ "required": required, "available": available })),
+                DomainError::MaxRetriesReached {
+                    max_retry_count,
+                    files,
+                } => Some(json!({ "max_retry_count": max_retry_count, "files": files })),
+                DomainError::InvalidInput { field, .. } => Some(json!({ "field": field })),
+                _ => None,
+            },
+            ApiError::InvalidInput { field, .. } => Some(json!({ "field": field })),
+            ApiError::UnknownEventType { allowed, .. } => Some(json!({ "allowed": allowed })),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        self.parts().0
     }
 
     /// The problem body of this error.
     pub fn problem(&self) -> Problem {
-        let (status, code, title) = self.parts();
+        let (status, code) = self.parts();
+        let detail = match self {
+            ApiError::Internal(_) => "an unexpected error occurred; it has been logged".to_owned(),
+            ApiError::Command(CommandError::Corrupt { .. }) => {
+                "an unexpected error occurred; it has been logged".to_owned()
+            }
+            other => other.to_string(),
+        };
         Problem {
             problem_type: format!("https://run-ledger.dev/problems/{code}"),
-            title: title.to_owned(),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
-            detail: self.to_string(),
-            code,
+            detail,
+            code: code.to_owned(),
+            context: self.context(),
         }
     }
+}
+
+/// The status table of command failures.
+fn command_parts(error: &CommandError) -> (StatusCode, &'static str) {
+    let status = match error {
+        CommandError::Domain(domain) => match domain {
+            DomainError::RunNotFound => StatusCode::NOT_FOUND,
+            DomainError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            DomainError::RunAlreadyExists { .. }
+            | DomainError::RunRunning { .. }
+            | DomainError::RunTerminal { .. }
+            | DomainError::RunNotFailed { .. } => StatusCode::CONFLICT,
+            DomainError::NothingToRetry { .. }
+            | DomainError::MaxRetriesReached { .. }
+            | DomainError::RefundExceedsCharge { .. } => StatusCode::BAD_REQUEST,
+            DomainError::InsufficientCredits { .. } => StatusCode::PAYMENT_REQUIRED,
+            DomainError::InvalidInput { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        },
+        CommandError::VersionConflict { .. } | CommandError::EventIdReused { .. } => {
+            StatusCode::CONFLICT
+        }
+        CommandError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        CommandError::Corrupt { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        CommandError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    (status, error.code())
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let problem = self.problem();
-        let status =
-            StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = ?self, "request failed");
+        }
         let mut response = (status, axum::Json(problem)).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        match status {
+            StatusCode::SERVICE_UNAVAILABLE => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            StatusCode::UNAUTHORIZED => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"run-ledger\""),
+                );
+            }
+            _ => {}
         }
         response
     }

@@ -621,6 +621,197 @@ impl<S: EventStore> Ledger<S> {
     }
 }
 
+/// A fact a backend reports about a run, as a command to validate.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fact {
+    /// Progress or a terminal transition.
+    Run(RunCommand),
+    /// A charge or a refund (moves the account too).
+    Billing(BillingCommand),
+}
+
+/// A reported fact and the event id the reporter gave it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportedFact {
+    /// The id of the fact's first event; the events it derives get ids
+    /// derived from it, so re-reporting the fact appends nothing.
+    pub event_id: Option<Uuid>,
+    /// The fact.
+    pub fact: Fact,
+}
+
+/// The result of reporting facts.
+#[derive(Debug, Clone)]
+pub struct FactsOutcome {
+    /// The run after the facts.
+    pub run: Run,
+    /// The run stream's version after the facts.
+    pub version: Option<u64>,
+    /// Where the facts' events landed (the original positions for a repeat).
+    pub appended: Vec<AppendedEvent>,
+}
+
+impl<S: EventStore> Ledger<S> {
+    /// Validates reported facts in order against the run (and its account)
+    /// and appends all their events, derived ones included, atomically.
+    /// With `expected_version`, the run must be at that version (no retry);
+    /// without, a conflict is re-decided like any command. Facts whose event
+    /// ids are all in the log already are a repeat: nothing is appended.
+    ///
+    /// # Errors
+    /// The first fact a rule refuses (nothing is appended then), a conflict,
+    /// reused event ids, or store failures.
+    #[tracing::instrument(skip_all, fields(%run_id, facts = facts.len()))]
+    pub async fn report_facts(
+        &self,
+        caller: &Caller,
+        run_id: Uuid,
+        expected_version: Option<u64>,
+        facts: Vec<ReportedFact>,
+        context: &CommandContext,
+    ) -> Result<FactsOutcome, CommandError> {
+        let stream_id = run_stream_id(run_id);
+        let given_ids: Vec<Uuid> = facts.iter().filter_map(|fact| fact.event_id).collect();
+        if !given_ids.is_empty() {
+            let known = self.store.find_events(&given_ids).await?;
+            if !known.is_empty() {
+                let loaded = self.load_run(run_id).await?;
+                let run = loaded.state.visible_run(caller)?.clone();
+                if known.len() < given_ids.len() || known.iter().any(|e| e.stream_id != stream_id) {
+                    return Err(CommandError::EventIdReused {
+                        event_id: known[0].event_id,
+                    });
+                }
+                return Ok(FactsOutcome {
+                    run,
+                    version: loaded.version,
+                    appended: known,
+                });
+            }
+        }
+        let attempts = if expected_version.is_some() {
+            1
+        } else {
+            self.max_attempts
+        };
+        let mut contended = stream_id.clone();
+        for round in 1..=attempts {
+            let loaded = self.load_run(run_id).await?;
+            let run = loaded.state.visible_run(caller)?;
+            if let Some(expected) = expected_version {
+                if loaded.version != Some(expected) {
+                    return Err(CommandError::VersionConflict { stream_id });
+                }
+            }
+            let tenant = run.created.tenant_id.clone();
+            let needs_account = facts.iter().any(|f| matches!(f.fact, Fact::Billing(_)));
+            let account = if needs_account {
+                Some(self.load_account(&tenant).await?)
+            } else {
+                None
+            };
+            let mut run_state = loaded.state.clone();
+            let mut account_state = account
+                .as_ref()
+                .map(|a| a.state.clone())
+                .unwrap_or_default();
+            let mut run_events = Vec::new();
+            let mut run_ids = Vec::new();
+            let mut account_events = Vec::new();
+            let mut account_ids = Vec::new();
+            for reported in &facts {
+                let first_id = reported.event_id.unwrap_or_else(Uuid::new_v4);
+                let id_of = |index: usize| {
+                    if index == 0 {
+                        first_id
+                    } else {
+                        Uuid::new_v5(&first_id, format!("derived:{index}").as_bytes())
+                    }
+                };
+                match &reported.fact {
+                    Fact::Run(command) => {
+                        let events = run::decide(&run_state, caller, command)?;
+                        run_state = events.iter().fold(run_state, run::evolve);
+                        run_ids.extend((0..events.len()).map(id_of));
+                        run_events.extend(events);
+                    }
+                    Fact::Billing(command) => {
+                        let decision =
+                            billing::decide(&run_state, &account_state, caller, command)?;
+                        run_state = decision.run.iter().fold(run_state, run::evolve);
+                        account_state =
+                            decision.account.iter().fold(account_state, account::evolve);
+                        let run_count = decision.run.len();
+                        run_ids.extend((0..run_count).map(id_of));
+                        account_ids
+                            .extend((run_count..run_count + decision.account.len()).map(id_of));
+                        run_events.extend(decision.run);
+                        account_events.extend(decision.account);
+                    }
+                }
+            }
+            let run_after = run_state.run.clone().expect("a run stays a run");
+            if run_events.is_empty() {
+                return Ok(FactsOutcome {
+                    run: run_after,
+                    version: loaded.version,
+                    appended: vec![],
+                });
+            }
+            let mut request = AppendRequest::single(
+                stream_id.clone(),
+                loaded.expected(),
+                encode_with_ids(&run_events, &tenant, caller, context, |i| run_ids[i]),
+            );
+            if let (Some(account), false) = (&account, account_events.is_empty()) {
+                request.streams.push(StreamAppend {
+                    stream_id: account_stream_id(&tenant),
+                    expected: account.expected(),
+                    events: encode_with_ids(&account_events, &tenant, caller, context, |i| {
+                        account_ids[i]
+                    }),
+                });
+            }
+            match self.store.append(request).await {
+                Ok(outcome) => {
+                    self.maybe_snapshot(&stream_id, &loaded, &run_state, run_events.len())
+                        .await;
+                    if let Some(account) = &account {
+                        self.maybe_snapshot(
+                            &account_stream_id(&tenant),
+                            account,
+                            &account_state,
+                            account_events.len(),
+                        )
+                        .await;
+                    }
+                    let version = outcome
+                        .events
+                        .iter()
+                        .filter(|e| e.stream_id == stream_id)
+                        .map(|e| e.stream_version)
+                        .max();
+                    return Ok(FactsOutcome {
+                        run: run_after,
+                        version,
+                        appended: outcome.events,
+                    });
+                }
+                Err(AppendError::VersionConflict {
+                    stream_id: stream, ..
+                }) if expected_version.is_none() => {
+                    contended = stream;
+                    tokio::time::sleep(backoff(round)).await;
+                }
+                Err(error) => return Err(append_error(error)),
+            }
+        }
+        Err(CommandError::VersionConflict {
+            stream_id: contended,
+        })
+    }
+}
+
 /// One decide-and-append attempt.
 enum Attempt<T> {
     Done(T),
@@ -651,13 +842,25 @@ fn encode_all<E: StreamEvent>(
     context: &CommandContext,
     first_index: usize,
 ) -> Vec<NewEvent> {
+    encode_with_ids(events, tenant_id, caller, context, |offset| {
+        event_id(context.command_id, first_index + offset)
+    })
+}
+
+fn encode_with_ids<E: StreamEvent>(
+    events: &[E],
+    tenant_id: &str,
+    caller: &Caller,
+    context: &CommandContext,
+    id_of: impl Fn(usize) -> Uuid,
+) -> Vec<NewEvent> {
     events
         .iter()
         .enumerate()
         .map(|(offset, event)| {
             let encoded = event.encode();
             NewEvent {
-                event_id: event_id(context.command_id, first_index + offset),
+                event_id: id_of(offset),
                 event_type: encoded.event_type,
                 schema_version: encoded.schema_version,
                 data: encoded.data,

@@ -451,6 +451,12 @@ impl EventStore for Interfering {
     async fn head_position(&self) -> Result<u64, ReadError> {
         self.inner.head_position().await
     }
+    async fn stream_head(&self, stream_id: &str) -> Result<Option<StreamHead>, ReadError> {
+        self.inner.stream_head(stream_id).await
+    }
+    async fn find_events(&self, ids: &[Uuid]) -> Result<Vec<AppendedEvent>, ReadError> {
+        self.inner.find_events(ids).await
+    }
     async fn find_claim(&self, scope: &str, key: &str) -> Result<Option<String>, ReadError> {
         self.inner.find_claim(scope, key).await
     }

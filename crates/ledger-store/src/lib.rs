@@ -293,6 +293,15 @@ pub fn verify_chain(events: &[RecordedEvent]) -> Result<(), ChainBreak> {
     Ok(())
 }
 
+/// A stream's head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamHead {
+    /// Version of the last event.
+    pub version: u64,
+    /// Global position of the last event.
+    pub position: u64,
+}
+
 /// How far to read a stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadUntil {
@@ -354,6 +363,18 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// The position of the newest event (0 for an empty log).
     fn head_position(&self) -> impl Future<Output = Result<u64, ReadError>> + Send;
+
+    /// A stream's current version and the position of its last event.
+    fn stream_head(
+        &self,
+        stream_id: &str,
+    ) -> impl Future<Output = Result<Option<StreamHead>, ReadError>> + Send;
+
+    /// Where the events with these ids landed, for those in the log.
+    fn find_events(
+        &self,
+        event_ids: &[Uuid],
+    ) -> impl Future<Output = Result<Vec<AppendedEvent>, ReadError>> + Send;
 
     /// The stream holding a unique claim.
     fn find_claim(

@@ -23,7 +23,7 @@ use uuid::Uuid;
 use crate::hash::{event_hash, HashInput, GENESIS_HASH};
 use crate::{
     AppendError, AppendOutcome, AppendRequest, AppendedEvent, EventStore, ExpectedVersion,
-    ReadError, ReadUntil, RecordedEvent, Snapshot,
+    ReadError, ReadUntil, RecordedEvent, Snapshot, StreamHead,
 };
 
 /// The schema migrations of the store (the repository's `migrations/`).
@@ -169,6 +169,33 @@ impl EventStore for PgEventStore {
         Ok(position as u64)
     }
 
+    async fn stream_head(&self, stream_id: &str) -> Result<Option<StreamHead>, ReadError> {
+        let row = sqlx::query("SELECT version, head_position FROM streams WHERE stream_id = $1")
+            .bind(stream_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(StreamHead {
+                version: row.try_get::<i64, _>("version")? as u64,
+                position: row.try_get::<i64, _>("head_position")? as u64,
+            })
+        })
+        .transpose()
+    }
+
+    async fn find_events(&self, event_ids: &[Uuid]) -> Result<Vec<AppendedEvent>, ReadError> {
+        let rows = sqlx::query(
+            "SELECT event_id, stream_id, stream_version, global_position FROM events
+             WHERE event_id = ANY($1) ORDER BY global_position",
+        )
+        .bind(event_ids)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| appended_event(row).map_err(ReadError::from))
+            .collect()
+    }
+
     async fn find_claim(&self, scope: &str, key: &str) -> Result<Option<String>, ReadError> {
         Ok(sqlx::query_scalar(
             "SELECT stream_id FROM unique_claims WHERE scope = $1 AND claim_key = $2",
@@ -232,6 +259,15 @@ fn recorded_event(row: &sqlx::postgres::PgRow) -> Result<RecordedEvent, ReadErro
         recorded_at: row.try_get("recorded_at")?,
         prev_hash: row.try_get("prev_hash")?,
         hash: row.try_get("hash")?,
+    })
+}
+
+fn appended_event(row: &sqlx::postgres::PgRow) -> Result<AppendedEvent, sqlx::Error> {
+    Ok(AppendedEvent {
+        event_id: row.try_get("event_id")?,
+        stream_id: row.try_get("stream_id")?,
+        stream_version: row.try_get::<i64, _>("stream_version")? as u64,
+        global_position: row.try_get::<i64, _>("global_position")? as u64,
     })
 }
 
@@ -430,12 +466,7 @@ async fn load_view(
     .fetch_all(&mut **tx)
     .await?
     {
-        let event = AppendedEvent {
-            event_id: row.try_get("event_id")?,
-            stream_id: row.try_get("stream_id")?,
-            stream_version: row.try_get::<i64, _>("stream_version")? as u64,
-            global_position: row.try_get::<i64, _>("global_position")? as u64,
-        };
+        let event = appended_event(&row)?;
         view.known_events.insert(event.event_id, event);
     }
     if !claim_scopes.is_empty() {

@@ -1,0 +1,299 @@
+//! API keys: creation, storage (hashed), and the `Principal` extractor.
+//!
+//! A key is `rlk_{key_id}_{secret}`: the id finds the row, and the secret's
+//! SHA-256 is compared in constant time with the stored hash. Secrets are 244
+//! random bits, so a fast hash is enough: there is nothing to brute-force,
+//! unlike a password (docs/decisions.md). `RUN_LEDGER_ADMIN_KEY` is an
+//! admin key held only in memory, as its hash.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use ledger_domain::{Actor, Caller};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::{PgPool, Row};
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+use crate::{ApiError, AppState};
+
+const KEY_PREFIX: &str = "rlk_";
+/// Longest tenant id, actor id and other identifier the API takes.
+pub const MAX_ID_LEN: usize = 200;
+
+/// What a key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Create runs, report facts, ask for reruns and retries (one tenant).
+    Append,
+    /// Read runs and balances (one tenant).
+    Read,
+    /// Read raw history of every tenant.
+    Audit,
+    /// Everything, including keys and grants, for every tenant.
+    Admin,
+}
+
+impl Scope {
+    fn as_str(self) -> &'static str {
+        match self {
+            Scope::Append => "append",
+            Scope::Read => "read",
+            Scope::Audit => "audit",
+            Scope::Admin => "admin",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "append" => Some(Scope::Append),
+            "read" => Some(Scope::Read),
+            "audit" => Some(Scope::Audit),
+            "admin" => Some(Scope::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// The key's id (`None` for the configured admin key).
+    pub key_id: Option<Uuid>,
+    /// The tenant the key is bound to; `None` for audit and admin keys.
+    pub tenant_id: Option<String>,
+    /// The key's scopes.
+    pub scopes: Vec<Scope>,
+}
+
+impl Principal {
+    /// Refuses a key without `scope` (admin keys have every scope).
+    ///
+    /// # Errors
+    /// `MissingScope` (403).
+    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
+        if self.scopes.contains(&scope) || self.scopes.contains(&Scope::Admin) {
+            Ok(())
+        } else {
+            Err(ApiError::MissingScope(scope.as_str()))
+        }
+    }
+
+    /// Refuses a tenant-bound key acting on another tenant's account, as if
+    /// the account did not exist.
+    ///
+    /// # Errors
+    /// `AccountNotFound` (404).
+    pub fn require_tenant(&self, tenant_id: &str) -> Result<(), ApiError> {
+        match &self.tenant_id {
+            Some(own) if own != tenant_id => Err(ApiError::AccountNotFound),
+            _ => Ok(()),
+        }
+    }
+
+    /// The domain's view of this caller, with the person from `X-Actor-Id`
+    /// and `X-Actor-Role`.
+    ///
+    /// # Errors
+    /// `InvalidInput` for an empty or overlong actor id.
+    pub fn caller(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
+        let actor = match headers.get("x-actor-id") {
+            None => None,
+            Some(value) => {
+                let id = value
+                    .to_str()
+                    .ok()
+                    .map(str::trim)
+                    .filter(|id| !id.is_empty() && id.len() <= MAX_ID_LEN)
+                    .ok_or_else(|| ApiError::InvalidInput {
+                        field: "X-Actor-Id".into(),
+                        reason: format!("must be 1 to {MAX_ID_LEN} visible characters"),
+                    })?;
+                let tenant_admin = headers
+                    .get("x-actor-role")
+                    .and_then(|role| role.to_str().ok())
+                    .is_some_and(|role| role.eq_ignore_ascii_case("admin"));
+                Some(Actor {
+                    id: id.to_owned(),
+                    tenant_admin,
+                })
+            }
+        };
+        Ok(Caller {
+            tenant_id: self.tenant_id.clone(),
+            actor,
+        })
+    }
+
+    /// How the caller is named in event metadata.
+    pub fn source(&self) -> String {
+        match self.key_id {
+            Some(id) => format!("key:{id}"),
+            None => "admin-key".to_owned(),
+        }
+    }
+}
+
+/// A key just created: the only time its secret is seen.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct NewKey {
+    /// The key's id.
+    pub id: Uuid,
+    /// The secret to send as `Authorization: Bearer <key>`.
+    pub key: String,
+    /// Its tenant.
+    pub tenant_id: Option<String>,
+    /// Its scopes.
+    pub scopes: Vec<Scope>,
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+/// The hash the configured admin key is kept as.
+pub fn admin_key_hash(secret: &str) -> [u8; 32] {
+    sha256(secret.as_bytes())
+}
+
+/// Checks a tenant or actor id: 1 to `MAX_ID_LEN` characters, no control characters.
+///
+/// # Errors
+/// `InvalidInput` naming `field`.
+pub fn validate_id(field: &str, value: &str) -> Result<(), ApiError> {
+    if value.trim().is_empty() || value.len() > MAX_ID_LEN || value.chars().any(char::is_control) {
+        return Err(ApiError::InvalidInput {
+            field: field.into(),
+            reason: format!(
+                "must be 1 to {MAX_ID_LEN} characters, none of them control characters"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Creates and stores a key. Append and read keys belong to one tenant;
+/// audit and admin keys to none.
+///
+/// # Errors
+/// `InvalidInput` for a scope/tenant combination that is not allowed.
+pub async fn create_key(
+    pool: &PgPool,
+    tenant_id: Option<String>,
+    mut scopes: Vec<Scope>,
+) -> Result<NewKey, ApiError> {
+    scopes.sort_by_key(|scope| scope.as_str());
+    scopes.dedup();
+    let invalid = |reason: &str| ApiError::InvalidInput {
+        field: "scopes".into(),
+        reason: reason.into(),
+    };
+    if scopes.is_empty() {
+        return Err(invalid("at least one scope is needed"));
+    }
+    let tenant_scoped = scopes
+        .iter()
+        .any(|s| matches!(s, Scope::Append | Scope::Read));
+    let global = scopes
+        .iter()
+        .any(|s| matches!(s, Scope::Audit | Scope::Admin));
+    match (&tenant_id, tenant_scoped, global) {
+        (_, true, true) => {
+            return Err(invalid(
+                "append/read keys belong to one tenant and audit/admin keys to none: make two keys",
+            ))
+        }
+        (None, true, false) => {
+            return Err(ApiError::InvalidInput {
+                field: "tenant_id".into(),
+                reason: "append and read keys need a tenant".into(),
+            })
+        }
+        (Some(_), false, true) => {
+            return Err(ApiError::InvalidInput {
+                field: "tenant_id".into(),
+                reason: "audit and admin keys cover every tenant and take none".into(),
+            })
+        }
+        _ => {}
+    }
+    if let Some(tenant) = &tenant_id {
+        validate_id("tenant_id", tenant)?;
+    }
+    let id = Uuid::new_v4();
+    let secret = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
+    let scope_names: Vec<&str> = scopes.iter().map(|scope| scope.as_str()).collect();
+    sqlx::query(
+        "INSERT INTO api_keys (key_id, secret_hash, tenant_id, scopes) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(id)
+    .bind(sha256(secret.as_bytes()).as_slice())
+    .bind(&tenant_id)
+    .bind(&scope_names)
+    .execute(pool)
+    .await?;
+    Ok(NewKey {
+        id,
+        key: format!("{KEY_PREFIX}{}_{secret}", id.simple()),
+        tenant_id,
+        scopes,
+    })
+}
+
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    let unauthorized = |why: &str| ApiError::Unauthorized(why.to_owned());
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| unauthorized("missing Authorization: Bearer <key>"))?
+        .to_str()
+        .ok()
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(|| unauthorized("expected Authorization: Bearer <key>"))?;
+    if let Some(admin) = &state.admin_key_hash {
+        if bool::from(sha256(presented.as_bytes()).ct_eq(admin)) {
+            return Ok(Principal {
+                key_id: None,
+                tenant_id: None,
+                scopes: vec![Scope::Admin],
+            });
+        }
+    }
+    let unknown = || unauthorized("unknown or revoked key");
+    let (id, secret) = presented
+        .strip_prefix(KEY_PREFIX)
+        .and_then(|rest| rest.split_once('_'))
+        .ok_or_else(unknown)?;
+    let id: Uuid = id.parse().map_err(|_| unknown())?;
+    let row = sqlx::query(
+        "SELECT secret_hash, tenant_id, scopes FROM api_keys WHERE key_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or_else(unknown)?;
+    let stored: Vec<u8> = row.try_get("secret_hash")?;
+    if !bool::from(
+        sha256(secret.as_bytes())
+            .as_slice()
+            .ct_eq(stored.as_slice()),
+    ) {
+        return Err(unknown());
+    }
+    let scopes: Vec<String> = row.try_get("scopes")?;
+    Ok(Principal {
+        key_id: Some(id),
+        tenant_id: row.try_get("tenant_id")?,
+        scopes: scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
+    })
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        authenticate(state, &parts.headers).await
+    }
+}

@@ -1,0 +1,368 @@
+//! Request and response bodies. They are separate from the stored events and
+//! converted by hand, so changing the API never changes the event contract.
+
+use ledger_domain::account::AccountState;
+use ledger_domain::events::{Bucket, FileStatus, StageStatus};
+use ledger_domain::run::{Run, RunStatus};
+use ledger_store::AppendedEvent;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::Scope;
+
+/// A document of a run.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentBody {
+    /// Display name.
+    pub name: String,
+    /// Where it is stored.
+    pub url: String,
+}
+
+/// The company a run is for.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompanyBody {
+    /// Company id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// A file of a new run.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileBody {
+    /// File name.
+    pub name: String,
+}
+
+/// `POST /v1/runs`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRunRequest {
+    /// The run's id; generated when absent.
+    pub run_id: Option<Uuid>,
+    /// Admin keys only; other keys create runs for their own tenant.
+    pub tenant_id: Option<String>,
+    /// The person who owns the run.
+    pub owner_id: String,
+    /// Project; a project run needs `inputs`, or it is recorded as failed with `NO_INPUTS`.
+    pub project_id: Option<String>,
+    /// Pipeline version.
+    pub pipeline_version: Option<String>,
+    /// Input version.
+    pub input_version: Option<String>,
+    /// Document.
+    pub document: Option<DocumentBody>,
+    /// Company.
+    pub company: Option<CompanyBody>,
+    /// Stage names, in order (stages are numbered from 1).
+    pub stages: Option<Vec<String>>,
+    /// Files, in order (indexed from 0).
+    pub files: Option<Vec<FileBody>>,
+    /// Credits per failed file on retry (default 1).
+    pub credits_per_file: Option<i64>,
+    /// Retry limit, 1 to 10 (default 3).
+    pub max_retry_count: Option<i64>,
+    /// Unique per tenant: creating again with it returns the existing run.
+    pub idempotency_key: Option<String>,
+    /// The run's inputs.
+    #[schema(value_type = Option<Object>)]
+    pub inputs: Option<Value>,
+}
+
+/// A stage of a run.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StageView {
+    /// 1-based number.
+    pub number: u32,
+    /// Name.
+    pub name: String,
+    /// Status.
+    #[schema(value_type = String, example = "processing")]
+    pub status: StageStatus,
+    /// Last output.
+    #[schema(value_type = Option<Object>)]
+    pub output: Option<Value>,
+    /// Last error.
+    pub error: Option<String>,
+}
+
+/// A file of a run.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FileView {
+    /// 0-based index.
+    pub index: u32,
+    /// Name.
+    pub name: String,
+    /// Status.
+    #[schema(value_type = String, example = "failed")]
+    pub status: FileStatus,
+    /// Retries so far.
+    pub retry_attempt: u32,
+    /// Last error.
+    pub error: Option<String>,
+}
+
+/// Why a run failed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RunErrorView {
+    /// Machine code.
+    pub code: String,
+    /// Message.
+    pub message: String,
+    /// Detail.
+    #[schema(value_type = Option<Object>)]
+    pub detail: Option<Value>,
+}
+
+/// A run as a write left it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RunView {
+    /// Id.
+    pub run_id: Uuid,
+    /// Tenant.
+    pub tenant_id: String,
+    /// Owner.
+    pub owner_id: String,
+    /// Project.
+    pub project_id: Option<String>,
+    /// Status.
+    #[schema(value_type = String, example = "completed_with_errors")]
+    pub status: RunStatus,
+    /// 1-based number of the first stage not completed.
+    pub current_stage: u32,
+    /// Document name.
+    pub document_name: Option<String>,
+    /// Document URL.
+    pub document_url: Option<String>,
+    /// Company id.
+    pub company_id: Option<String>,
+    /// Company name.
+    pub company_name: Option<String>,
+    /// Pipeline version.
+    pub pipeline_version: Option<String>,
+    /// Input version.
+    pub input_version: Option<String>,
+    /// The run this one re-executes.
+    pub rerun_of: Option<Uuid>,
+    /// Whole-run retries so far.
+    pub retry_count: u32,
+    /// Retry limit.
+    pub max_retry_count: u32,
+    /// Credits per failed file on retry.
+    pub credits_per_file: i64,
+    /// Stages.
+    pub stages: Vec<StageView>,
+    /// Files.
+    pub files: Vec<FileView>,
+    /// Credits charged.
+    pub credits_charged: i64,
+    /// Credits refunded.
+    pub credits_refunded: i64,
+    /// Why the run failed.
+    pub error: Option<RunErrorView>,
+    /// The run stream's version.
+    pub version: Option<u64>,
+}
+
+impl RunView {
+    /// The view of `run` at stream `version`.
+    pub fn new(run: &Run, version: Option<u64>) -> Self {
+        let created = &run.created;
+        RunView {
+            run_id: created.run_id,
+            tenant_id: created.tenant_id.clone(),
+            owner_id: created.owner_id.clone(),
+            project_id: created.project_id.clone(),
+            status: run.status,
+            current_stage: run.current_stage(),
+            document_name: created.document.as_ref().map(|d| d.name.clone()),
+            document_url: created.document.as_ref().map(|d| d.url.clone()),
+            company_id: created.company.as_ref().map(|c| c.id.clone()),
+            company_name: created.company.as_ref().map(|c| c.name.clone()),
+            pipeline_version: created.pipeline_version.clone(),
+            input_version: created.input_version.clone(),
+            rerun_of: run.rerun_of,
+            retry_count: run.retry_count,
+            max_retry_count: created.max_retry_count,
+            credits_per_file: created.credits_per_file,
+            stages: run
+                .stages
+                .iter()
+                .enumerate()
+                .map(|(index, stage)| StageView {
+                    number: index as u32 + 1,
+                    name: stage.name.clone(),
+                    status: stage.status,
+                    output: stage.output.clone(),
+                    error: stage.error.clone(),
+                })
+                .collect(),
+            files: run
+                .files
+                .iter()
+                .enumerate()
+                .map(|(index, file)| FileView {
+                    index: index as u32,
+                    name: file.name.clone(),
+                    status: file.status,
+                    retry_attempt: file.retry_attempt,
+                    error: file.error.clone(),
+                })
+                .collect(),
+            credits_charged: run.charged.total(),
+            credits_refunded: run.refunded.total(),
+            error: run.error.as_ref().map(|error| RunErrorView {
+                code: error.code.clone(),
+                message: error.message.clone(),
+                detail: error.detail.clone(),
+            }),
+            version,
+        }
+    }
+}
+
+/// A run, and the position of the write's last event.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RunResponse {
+    /// The run.
+    #[serde(flatten)]
+    pub run: RunView,
+    /// Global position of the write's last event (of the run's last event when nothing was appended).
+    pub global_position: Option<u64>,
+}
+
+/// `POST /v1/runs/{id}/retry-failed`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RetryFailedResponse {
+    /// The run, running again.
+    pub run: RunView,
+    /// Credits charged for the failed files.
+    pub credits_charged: i64,
+    /// Job ids to enqueue the files under: `{run_id}:file:{index}`.
+    pub job_ids: Vec<String>,
+    /// Global position of the write's last event.
+    pub global_position: Option<u64>,
+}
+
+/// `POST /v1/accounts/{tenant_id}/grants`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrantRequest {
+    /// Bucket to credit.
+    #[schema(value_type = String, example = "monthly")]
+    pub bucket: Bucket,
+    /// Credits, 1 to 10^12.
+    pub amount: i64,
+    /// Why.
+    pub reason: Option<String>,
+}
+
+/// A tenant's credit balance.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BalanceResponse {
+    /// Tenant.
+    pub tenant_id: String,
+    /// Monthly allowance left.
+    pub monthly: i64,
+    /// Purchased credits left.
+    pub purchased: i64,
+    /// `monthly + purchased`.
+    pub total: i64,
+    /// Credits ever deducted.
+    pub consumed: i64,
+    /// Credits ever refunded.
+    pub refunded: i64,
+    /// Global position of the write's last event.
+    pub global_position: Option<u64>,
+}
+
+impl BalanceResponse {
+    /// The balance of `account`.
+    pub fn new(tenant_id: &str, account: &AccountState, global_position: Option<u64>) -> Self {
+        BalanceResponse {
+            tenant_id: tenant_id.to_owned(),
+            monthly: account.monthly,
+            purchased: account.purchased,
+            total: account.total(),
+            consumed: account.consumed,
+            refunded: account.refunded,
+            global_position,
+        }
+    }
+}
+
+/// One reported event of `POST /v1/runs/{id}/events`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FactBody {
+    /// The event's id; a repeat with the same id appends nothing.
+    pub event_id: Option<Uuid>,
+    /// One of `run.started`, `run.stage_updated`, `run.file_updated`,
+    /// `run.credits_deducted`, `run.refunded`, `run.completed`, `run.failed`, `run.cancelled`.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// The event's data, by type.
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<Value>,
+}
+
+/// `POST /v1/runs/{id}/events`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FactsRequest {
+    /// The run stream's version the reporter expects; 409 when it moved.
+    pub expected_version: Option<u64>,
+    /// The events, applied in order, all or none.
+    pub events: Vec<FactBody>,
+}
+
+/// Where an event landed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AppendedView {
+    /// Event id.
+    pub event_id: Uuid,
+    /// Stream (`run-{id}` or `account-{tenant}`).
+    pub stream_id: String,
+    /// Version in the stream.
+    pub stream_version: u64,
+    /// Global position.
+    pub global_position: u64,
+}
+
+impl From<&AppendedEvent> for AppendedView {
+    fn from(event: &AppendedEvent) -> Self {
+        AppendedView {
+            event_id: event.event_id,
+            stream_id: event.stream_id.clone(),
+            stream_version: event.stream_version,
+            global_position: event.global_position,
+        }
+    }
+}
+
+/// The answer to reported facts.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FactsResponse {
+    /// The run after the facts.
+    pub run: RunView,
+    /// Every event appended, derived ones included (the originals for a repeat).
+    pub appended: Vec<AppendedView>,
+    /// Global position of the last event.
+    pub global_position: Option<u64>,
+}
+
+/// `POST /v1/keys`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKeyRequest {
+    /// The tenant of an append/read key; absent for audit/admin keys.
+    pub tenant_id: Option<String>,
+    /// Scopes.
+    pub scopes: Vec<Scope>,
+}
