@@ -46,10 +46,14 @@ pub fn config_for(db: &TestDatabase) -> ServeConfig {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_on(fresh_database().await).await
+}
+
+/// A service on an existing test database (a restart, for example).
+pub async fn spawn_app_on(db: TestDatabase) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         run_ledger::init_tracing();
     }
-    let db = fresh_database().await;
     let app = Application::build(config_for(&db))
         .await
         .expect("building the application");
@@ -64,4 +68,164 @@ pub async fn spawn_app() -> TestApp {
         db,
         _stop: stop,
     }
+}
+
+/// A response: status and JSON body (problem bodies included).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: reqwest::StatusCode,
+    pub body: serde_json::Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Reply {
+    /// The problem `code`, for error replies.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+}
+
+impl TestApp {
+    /// Sends a request and reads the reply as JSON.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.unwrap();
+        let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        Reply {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    /// POSTs JSON with a key.
+    pub async fn post(&self, path: &str, key: &str, body: serde_json::Value) -> Reply {
+        self.send(
+            self.client
+                .post(self.url(path))
+                .bearer_auth(key)
+                .json(&body),
+        )
+        .await
+    }
+
+    /// POSTs JSON with a key, acting for a person.
+    pub async fn post_as(
+        &self,
+        path: &str,
+        key: &str,
+        actor: &str,
+        tenant_admin: bool,
+        body: serde_json::Value,
+    ) -> Reply {
+        let mut request = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(key)
+            .header("X-Actor-Id", actor)
+            .json(&body);
+        if tenant_admin {
+            request = request.header("X-Actor-Role", "admin");
+        }
+        self.send(request).await
+    }
+
+    /// Creates a key through the API with the admin key.
+    pub async fn key(&self, tenant: Option<&str>, scopes: &[&str]) -> String {
+        let reply = self
+            .post(
+                "/v1/keys",
+                ADMIN_KEY,
+                serde_json::json!({ "tenant_id": tenant, "scopes": scopes }),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{:?}", reply.body);
+        reply.body["key"].as_str().unwrap().to_owned()
+    }
+
+    /// An append key for `tenant`.
+    pub async fn append_key(&self, tenant: &str) -> String {
+        self.key(Some(tenant), &["append"]).await
+    }
+
+    /// Creates a run and returns its body (asserting 201).
+    pub async fn create_run(&self, key: &str, body: serde_json::Value) -> serde_json::Value {
+        let reply = self.post("/v1/runs", key, body).await;
+        assert_eq!(reply.status, 201, "{:?}", reply.body);
+        reply.body
+    }
+
+    /// Reports facts about a run.
+    pub async fn facts(&self, key: &str, run_id: &str, events: serde_json::Value) -> Reply {
+        self.post(
+            &format!("/v1/runs/{run_id}/events"),
+            key,
+            serde_json::json!({ "events": events }),
+        )
+        .await
+    }
+
+    /// Grants credits to a tenant with the admin key.
+    pub async fn grant(&self, tenant: &str, bucket: &str, amount: i64) -> Reply {
+        let reply = self
+            .post(
+                &format!("/v1/accounts/{tenant}/grants"),
+                ADMIN_KEY,
+                serde_json::json!({ "bucket": bucket, "amount": amount }),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{:?}", reply.body);
+        reply
+    }
+
+    /// Every stream and its version, and the number of events: what a
+    /// request that must change nothing must leave as it was.
+    pub async fn log_state(&self) -> (Vec<(String, i64)>, i64) {
+        let pool = sqlx::PgPool::connect(&self.db.url).await.unwrap();
+        let streams = sqlx::query_as("SELECT stream_id, version FROM streams ORDER BY stream_id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        let events = sqlx::query_scalar("SELECT count(*) FROM events")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        (streams, events)
+    }
+}
+
+/// A run body for `owner` with files and stages.
+pub fn run_body(owner: &str, files: usize, stages: &[&str]) -> serde_json::Value {
+    serde_json::json!({
+        "owner_id": owner,
+        "document": { "name": "report.pdf", "url": "https://blob/report.pdf" },
+        "company": { "id": "c1", "name": "Lactalis" },
+        "pipeline_version": "p1",
+        "stages": stages,
+        "files": (0..files).map(|i| serde_json::json!({ "name": format!("f{i}.pdf") })).collect::<Vec<_>>(),
+    })
+}
+
+/// Ends every file of a run: the first `failed` fail, the rest complete.
+pub async fn finish_files(
+    app: &TestApp,
+    key: &str,
+    run_id: &str,
+    files: usize,
+    failed: usize,
+) -> Reply {
+    let events: Vec<serde_json::Value> = (0..files)
+        .map(|index| {
+            let status = if index < failed { "failed" } else { "completed" };
+            serde_json::json!({ "type": "run.file_updated", "data": { "index": index, "status": status } })
+        })
+        .collect();
+    let reply = app
+        .facts(key, run_id, serde_json::Value::Array(events))
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    reply
 }

@@ -1,5 +1,10 @@
 //! End-to-end tests of the `run-ledger` binary and its HTTP API.
 
+mod bad_input;
 mod binary;
 mod health;
 mod helpers;
+mod idempotency;
+mod openapi;
+mod rules;
+mod security;

@@ -29,6 +29,12 @@ pub const MAX_FACTS_PER_REQUEST: usize = 1_000;
 #[serde(deny_unknown_fields)]
 struct NoBody {}
 
+/// Commands without a body take none, `{}` or `null`.
+fn parse_no_body(headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
+    let _: Option<NoBody> = parse_json(headers, body)?;
+    Ok(())
+}
+
 fn parse_id(text: &str) -> Result<Uuid, ApiError> {
     text.parse()
         .map_err(|_| ApiError::InvalidId(text.chars().take(64).collect()))
@@ -195,7 +201,7 @@ pub async fn rerun(
 ) -> Result<Response, ApiError> {
     principal.require(Scope::Append)?;
     let run_id = parse_id(&run_id)?;
-    let NoBody {} = parse_json(&headers, &body)?;
+    parse_no_body(&headers, &body)?;
     let caller = principal.caller(&headers)?;
     let path = format!("/v1/runs/{run_id}/rerun");
     let idempotent = IdempotentRequest::from_request(&headers, &principal, "POST", &path, &body)?;
@@ -234,7 +240,7 @@ pub async fn retry_failed(
 ) -> Result<Response, ApiError> {
     principal.require(Scope::Append)?;
     let run_id = parse_id(&run_id)?;
-    let NoBody {} = parse_json(&headers, &body)?;
+    parse_no_body(&headers, &body)?;
     let caller = principal.caller(&headers)?;
     let path = format!("/v1/runs/{run_id}/retry-failed");
     let idempotent = IdempotentRequest::from_request(&headers, &principal, "POST", &path, &body)?;
@@ -289,7 +295,7 @@ pub async fn retry(
 ) -> Result<Response, ApiError> {
     principal.require(Scope::Append)?;
     let run_id = parse_id(&run_id)?;
-    let NoBody {} = parse_json(&headers, &body)?;
+    parse_no_body(&headers, &body)?;
     let caller = principal.caller(&headers)?;
     let path = format!("/v1/runs/{run_id}/retry");
     let idempotent = IdempotentRequest::from_request(&headers, &principal, "POST", &path, &body)?;

@@ -675,6 +675,15 @@ impl<S: EventStore> Ledger<S> {
         if !given_ids.is_empty() {
             let known = self.store.find_events(&given_ids).await?;
             if !known.is_empty() {
+                // The repeat is answered with every event the facts wrote,
+                // derived ones included, found by their derived ids.
+                let candidates: Vec<Uuid> = given_ids
+                    .iter()
+                    .flat_map(|id| {
+                        (0..MAX_EVENTS_PER_FACT).map(move |index| fact_event_id(*id, index))
+                    })
+                    .collect();
+                let written = self.store.find_events(&candidates).await?;
                 let loaded = self.load_run(run_id).await?;
                 let run = loaded.state.visible_run(caller)?.clone();
                 if known.len() < given_ids.len() || known.iter().any(|e| e.stream_id != stream_id) {
@@ -685,7 +694,7 @@ impl<S: EventStore> Ledger<S> {
                 return Ok(FactsOutcome {
                     run,
                     version: loaded.version,
-                    appended: known,
+                    appended: written,
                 });
             }
         }
@@ -721,13 +730,7 @@ impl<S: EventStore> Ledger<S> {
             let mut account_ids = Vec::new();
             for reported in &facts {
                 let first_id = reported.event_id.unwrap_or_else(Uuid::new_v4);
-                let id_of = |index: usize| {
-                    if index == 0 {
-                        first_id
-                    } else {
-                        Uuid::new_v5(&first_id, format!("derived:{index}").as_bytes())
-                    }
-                };
+                let id_of = |index: usize| fact_event_id(first_id, index);
                 match &reported.fact {
                     Fact::Run(command) => {
                         let events = run::decide(&run_state, caller, command)?;
@@ -809,6 +812,20 @@ impl<S: EventStore> Ledger<S> {
         Err(CommandError::VersionConflict {
             stream_id: contended,
         })
+    }
+}
+
+/// Most events one fact decides into: a derived `run.started`, the fact,
+/// and a derived terminal event; or a charge on the run and on the account.
+const MAX_EVENTS_PER_FACT: usize = 3;
+
+/// The id of a fact's `index`-th event: the reporter's id first, then ids
+/// derived from it.
+fn fact_event_id(first: Uuid, index: usize) -> Uuid {
+    if index == 0 {
+        first
+    } else {
+        Uuid::new_v5(&first, format!("derived:{index}").as_bytes())
     }
 }
 

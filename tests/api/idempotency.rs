@@ -1,0 +1,134 @@
+//! `Idempotency-Key` on commands, and event-id idempotency of facts.
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+async fn post_with_key(
+    app: &TestApp,
+    path: &str,
+    key: &str,
+    idempotency: &str,
+    body: serde_json::Value,
+) -> Reply {
+    app.send(
+        app.client
+            .post(app.url(path))
+            .bearer_auth(key)
+            .header("Idempotency-Key", idempotency)
+            .header("X-Actor-Id", "ada")
+            .json(&body),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_repeated_rerun_with_the_same_idempotency_key_makes_one_rerun() {
+    let app = spawn_app().await;
+    let key = app.append_key("acme").await;
+    let run = app.create_run(&key, run_body("ada", 0, &[])).await;
+    let path = format!("/v1/runs/{}/rerun", run["run_id"].as_str().unwrap());
+    let first = post_with_key(&app, &path, &key, "k-1", json!({})).await;
+    assert_eq!(first.status, 201);
+    let before = app.log_state().await;
+    let again = post_with_key(&app, &path, &key, "k-1", json!({})).await;
+    assert_eq!(again.status, 201);
+    assert_eq!(again.body, first.body, "the first response again");
+    assert_eq!(app.log_state().await, before, "nothing appended");
+    let other_body = post_with_key(&app, &path, &key, "k-1", json!(null)).await;
+    assert_eq!(
+        (other_body.status.as_u16(), other_body.code()),
+        (422, "idempotency_key_reused")
+    );
+    let other_key = post_with_key(&app, &path, &key, "k-2", json!({})).await;
+    assert_eq!(other_key.status, 201);
+    assert_ne!(other_key.body["run_id"], first.body["run_id"]);
+}
+
+#[tokio::test]
+async fn concurrent_repeats_of_one_idempotency_key_append_once() {
+    let app = spawn_app().await;
+    let key = app.append_key("acme").await;
+    let body = run_body("ada", 2, &[]);
+    let replies = futures::future::join_all(
+        (0..10).map(|_| post_with_key(&app, "/v1/runs", &key, "create-once", body.clone())),
+    )
+    .await;
+    let ids: Vec<&serde_json::Value> = replies.iter().map(|r| &r.body["run_id"]).collect();
+    assert!(
+        replies.iter().all(|r| r.status.is_success()),
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    assert!(ids.windows(2).all(|w| w[0] == w[1]));
+    assert_eq!(app.log_state().await.1, 1, "one run.created");
+}
+
+#[tokio::test]
+async fn idempotency_keys_survive_a_restart_and_are_per_tenant() {
+    let app = spawn_app().await;
+    let acme = app.append_key("acme").await;
+    let globex = app.append_key("globex").await;
+    let body = run_body("ada", 0, &[]);
+    let first = post_with_key(&app, "/v1/runs", &acme, "same", body.clone()).await;
+    // A new service process on the same database.
+    let db = app.db.clone();
+    drop(app);
+    let restarted = spawn_app_on(db).await;
+    let again = post_with_key(&restarted, "/v1/runs", &acme, "same", body.clone()).await;
+    assert_eq!(again.body, first.body);
+    let other_tenant = post_with_key(&restarted, "/v1/runs", &globex, "same", body).await;
+    assert_eq!(other_tenant.status, 201);
+    assert_ne!(other_tenant.body["run_id"], first.body["run_id"]);
+    assert_eq!(restarted.log_state().await.1, 2);
+}
+
+#[tokio::test]
+async fn a_repeated_event_id_appends_nothing_and_answers_200() {
+    let app = spawn_app().await;
+    let key = app.append_key("acme").await;
+    app.grant("acme", "monthly", 10).await;
+    let run = app.create_run(&key, run_body("ada", 1, &[])).await;
+    let run_id = run["run_id"].as_str().unwrap();
+    let charge = json!([{"event_id": uuid::Uuid::new_v4(), "type": "run.credits_deducted", "data": {"amount": 3}}]);
+    let first = app.facts(&key, run_id, charge.clone()).await;
+    assert_eq!(first.status, 200);
+    let before = app.log_state().await;
+    let again = app.facts(&key, run_id, charge).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(
+        again.body["appended"], first.body["appended"],
+        "the original positions"
+    );
+    assert_eq!(again.body["run"]["credits_charged"], 3);
+    assert_eq!(app.log_state().await, before, "charged once");
+}
+
+#[tokio::test]
+async fn expected_version_must_match_the_run() {
+    let app = spawn_app().await;
+    let key = app.append_key("acme").await;
+    let run = app.create_run(&key, run_body("ada", 1, &[])).await;
+    let run_id = run["run_id"].as_str().unwrap();
+    let path = format!("/v1/runs/{run_id}/events");
+    let stale = app
+        .post(
+            &path,
+            &key,
+            json!({"expected_version": 5, "events": [{"type": "run.started"}]}),
+        )
+        .await;
+    assert_eq!(
+        (stale.status.as_u16(), stale.code()),
+        (409, "version_conflict")
+    );
+    let current = app
+        .post(
+            &path,
+            &key,
+            json!({"expected_version": 0, "events": [{"type": "run.started"}]}),
+        )
+        .await;
+    assert_eq!(current.status, 200);
+    assert_eq!(current.body["run"]["version"], 1);
+}
