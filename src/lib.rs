@@ -79,6 +79,9 @@ pub struct ServeConfig {
     /// as it is configured; use it to create the other keys.
     #[arg(long, env = "RUN_LEDGER_ADMIN_KEY", hide_env_values = true)]
     pub admin_key: Option<Secret>,
+    /// Seconds a request body may take to arrive before the request is refused (408).
+    #[arg(long, env = "RUN_LEDGER_BODY_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub body_timeout_seconds: u64,
     /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
     #[arg(long, env = "RUN_LEDGER_SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
     pub shutdown_grace_seconds: u64,
@@ -207,6 +210,7 @@ impl Application {
                 .admin_key
                 .as_ref()
                 .map(|key| ledger_api::auth::admin_key_hash(key.expose())),
+            body_timeout: Duration::from_secs(config.body_timeout_seconds),
         };
         Ok(Application {
             listener,

@@ -189,6 +189,30 @@ async fn bodies_are_accepted_up_to_the_limit_and_refused_above_it() {
 }
 
 #[tokio::test]
+async fn a_body_that_drips_in_times_out_with_408() {
+    let app = spawn_app().await;
+    let key = app.append_key("acme").await;
+    // One byte every 300 ms; the test service allows 2 seconds for a body.
+    let drip = futures::stream::unfold(0u32, |sent| async move {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        (sent < 100).then(|| (Ok::<_, std::io::Error>(vec![b' ']), sent + 1))
+    });
+    let started = std::time::Instant::now();
+    let reply = app
+        .send(
+            app.client
+                .post(app.url("/v1/runs"))
+                .bearer_auth(&key)
+                .header(CONTENT_TYPE, "application/json")
+                .body(reqwest::Body::wrap_stream(drip)),
+        )
+        .await;
+    assert_eq!((reply.status.as_u16(), reply.code()), (408, "body_timeout"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert_eq!(app.log_state().await.1, 0);
+}
+
+#[tokio::test]
 async fn facts_with_unknown_types_fields_or_values_get_422_naming_what_is_allowed() {
     let app = spawn_app().await;
     let key = app.append_key("acme").await;

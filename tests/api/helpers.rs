@@ -35,6 +35,7 @@ pub fn config_for(db: &TestDatabase) -> ServeConfig {
     ServeConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         admin_key: Some(ADMIN_KEY.parse::<Secret>().unwrap()),
+        body_timeout_seconds: 2,
         shutdown_grace_seconds: 5,
         database: DatabaseConfig {
             database_url: Some(db.url.parse::<Secret>().unwrap()),

@@ -132,3 +132,64 @@ async fn expected_version_must_match_the_run() {
     assert_eq!(current.status, 200);
     assert_eq!(current.body["run"]["version"], 1);
 }
+
+#[tokio::test]
+async fn an_event_id_reused_for_other_events_is_409_and_a_taken_run_id_is_409() {
+    let app = spawn_app().await;
+    let key = app.append_key("acme").await;
+    let run = app.create_run(&key, run_body("ada", 2, &[])).await;
+    let run_id = run["run_id"].as_str().unwrap();
+    let event_id = uuid::Uuid::new_v4();
+    let first = app
+        .facts(
+            &key,
+            run_id,
+            json!([{"event_id": event_id, "type": "run.started"}]),
+        )
+        .await;
+    assert_eq!(first.status, 200);
+    let before = app.log_state().await;
+    // The id again, with a new event beside it: not a repeat of one report.
+    let mixed = app
+        .facts(
+            &key,
+            run_id,
+            json!([
+                {"event_id": event_id, "type": "run.started"},
+                {"event_id": uuid::Uuid::new_v4(), "type": "run.file_updated", "data": {"index": 0, "status": "running"}}
+            ]),
+        )
+        .await;
+    assert_eq!(
+        (mixed.status.as_u16(), mixed.code()),
+        (409, "event_id_reused")
+    );
+    // The id under another run.
+    let other = app.create_run(&key, run_body("ada", 0, &[])).await;
+    let before_other = app.log_state().await;
+    let moved = app
+        .facts(
+            &key,
+            other["run_id"].as_str().unwrap(),
+            json!([{"event_id": event_id, "type": "run.started"}]),
+        )
+        .await;
+    assert_eq!(
+        (moved.status.as_u16(), moved.code()),
+        (409, "event_id_reused")
+    );
+    assert_eq!(app.log_state().await, before_other);
+    assert_eq!(
+        before.1 + 1,
+        before_other.1,
+        "only the second run was created"
+    );
+
+    let mut same_id = run_body("ada", 0, &[]);
+    same_id["run_id"] = json!(run_id);
+    let taken = app.post("/v1/runs", &key, same_id).await;
+    assert_eq!(
+        (taken.status.as_u16(), taken.code()),
+        (409, "run_already_exists")
+    );
+}

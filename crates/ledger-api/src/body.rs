@@ -20,8 +20,10 @@ impl FromRequest<AppState> for RawBody {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
-        Bytes::from_request(request, state)
+        // A client that drips its body must not hold a connection forever.
+        tokio::time::timeout(state.body_timeout, Bytes::from_request(request, state))
             .await
+            .map_err(|_| ApiError::BodyTimeout(state.body_timeout))?
             .map(RawBody)
             .map_err(|rejection| {
                 if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {

@@ -31,6 +31,8 @@ pub struct AppState {
     pub ledger: Ledger<PgEventStore>,
     /// SHA-256 of `RUN_LEDGER_ADMIN_KEY`, when configured.
     pub admin_key_hash: Option<[u8; 32]>,
+    /// How long a request body may take to arrive.
+    pub body_timeout: std::time::Duration,
 }
 
 /// The OpenAPI 3.1 document, generated from the handlers and wire types.
@@ -48,7 +50,7 @@ pub struct AppState {
         healthz,
         readyz,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ProblemResponses),
     tags((name = "commands", description = "Writes"), (name = "keys", description = "API keys"),
          (name = "operations", description = "Health"))
 )]
@@ -64,6 +66,61 @@ impl utoipa::Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// Error responses are problem+json, and every authenticated operation
+/// documents the failures any request can meet (bad key, scope, body,
+/// headers, an unavailable database), so the handlers list only their own.
+struct ProblemResponses;
+
+impl utoipa::Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, RefOr, ResponseBuilder};
+        let problem = || {
+            ContentBuilder::new()
+                .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                    "Problem",
+                ))))
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let authenticated = operation.security.is_some();
+                let responses = &mut operation.responses.responses;
+                if authenticated {
+                    for (status, description) in [
+                        ("400", "Malformed request"),
+                        ("401", "Missing or unknown key"),
+                        ("403", "The key may not do this"),
+                        ("413", "Body too large"),
+                        ("408", "Body too slow"),
+                        ("415", "Body is not JSON"),
+                        ("422", "Invalid values"),
+                        ("503", "Database unavailable"),
+                    ] {
+                        responses.entry(status.to_owned()).or_insert_with(|| {
+                            RefOr::T(ResponseBuilder::new().description(description).build())
+                        });
+                    }
+                }
+                for (status, response) in responses.iter_mut() {
+                    if let (RefOr::T(response), true) =
+                        (response, status.starts_with('4') || status.starts_with('5'))
+                    {
+                        response.content.clear();
+                        response.content.insert(PROBLEM_JSON.to_owned(), problem());
+                    }
+                }
+            }
+        }
     }
 }
 

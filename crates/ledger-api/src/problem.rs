@@ -70,6 +70,9 @@ pub enum ApiError {
     /// The body exceeds the limit (HTTP 413, `payload_too_large`).
     #[error("the body exceeds the limit of {0} bytes")]
     PayloadTooLarge(usize),
+    /// The body did not arrive in time (HTTP 408, `body_timeout`).
+    #[error("the request body did not arrive within {0:?}")]
+    BodyTimeout(std::time::Duration),
     /// An id in the path is not a UUID (HTTP 400, `invalid_id`).
     #[error("{0:?} is not a UUID")]
     InvalidId(String),
@@ -116,6 +119,7 @@ impl ApiError {
             }
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::InvalidId(_) => (StatusCode::BAD_REQUEST, "invalid_id"),
+            ApiError::BodyTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "body_timeout"),
             ApiError::IdempotencyKeyReused => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
             }

@@ -46,11 +46,14 @@ pub struct FileBody {
 pub struct CreateRunRequest {
     /// The run's id; generated when absent.
     pub run_id: Option<Uuid>,
-    /// Admin keys only; other keys create runs for their own tenant.
+    /// Admin keys only (and required for them); other keys create runs for their own tenant.
+    #[schema(min_length = 1, max_length = 200)]
     pub tenant_id: Option<String>,
     /// The person who owns the run.
+    #[schema(min_length = 1, max_length = 200)]
     pub owner_id: String,
     /// Project; a project run needs `inputs`, or it is recorded as failed with `NO_INPUTS`.
+    #[schema(min_length = 1, max_length = 200)]
     pub project_id: Option<String>,
     /// Pipeline version.
     pub pipeline_version: Option<String>,
@@ -65,10 +68,13 @@ pub struct CreateRunRequest {
     /// Files, in order (indexed from 0).
     pub files: Option<Vec<FileBody>>,
     /// Credits per failed file on retry (default 1).
+    #[schema(minimum = 0, maximum = 1_000_000_000_000i64)]
     pub credits_per_file: Option<i64>,
     /// Retry limit, 1 to 10 (default 3).
+    #[schema(minimum = 1, maximum = 10)]
     pub max_retry_count: Option<i64>,
     /// Unique per tenant: creating again with it returns the existing run.
+    #[schema(min_length = 1, max_length = 200)]
     pub idempotency_key: Option<String>,
     /// The run's inputs.
     #[schema(value_type = Option<Object>)]
@@ -258,6 +264,7 @@ pub struct GrantRequest {
     #[schema(value_type = String, example = "monthly")]
     pub bucket: Bucket,
     /// Credits, 1 to 10^12.
+    #[schema(minimum = 1, maximum = 1_000_000_000_000i64)]
     pub amount: i64,
     /// Why.
     pub reason: Option<String>,
@@ -319,6 +326,7 @@ pub struct FactsRequest {
     /// The run stream's version the reporter expects; 409 when it moved.
     pub expected_version: Option<u64>,
     /// The events, applied in order, all or none.
+    #[schema(min_items = 1, max_items = 1000)]
     pub events: Vec<FactBody>,
 }
 
@@ -363,6 +371,7 @@ pub struct FactsResponse {
 pub struct CreateKeyRequest {
     /// The tenant of an append/read key; absent for audit/admin keys.
     pub tenant_id: Option<String>,
-    /// Scopes.
+    /// Scopes: `append` and `read` need a tenant, `audit` and `admin` take none.
+    #[schema(min_items = 1)]
     pub scopes: Vec<Scope>,
 }
