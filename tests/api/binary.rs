@@ -19,16 +19,6 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn postmaster_pid(data_dir: &Path) -> Option<i32> {
-    std::fs::read_to_string(data_dir.join("pgdata/postmaster.pid"))
-        .ok()?
-        .lines()
-        .next()?
-        .trim()
-        .parse()
-        .ok()
-}
-
 fn alive(pid: i32) -> bool {
     kill(Pid::from_raw(pid), None).is_ok()
 }
@@ -91,7 +81,8 @@ async fn serve_runs_on_embedded_postgres_stops_on_sigterm_and_restarts_on_the_sa
 
     let mut first = serve(&data_dir, port);
     wait_ready(port, &mut first).await;
-    let postgres = postmaster_pid(&data_dir).expect("an embedded postmaster");
+    let postgres = ledger_embedded_pg::postmaster_pid(&data_dir.join("pgdata"))
+        .expect("an embedded postmaster");
     assert!(alive(postgres));
     assert!(terminate(&mut first).success());
     assert!(
@@ -111,7 +102,7 @@ async fn a_killed_service_leaves_no_postgres_behind() {
     let port = free_port();
     let mut service = serve(&data_dir, port);
     wait_ready(port, &mut service).await;
-    let postgres = postmaster_pid(&data_dir).unwrap();
+    let postgres = ledger_embedded_pg::postmaster_pid(&data_dir.join("pgdata")).unwrap();
     service.kill().unwrap();
     service.wait().unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);

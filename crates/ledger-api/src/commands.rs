@@ -35,6 +35,24 @@ fn parse_no_body(headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// What the bodiless run commands (rerun, retry, retry-failed) read from a
+/// request: the run, the caller, and the idempotency key.
+fn bodiless_run_command(
+    principal: &Principal,
+    run_id: &str,
+    action: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Uuid, ledger_domain::Caller, Option<IdempotentRequest>), ApiError> {
+    principal.require(Scope::Append)?;
+    let run_id = parse_id(run_id)?;
+    parse_no_body(headers, body)?;
+    let caller = principal.caller(headers)?;
+    let path = format!("/v1/runs/{run_id}/{action}");
+    let idempotent = IdempotentRequest::from_request(headers, principal, "POST", &path, body)?;
+    Ok((run_id, caller, idempotent))
+}
+
 fn parse_id(text: &str) -> Result<Uuid, ApiError> {
     text.parse()
         .map_err(|_| ApiError::InvalidId(text.chars().take(64).collect()))
@@ -199,12 +217,8 @@ pub async fn rerun(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
-    principal.require(Scope::Append)?;
-    let run_id = parse_id(&run_id)?;
-    parse_no_body(&headers, &body)?;
-    let caller = principal.caller(&headers)?;
-    let path = format!("/v1/runs/{run_id}/rerun");
-    let idempotent = IdempotentRequest::from_request(&headers, &principal, "POST", &path, &body)?;
+    let (run_id, caller, idempotent) =
+        bodiless_run_command(&principal, &run_id, "rerun", &headers, &body)?;
     once(&state.pool.clone(), idempotent, |command_id| async move {
         let outcome = state
             .ledger
@@ -238,12 +252,8 @@ pub async fn retry_failed(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
-    principal.require(Scope::Append)?;
-    let run_id = parse_id(&run_id)?;
-    parse_no_body(&headers, &body)?;
-    let caller = principal.caller(&headers)?;
-    let path = format!("/v1/runs/{run_id}/retry-failed");
-    let idempotent = IdempotentRequest::from_request(&headers, &principal, "POST", &path, &body)?;
+    let (run_id, caller, idempotent) =
+        bodiless_run_command(&principal, &run_id, "retry-failed", &headers, &body)?;
     once(&state.pool.clone(), idempotent, |command_id| async move {
         let outcome = state
             .ledger
@@ -293,12 +303,8 @@ pub async fn retry(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
-    principal.require(Scope::Append)?;
-    let run_id = parse_id(&run_id)?;
-    parse_no_body(&headers, &body)?;
-    let caller = principal.caller(&headers)?;
-    let path = format!("/v1/runs/{run_id}/retry");
-    let idempotent = IdempotentRequest::from_request(&headers, &principal, "POST", &path, &body)?;
+    let (run_id, caller, idempotent) =
+        bodiless_run_command(&principal, &run_id, "retry", &headers, &body)?;
     once(&state.pool.clone(), idempotent, |command_id| async move {
         let outcome = state
             .ledger

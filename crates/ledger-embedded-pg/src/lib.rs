@@ -436,18 +436,22 @@ fn init_cluster(
     Ok(())
 }
 
+/// The pid a cluster's `postmaster.pid` names, if the file is there.
+pub fn postmaster_pid(pgdata: &Path) -> Option<i32> {
+    fs::read_to_string(pgdata.join("postmaster.pid"))
+        .ok()?
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
 /// A postmaster left running by a supervisor that was killed before it
 /// could stop it (its parent is gone) is shut down; one with a live
 /// parent belongs to another supervisor, and we refuse to share.
 fn stop_orphaned_server(pgdata: &Path) -> Result<(), EmbeddedError> {
-    let Ok(pid_file) = fs::read_to_string(pgdata.join("postmaster.pid")) else {
-        return Ok(());
-    };
-    let Some(pid) = pid_file
-        .lines()
-        .next()
-        .and_then(|line| line.trim().parse::<i32>().ok())
-    else {
+    let Some(pid) = postmaster_pid(pgdata) else {
         return Ok(());
     };
     let pid = Pid::from_raw(pid);

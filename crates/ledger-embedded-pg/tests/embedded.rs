@@ -5,16 +5,6 @@ use std::time::Duration;
 use ledger_embedded_pg::{Durability, EmbeddedPostgres, Options};
 use sqlx::{Connection, PgConnection};
 
-fn postmaster_pid(dir: &std::path::Path) -> Option<i32> {
-    std::fs::read_to_string(dir.join("pgdata/postmaster.pid"))
-        .ok()?
-        .lines()
-        .next()?
-        .trim()
-        .parse()
-        .ok()
-}
-
 fn is_alive(pid: i32) -> bool {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
 }
@@ -43,7 +33,8 @@ async fn starts_serves_stops_and_restarts_on_the_same_data() {
         .unwrap();
     assert_eq!(fsync, "on");
     connection.close().await.unwrap();
-    let pid = postmaster_pid(&dir).expect("a running postmaster");
+    let pid =
+        ledger_embedded_pg::postmaster_pid(&dir.join("pgdata")).expect("a running postmaster");
     assert!(is_alive(pid));
 
     server.stop().unwrap();
@@ -59,7 +50,7 @@ async fn starts_serves_stops_and_restarts_on_the_same_data() {
         .unwrap();
     assert_eq!(kept, "survives a restart");
     connection.close().await.unwrap();
-    let pid = postmaster_pid(&dir).unwrap();
+    let pid = ledger_embedded_pg::postmaster_pid(&dir.join("pgdata")).unwrap();
     drop(restarted);
     assert!(!is_alive(pid), "postgres {pid} outlived drop");
     std::fs::remove_dir_all(&dir).unwrap();
