@@ -14,6 +14,7 @@ use std::time::Duration;
 use ledger_api::AppState;
 use ledger_commands::Ledger;
 use ledger_embedded_pg::{EmbeddedPostgres, Options as EmbeddedOptions};
+use ledger_projections::{run_projector, ProjectorOptions, ReadModel};
 use ledger_store::{PgEventStore, MIGRATOR};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
@@ -82,6 +83,9 @@ pub struct ServeConfig {
     /// Seconds a request body may take to arrive before the request is refused (408).
     #[arg(long, env = "RUN_LEDGER_BODY_TIMEOUT_SECONDS", default_value_t = 30)]
     pub body_timeout_seconds: u64,
+    /// Milliseconds a query with `min_position` waits for its read model before 503.
+    #[arg(long, env = "RUN_LEDGER_MIN_POSITION_TIMEOUT_MS", default_value_t = 5_000)]
+    pub min_position_timeout_ms: u64,
     /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
     #[arg(long, env = "RUN_LEDGER_SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
     pub shutdown_grace_seconds: u64,
@@ -211,6 +215,7 @@ impl Application {
                 .as_ref()
                 .map(|key| ledger_api::auth::admin_key_hash(key.expose())),
             body_timeout: Duration::from_secs(config.body_timeout_seconds),
+            min_position_timeout: Duration::from_millis(config.min_position_timeout_ms),
         };
         Ok(Application {
             listener,
@@ -245,14 +250,28 @@ impl Application {
             state,
             grace,
         } = self;
+        let router_state = state.clone();
         let (stopping, stop_signal) = tokio::sync::watch::channel(false);
         let server =
-            axum::serve(listener, ledger_api::router(state)).with_graceful_shutdown(async move {
+            axum::serve(listener, ledger_api::router(router_state)).with_graceful_shutdown(async move {
                 shutdown.await;
                 tracing::info!("shutting down: finishing in-flight requests");
                 let _ = stopping.send(true);
             });
         let mut grace_signal = stop_signal.clone();
+        let (stop_projectors, projectors_stopping) = tokio::sync::watch::channel(false);
+        let projectors: Vec<_> = ReadModel::ALL
+            .into_iter()
+            .map(|model| {
+                tokio::spawn(run_projector(
+                    database.pool.clone(),
+                    state.ledger.store().clone(),
+                    model,
+                    ProjectorOptions::default(),
+                    projectors_stopping.clone(),
+                ))
+            })
+            .collect();
         let served = tokio::select! {
             served = server => served,
             _ = async {
@@ -263,6 +282,12 @@ impl Application {
                 Ok(())
             }
         };
+        // Projectors finish the batch they are in (it commits with its
+        // checkpoint or not at all) before the database goes away.
+        let _ = stop_projectors.send(true);
+        for projector in projectors {
+            let _ = projector.await;
+        }
         database.close().await;
         tracing::info!("stopped");
         served

@@ -36,6 +36,7 @@ pub fn config_for(db: &TestDatabase) -> ServeConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         admin_key: Some(ADMIN_KEY.parse::<Secret>().unwrap()),
         body_timeout_seconds: 2,
+        min_position_timeout_ms: 5_000,
         shutdown_grace_seconds: 5,
         database: DatabaseConfig {
             database_url: Some(db.url.parse::<Secret>().unwrap()),

@@ -81,6 +81,22 @@ impl Principal {
         }
     }
 
+    /// Refuses a key that may not read: reading needs `read`, `audit` or `admin`.
+    ///
+    /// # Errors
+    /// `MissingScope` (403).
+    pub fn require_read(&self) -> Result<(), ApiError> {
+        if self
+            .scopes
+            .iter()
+            .any(|scope| matches!(scope, Scope::Read | Scope::Audit | Scope::Admin))
+        {
+            Ok(())
+        } else {
+            Err(ApiError::MissingScope("read"))
+        }
+    }
+
     /// Refuses a tenant-bound key acting on another tenant's account, as if
     /// the account did not exist.
     ///

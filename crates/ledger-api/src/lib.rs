@@ -7,6 +7,7 @@ mod body;
 mod commands;
 mod idempotency;
 mod problem;
+pub mod queries;
 pub mod wire;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -33,6 +34,8 @@ pub struct AppState {
     pub admin_key_hash: Option<[u8; 32]>,
     /// How long a request body may take to arrive.
     pub body_timeout: std::time::Duration,
+    /// How long a query waits for its read model to reach `min_position`.
+    pub min_position_timeout: std::time::Duration,
 }
 
 /// The OpenAPI 3.1 document, generated from the handlers and wire types.
@@ -47,11 +50,19 @@ pub struct AppState {
         commands::grant,
         commands::report_facts,
         commands::create_key,
+        queries::list_runs,
+        queries::get_run,
+        queries::latest_project_run,
+        queries::lineage,
+        queries::balance,
+        queries::ledger,
+        queries::projections,
         healthz,
         readyz,
     ),
     modifiers(&BearerAuth, &ProblemResponses),
-    tags((name = "commands", description = "Writes"), (name = "keys", description = "API keys"),
+    tags((name = "commands", description = "Writes"), (name = "queries", description = "Read models"),
+         (name = "keys", description = "API keys"),
          (name = "operations", description = "Health"))
 )]
 pub struct ApiDoc;
@@ -131,7 +142,13 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/openapi.json", get(openapi))
         .route("/v1/keys", post(commands::create_key))
-        .route("/v1/runs", post(commands::create_run))
+        .route("/v1/runs", post(commands::create_run).get(queries::list_runs))
+        .route("/v1/runs/{run_id}", get(queries::get_run))
+        .route("/v1/runs/{run_id}/lineage", get(queries::lineage))
+        .route("/v1/projects/{project_id}/runs/latest", get(queries::latest_project_run))
+        .route("/v1/accounts/{tenant_id}/balance", get(queries::balance))
+        .route("/v1/accounts/{tenant_id}/ledger", get(queries::ledger))
+        .route("/v1/projections", get(queries::projections))
         .route("/v1/runs/{run_id}/rerun", post(commands::rerun))
         .route(
             "/v1/runs/{run_id}/retry-failed",

@@ -73,6 +73,22 @@ pub enum ApiError {
     /// The body did not arrive in time (HTTP 408, `body_timeout`).
     #[error("the request body did not arrive within {0:?}")]
     BodyTimeout(std::time::Duration),
+    /// A query parameter is unknown or malformed (HTTP 400, `invalid_query`).
+    #[error("invalid query: {0}")]
+    InvalidQuery(String),
+    /// The read model did not reach `min_position` in time (HTTP 503, `projection_lagging`, with `Retry-After`).
+    #[error("the {projection} read model is at {reached}, not yet at {wanted}")]
+    ProjectionLagging {
+        /// The read model.
+        projection: &'static str,
+        /// The position asked for.
+        wanted: u64,
+        /// Where it is.
+        reached: u64,
+    },
+    /// No run of this project is visible to the key (HTTP 404, `run_not_found`).
+    #[error("no run found")]
+    NoRun,
     /// An id in the path is not a UUID (HTTP 400, `invalid_id`).
     #[error("{0:?} is not a UUID")]
     InvalidId(String),
@@ -119,6 +135,11 @@ impl ApiError {
             }
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::InvalidId(_) => (StatusCode::BAD_REQUEST, "invalid_id"),
+            ApiError::InvalidQuery(_) => (StatusCode::BAD_REQUEST, "invalid_query"),
+            ApiError::ProjectionLagging { .. } => {
+                (StatusCode::SERVICE_UNAVAILABLE, "projection_lagging")
+            }
+            ApiError::NoRun => (StatusCode::NOT_FOUND, "run_not_found"),
             ApiError::BodyTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "body_timeout"),
             ApiError::IdempotencyKeyReused => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")

@@ -29,6 +29,9 @@ use crate::{
 /// The schema migrations of the store (the repository's `migrations/`).
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
 
+/// The channel every committed append notifies, with the new head position.
+pub const NOTIFY_CHANNEL: &str = "ledger_events";
+
 /// Called with the first and last position of a batch after its rows are
 /// written and before it commits, while it holds the log's head lock.
 /// Tests use it to hold a transaction open; production leaves it unset.
@@ -711,6 +714,13 @@ async fn insert_rows(
 
     sqlx::query("UPDATE event_log_head SET position = $1 WHERE singleton")
         .bind(to_i64(view.position))
+        .execute(&mut **tx)
+        .await?;
+    // Delivered when the transaction commits, so listeners wake to events
+    // they can read.
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(NOTIFY_CHANNEL)
+        .bind(view.position.to_string())
         .execute(&mut **tx)
         .await?;
     Ok(())

@@ -1,0 +1,593 @@
+//! Query endpoints: read models only, never the log. Every query is scoped
+//! to the key's tenant, accepts `min_position` (answer only once the read
+//! model has applied it), and answers with `X-Projection-Position`.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use ledger_domain::run::RunState;
+use ledger_projections::ReadModel;
+use serde::{Deserialize, Serialize};
+use sqlx::postgres::PgRow;
+use sqlx::Row;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::{validate_id, Principal};
+use crate::wire::RunView;
+use crate::{ApiError, AppState, Problem};
+
+/// The response header naming the read model position a query answered from.
+pub const PROJECTION_POSITION: &str = "x-projection-position";
+/// Page size when `limit` is absent.
+pub const DEFAULT_LIMIT: u32 = 50;
+/// Largest `limit`.
+pub const MAX_LIMIT: u32 = 200;
+
+fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    query
+        .map(|Query(query)| query)
+        .map_err(|rejection| ApiError::InvalidQuery(rejection.body_text()))
+}
+
+fn parse_id(text: &str) -> Result<Uuid, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::InvalidId(text.chars().take(64).collect()))
+}
+
+fn limit(limit: Option<u32>) -> Result<i64, ApiError> {
+    match limit.unwrap_or(DEFAULT_LIMIT) {
+        0 => Err(ApiError::InvalidQuery("limit must be at least 1".into())),
+        n if n > MAX_LIMIT => Err(ApiError::InvalidQuery(format!(
+            "limit must be at most {MAX_LIMIT}"
+        ))),
+        n => Ok(i64::from(n)),
+    }
+}
+
+fn cursor(cursor: Option<&str>) -> Result<i64, ApiError> {
+    match cursor {
+        None => Ok(i64::MAX),
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|position| *position > 0)
+            .ok_or_else(|| ApiError::InvalidQuery("cursor is not one this API gave out".into())),
+    }
+}
+
+/// Waits for `min_position` and returns the read model's position.
+async fn position(
+    state: &AppState,
+    model: ReadModel,
+    min_position: Option<u64>,
+) -> Result<u64, ApiError> {
+    let Some(wanted) = min_position else {
+        return Ok(ledger_projections::checkpoint(&state.pool, model).await?);
+    };
+    match ledger_projections::wait_for(&state.pool, model, wanted, state.min_position_timeout)
+        .await?
+    {
+        Some(reached) => Ok(reached),
+        None => Err(ApiError::ProjectionLagging {
+            projection: model.name(),
+            wanted,
+            reached: ledger_projections::checkpoint(&state.pool, model).await?,
+        }),
+    }
+}
+
+fn answer<T: Serialize>(position: u64, body: &T) -> Response {
+    let mut response = Json(body).into_response();
+    response.headers_mut().insert(
+        PROJECTION_POSITION,
+        HeaderValue::from_str(&position.to_string()).expect("digits are a valid header"),
+    );
+    response
+}
+
+/// `min_position` alone.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct MinPosition {
+    /// Answer only once the read model has applied this global position.
+    pub min_position: Option<u64>,
+}
+
+/// Filters and paging of `GET /v1/runs`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListRuns {
+    /// Only this project's runs.
+    pub project_id: Option<String>,
+    /// Only this person's runs.
+    pub owner_id: Option<String>,
+    /// Only runs in this status.
+    pub status: Option<String>,
+    /// Only reruns of this run.
+    pub rerun_of: Option<Uuid>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Answer only once the read model has applied this global position.
+    pub min_position: Option<u64>,
+}
+
+/// A run as the run history shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RunDetail {
+    /// The run.
+    #[serde(flatten)]
+    pub run: RunView,
+    /// Runs that rerun this one, oldest first.
+    pub reruns: Vec<Uuid>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// When it ended (unset while it runs).
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// A page of runs.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RunPage {
+    /// Newest first.
+    pub runs: Vec<RunDetail>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    pub next_cursor: Option<String>,
+}
+
+const RUN_COLUMNS: &str = "r.run_id, r.state, r.version, r.created_at, r.updated_at, r.completed_at, \
+     r.created_position, ARRAY(SELECT x.run_id FROM runs x WHERE x.rerun_of = r.run_id \
+     ORDER BY x.created_position) AS reruns";
+
+fn run_detail(row: &PgRow) -> Result<RunDetail, ApiError> {
+    let state: serde_json::Value = row.try_get("state")?;
+    let state: RunState = serde_json::from_value(state)
+        .map_err(|error| ApiError::Internal(format!("unreadable run row: {error}")))?;
+    let run = state
+        .run
+        .ok_or_else(|| ApiError::Internal("a run row without a run".into()))?;
+    let version: i64 = row.try_get("version")?;
+    Ok(RunDetail {
+        run: RunView::new(&run, Some(version as u64)),
+        reruns: row.try_get("reruns")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        completed_at: row.try_get("completed_at")?,
+    })
+}
+
+const RUN_STATUSES: [&str; 6] = [
+    "queued",
+    "running",
+    "completed",
+    "completed_with_errors",
+    "failed",
+    "cancelled",
+];
+
+/// List runs, newest first.
+#[utoipa::path(get, path = "/v1/runs", tag = "queries", params(ListRuns),
+    responses((status = 200, description = "A page of runs", body = RunPage,
+        headers(("X-Projection-Position" = u64, description = "Read model position answered from")))),
+    security(("bearer" = [])))]
+pub async fn list_runs(
+    State(state): State<AppState>,
+    principal: Principal,
+    params: Result<Query<ListRuns>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    principal.require_read()?;
+    let params = query(params)?;
+    if let Some(status) = &params.status {
+        if !RUN_STATUSES.contains(&status.as_str()) {
+            return Err(ApiError::InvalidQuery(format!(
+                "status must be one of {}",
+                RUN_STATUSES.join(", ")
+            )));
+        }
+    }
+    let limit = limit(params.limit)?;
+    let before = cursor(params.cursor.as_deref())?;
+    let position = position(&state, ReadModel::RunHistory, params.min_position).await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {RUN_COLUMNS} FROM runs r
+         WHERE ($1::text IS NULL OR r.tenant_id = $1)
+           AND ($2::text IS NULL OR r.project_id = $2)
+           AND ($3::text IS NULL OR r.owner_id = $3)
+           AND ($4::text IS NULL OR r.status = $4)
+           AND ($5::uuid IS NULL OR r.rerun_of = $5)
+           AND r.created_position < $6
+         ORDER BY r.created_position DESC
+         LIMIT $7"
+    ))
+    .bind(&principal.tenant_id)
+    .bind(&params.project_id)
+    .bind(&params.owner_id)
+    .bind(&params.status)
+    .bind(params.rerun_of)
+    .bind(before)
+    .bind(limit + 1)
+    .fetch_all(&state.pool)
+    .await?;
+    let more = rows.len() as i64 > limit;
+    let rows = &rows[..rows.len().min(limit as usize)];
+    let next_cursor = if more {
+        rows.last()
+            .map(|row| row.try_get::<i64, _>("created_position"))
+            .transpose()?
+            .map(|position| position.to_string())
+    } else {
+        None
+    };
+    let runs = rows.iter().map(run_detail).collect::<Result<Vec<_>, _>>()?;
+    Ok(answer(position, &RunPage { runs, next_cursor }))
+}
+
+/// One run, with stages, files, lineage and charges.
+#[utoipa::path(get, path = "/v1/runs/{run_id}", tag = "queries",
+    params(("run_id" = Uuid, Path, description = "The run"), MinPosition),
+    responses((status = 200, description = "The run", body = RunDetail), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn get_run(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(run_id): Path<String>,
+    params: Result<Query<MinPosition>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    principal.require_read()?;
+    let run_id = parse_id(&run_id)?;
+    let params = query(params)?;
+    let position = position(&state, ReadModel::RunHistory, params.min_position).await?;
+    let row = sqlx::query(&format!(
+        "SELECT {RUN_COLUMNS} FROM runs r WHERE r.run_id = $1 AND ($2::text IS NULL OR r.tenant_id = $2)"
+    ))
+    .bind(run_id)
+    .bind(&principal.tenant_id)
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(ApiError::Command(ledger_commands::CommandError::Domain(
+        ledger_domain::DomainError::RunNotFound,
+    )))?;
+    Ok(answer(position, &run_detail(&row)?))
+}
+
+/// The newest run of a project.
+#[utoipa::path(get, path = "/v1/projects/{project_id}/runs/latest", tag = "queries",
+    params(("project_id" = String, Path, description = "The project"), MinPosition),
+    responses((status = 200, description = "The newest run", body = RunDetail), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn latest_project_run(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(project_id): Path<String>,
+    params: Result<Query<MinPosition>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    principal.require_read()?;
+    validate_id("project_id", &project_id)?;
+    let params = query(params)?;
+    let position = position(&state, ReadModel::RunHistory, params.min_position).await?;
+    let row = sqlx::query(&format!(
+        "SELECT {RUN_COLUMNS} FROM runs r
+         WHERE r.project_id = $1 AND ($2::text IS NULL OR r.tenant_id = $2)
+         ORDER BY r.created_position DESC LIMIT 1"
+    ))
+    .bind(&project_id)
+    .bind(&principal.tenant_id)
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(ApiError::NoRun)?;
+    Ok(answer(position, &run_detail(&row)?))
+}
+
+/// A run in a lineage tree.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LineageNode {
+    /// Id.
+    pub run_id: Uuid,
+    /// Status.
+    pub status: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// Credits charged to it.
+    pub credits_charged: i64,
+    /// Credits refunded to it.
+    pub credits_refunded: i64,
+    /// Its reruns, oldest first.
+    #[schema(no_recursion)]
+    pub reruns: Vec<LineageNode>,
+}
+
+/// A run's lineage: the original run and every rerun descending from it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Lineage {
+    /// The original run at the root of the tree.
+    pub root: LineageNode,
+    /// Runs in the lineage.
+    pub run_count: usize,
+    /// Credits charged over the lineage.
+    pub credits_charged: i64,
+    /// Credits refunded over the lineage.
+    pub credits_refunded: i64,
+}
+
+/// A run's lineage tree.
+#[utoipa::path(get, path = "/v1/runs/{run_id}/lineage", tag = "queries",
+    params(("run_id" = Uuid, Path, description = "Any run of the lineage"), MinPosition),
+    responses((status = 200, description = "The lineage", body = Lineage), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn lineage(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(run_id): Path<String>,
+    params: Result<Query<MinPosition>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    principal.require_read()?;
+    let run_id = parse_id(&run_id)?;
+    let params = query(params)?;
+    let position = position(&state, ReadModel::RunHistory, params.min_position).await?;
+    let rows = sqlx::query(
+        "WITH RECURSIVE up AS (
+             SELECT run_id, rerun_of, 0 AS depth FROM runs
+             WHERE run_id = $1 AND ($2::text IS NULL OR tenant_id = $2)
+           UNION ALL
+             SELECT r.run_id, r.rerun_of, up.depth + 1 FROM runs r JOIN up ON r.run_id = up.rerun_of
+             WHERE up.depth < 10000
+         ),
+         root AS (SELECT run_id FROM up ORDER BY depth DESC LIMIT 1),
+         down AS (
+             SELECT r.run_id, r.rerun_of, r.status, r.created_at, r.created_position,
+                    r.credits_charged, r.credits_refunded
+             FROM runs r JOIN root ON r.run_id = root.run_id
+           UNION ALL
+             SELECT r.run_id, r.rerun_of, r.status, r.created_at, r.created_position,
+                    r.credits_charged, r.credits_refunded
+             FROM runs r JOIN down ON r.rerun_of = down.run_id
+         )
+         SELECT * FROM down ORDER BY created_position",
+    )
+    .bind(run_id)
+    .bind(&principal.tenant_id)
+    .fetch_all(&state.pool)
+    .await?;
+    let nodes = rows
+        .iter()
+        .map(|row| {
+            Ok((
+                row.try_get::<Option<Uuid>, _>("rerun_of")?,
+                LineageNode {
+                    run_id: row.try_get("run_id")?,
+                    status: row.try_get("status")?,
+                    created_at: row.try_get("created_at")?,
+                    credits_charged: row.try_get("credits_charged")?,
+                    credits_refunded: row.try_get("credits_refunded")?,
+                    reruns: vec![],
+                },
+            ))
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let Some((_, root)) = nodes.first().cloned() else {
+        return Err(ApiError::Command(ledger_commands::CommandError::Domain(
+            ledger_domain::DomainError::RunNotFound,
+        )));
+    };
+    let credits_charged = nodes.iter().map(|(_, node)| node.credits_charged).sum();
+    let credits_refunded = nodes.iter().map(|(_, node)| node.credits_refunded).sum();
+    let run_count = nodes.len();
+    let tree = attach(root, &nodes);
+    Ok(answer(
+        position,
+        &Lineage {
+            root: tree,
+            run_count,
+            credits_charged,
+            credits_refunded,
+        },
+    ))
+}
+
+fn attach(mut node: LineageNode, nodes: &[(Option<Uuid>, LineageNode)]) -> LineageNode {
+    node.reruns = nodes
+        .iter()
+        .filter(|(parent, _)| *parent == Some(node.run_id))
+        .map(|(_, child)| attach(child.clone(), nodes))
+        .collect();
+    node
+}
+
+/// A tenant's credit balance.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Balance {
+    /// Tenant.
+    pub tenant_id: String,
+    /// Monthly allowance left.
+    pub monthly: i64,
+    /// Purchased credits left.
+    pub purchased: i64,
+    /// `monthly + purchased`.
+    pub total: i64,
+    /// Credits ever deducted.
+    pub consumed: i64,
+    /// Credits ever refunded.
+    pub refunded: i64,
+}
+
+/// A tenant's balance.
+#[utoipa::path(get, path = "/v1/accounts/{tenant_id}/balance", tag = "queries",
+    params(("tenant_id" = String, Path, description = "The tenant"), MinPosition),
+    responses((status = 200, description = "The balance", body = Balance), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn balance(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(tenant_id): Path<String>,
+    params: Result<Query<MinPosition>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    principal.require_read()?;
+    principal.require_tenant(&tenant_id)?;
+    validate_id("tenant_id", &tenant_id)?;
+    let params = query(params)?;
+    let position = position(&state, ReadModel::Credits, params.min_position).await?;
+    let row = sqlx::query(
+        "SELECT monthly, purchased, total, consumed, refunded FROM credit_balances WHERE tenant_id = $1",
+    )
+    .bind(&tenant_id)
+    .fetch_optional(&state.pool)
+    .await?;
+    // An account that never had credits has a zero balance.
+    let balance = match row {
+        Some(row) => Balance {
+            tenant_id,
+            monthly: row.try_get("monthly")?,
+            purchased: row.try_get("purchased")?,
+            total: row.try_get("total")?,
+            consumed: row.try_get("consumed")?,
+            refunded: row.try_get("refunded")?,
+        },
+        None => Balance {
+            tenant_id,
+            monthly: 0,
+            purchased: 0,
+            total: 0,
+            consumed: 0,
+            refunded: 0,
+        },
+    };
+    Ok(answer(position, &balance))
+}
+
+/// Paging of the credit ledger.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerQuery {
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Answer only once the read model has applied this global position.
+    pub min_position: Option<u64>,
+}
+
+/// One credit transaction.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LedgerEntry {
+    /// The event's global position.
+    pub global_position: i64,
+    /// `grant`, `deduction` or `refund`.
+    pub kind: String,
+    /// Credits moved.
+    pub amount: i64,
+    /// Of which monthly.
+    pub monthly: i64,
+    /// Of which purchased.
+    pub purchased: i64,
+    /// The run charged or refunded.
+    pub run_id: Option<Uuid>,
+    /// Why (grants).
+    pub reason: Option<String>,
+    /// Monthly balance after.
+    pub monthly_after: i64,
+    /// Purchased balance after.
+    pub purchased_after: i64,
+    /// When.
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// A page of the credit ledger.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LedgerPage {
+    /// Newest first.
+    pub entries: Vec<LedgerEntry>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// A tenant's credit transactions, newest first.
+#[utoipa::path(get, path = "/v1/accounts/{tenant_id}/ledger", tag = "queries",
+    params(("tenant_id" = String, Path, description = "The tenant"), LedgerQuery),
+    responses((status = 200, description = "A page of entries", body = LedgerPage), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn ledger(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(tenant_id): Path<String>,
+    params: Result<Query<LedgerQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    principal.require_read()?;
+    principal.require_tenant(&tenant_id)?;
+    validate_id("tenant_id", &tenant_id)?;
+    let params = query(params)?;
+    let limit = limit(params.limit)?;
+    let before = cursor(params.cursor.as_deref())?;
+    let position = position(&state, ReadModel::Credits, params.min_position).await?;
+    let rows = sqlx::query(
+        "SELECT global_position, kind, amount, monthly, purchased, run_id, reason,
+                monthly_after, purchased_after, recorded_at
+         FROM credit_ledger WHERE tenant_id = $1 AND global_position < $2
+         ORDER BY global_position DESC LIMIT $3",
+    )
+    .bind(&tenant_id)
+    .bind(before)
+    .bind(limit + 1)
+    .fetch_all(&state.pool)
+    .await?;
+    let more = rows.len() as i64 > limit;
+    let entries = rows
+        .iter()
+        .take(limit as usize)
+        .map(|row| {
+            Ok(LedgerEntry {
+                global_position: row.try_get("global_position")?,
+                kind: row.try_get("kind")?,
+                amount: row.try_get("amount")?,
+                monthly: row.try_get("monthly")?,
+                purchased: row.try_get("purchased")?,
+                run_id: row.try_get("run_id")?,
+                reason: row.try_get("reason")?,
+                monthly_after: row.try_get("monthly_after")?,
+                purchased_after: row.try_get("purchased_after")?,
+                recorded_at: row.try_get("recorded_at")?,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let next_cursor = if more {
+        entries.last().map(|entry| entry.global_position.to_string())
+    } else {
+        None
+    };
+    Ok(answer(
+        position,
+        &LedgerPage {
+            entries,
+            next_cursor,
+        },
+    ))
+}
+
+/// Every read model's progress.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Projections {
+    /// One per read model.
+    #[schema(value_type = Vec<Object>)]
+    pub projections: Vec<ledger_projections::ProjectionStatus>,
+}
+
+/// Read models: checkpoint, head, lag, state and last error.
+#[utoipa::path(get, path = "/v1/projections", tag = "queries",
+    responses((status = 200, description = "Every read model", body = Projections)),
+    security(("bearer" = [])))]
+pub async fn projections(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let _ = headers;
+    principal.require_read()?;
+    let projections = ledger_projections::statuses(&state.pool).await?;
+    Ok(Json(Projections { projections }).into_response())
+}

@@ -1,0 +1,350 @@
+//! Projectors: one task per read model, reading the global feed in order
+//! from its checkpoint and applying each batch of events in the same
+//! transaction that advances the checkpoint, so every event takes effect
+//! exactly once, across crashes.
+//!
+//! A projector is woken by the store's `NOTIFY` on commit, and polls as a
+//! fallback. With several service instances on one database, each read
+//! model is projected by one instance at a time (a session advisory lock).
+//! An event a projector cannot apply stops that read model at the event,
+//! with the error shown in its checkpoint row; it is never skipped.
+
+pub mod credits;
+pub mod run_history;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use ledger_store::{EventStore, PgEventStore, RecordedEvent, NOTIFY_CHANNEL};
+use serde::Serialize;
+use sqlx::postgres::PgListener;
+use sqlx::{PgConnection, PgPool, Row};
+use tokio::sync::watch;
+
+/// Why a batch could not be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    /// An event this build cannot read: the projection stops at it.
+    #[error("event at position {position} cannot be applied: {reason}")]
+    Undecodable {
+        /// The event's position.
+        position: u64,
+        /// Why.
+        reason: String,
+    },
+    /// A read model row this build cannot read.
+    #[error("read model row cannot be read: {0}")]
+    Corrupt(String),
+    /// The database failed; the batch is retried.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// The read models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReadModel {
+    /// `runs`, `run_stages`, `run_files` (and lineage through `rerun_of`).
+    RunHistory,
+    /// `credit_balances` and `credit_ledger`.
+    Credits,
+}
+
+impl ReadModel {
+    /// Every read model.
+    pub const ALL: [ReadModel; 2] = [ReadModel::RunHistory, ReadModel::Credits];
+
+    /// Its name, as in `projection_checkpoints` and the API.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReadModel::RunHistory => "run_history",
+            ReadModel::Credits => "credits",
+        }
+    }
+
+    /// The read model of a name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        ReadModel::ALL.into_iter().find(|model| model.name() == name)
+    }
+
+    fn lock_key(self) -> i64 {
+        // Distinct, stable keys in the advisory lock space of this database.
+        match self {
+            ReadModel::RunHistory => 0x5255_4e4c_4544_0001,
+            ReadModel::Credits => 0x5255_4e4c_4544_0002,
+        }
+    }
+
+    /// Applies a batch of events to this read model.
+    ///
+    /// # Errors
+    /// See `ProjectionError`.
+    pub async fn apply(self, conn: &mut PgConnection, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
+        match self {
+            ReadModel::RunHistory => run_history::apply(conn, events).await,
+            ReadModel::Credits => credits::apply(conn, events).await,
+        }
+    }
+}
+
+/// How a projector runs.
+#[derive(Debug, Clone)]
+pub struct ProjectorOptions {
+    /// Most events applied in one transaction.
+    pub batch_size: u32,
+    /// How often to look for events when no notification comes.
+    pub poll_interval: Duration,
+    /// Longest pause after a failed batch.
+    pub max_backoff: Duration,
+}
+
+impl Default for ProjectorOptions {
+    fn default() -> Self {
+        ProjectorOptions {
+            batch_size: 500,
+            poll_interval: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Applies the next batch after the checkpoint, with the checkpoint, in one
+/// transaction. Returns how many events it applied.
+///
+/// # Errors
+/// See `ProjectionError`; nothing is applied then.
+pub async fn step(
+    pool: &PgPool,
+    store: &PgEventStore,
+    model: ReadModel,
+    batch_size: u32,
+) -> Result<usize, ProjectionError> {
+    let mut tx = pool.begin().await?;
+    let row = sqlx::query(
+        "SELECT position, stopped FROM projection_checkpoints WHERE name = $1 FOR UPDATE",
+    )
+    .bind(model.name())
+    .fetch_one(&mut *tx)
+    .await?;
+    let position: i64 = row.try_get("position")?;
+    let stopped: bool = row.try_get("stopped")?;
+    if stopped {
+        return Ok(0);
+    }
+    let events = store
+        .read_all(position as u64, batch_size, None)
+        .await
+        .map_err(|error| match error {
+            ledger_store::ReadError::Database(error) => ProjectionError::Database(error),
+        })?;
+    let Some(last) = events.last() else {
+        return Ok(0);
+    };
+    model.apply(&mut tx, &events).await?;
+    sqlx::query(
+        "UPDATE projection_checkpoints SET position = $2, updated_at = now(), last_error = NULL
+         WHERE name = $1",
+    )
+    .bind(model.name())
+    .bind(last.global_position as i64)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(events.len())
+}
+
+async fn record_error(pool: &PgPool, model: ReadModel, error: &ProjectionError) {
+    let stop = matches!(error, ProjectionError::Undecodable { .. } | ProjectionError::Corrupt(_));
+    let result = sqlx::query(
+        "UPDATE projection_checkpoints SET last_error = $2, stopped = $3, updated_at = now() WHERE name = $1",
+    )
+    .bind(model.name())
+    .bind(error.to_string())
+    .bind(stop)
+    .execute(pool)
+    .await;
+    if let Err(error) = result {
+        tracing::warn!(%error, projection = model.name(), "recording a projection error failed");
+    }
+}
+
+/// Runs one read model's projector until `shutdown` turns true: waits for
+/// the read model's lock, then applies batches as events arrive.
+pub async fn run_projector(
+    pool: PgPool,
+    store: PgEventStore,
+    model: ReadModel,
+    options: ProjectorOptions,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let name = model.name();
+    // The session lock lives as long as this connection: if the instance
+    // dies, the database releases it and another instance takes over.
+    let mut lock_connection = loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        match pool.acquire().await {
+            Ok(mut connection) => {
+                let locked: Result<bool, _> = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                    .bind(model.lock_key())
+                    .fetch_one(&mut *connection)
+                    .await;
+                if let Ok(true) = locked {
+                    break connection;
+                }
+            }
+            Err(error) => tracing::warn!(%error, projection = name, "waiting for the database"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(options.poll_interval * 4) => {}
+            _ = shutdown.changed() => {}
+        }
+    };
+    tracing::info!(projection = name, "projector running");
+    let mut listener = match PgListener::connect_with(&pool).await {
+        Ok(mut listener) => match listener.listen(NOTIFY_CHANNEL).await {
+            Ok(()) => Some(listener),
+            Err(_) => None,
+        },
+        Err(_) => None,
+    };
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        match step(&pool, &store, model, options.batch_size).await {
+            Ok(0) => {
+                backoff = Duration::from_millis(50);
+                tokio::select! {
+                    _ = async {
+                        match listener.as_mut() {
+                            Some(listener) => { let _ = listener.recv().await; }
+                            None => std::future::pending::<()>().await,
+                        }
+                    } => {}
+                    _ = tokio::time::sleep(options.poll_interval) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+            Ok(applied) => tracing::debug!(projection = name, applied, "batch applied"),
+            Err(error) => {
+                tracing::error!(%error, projection = name, "projection batch failed");
+                record_error(&pool, model, &error).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = shutdown.changed() => {}
+                }
+                backoff = (backoff * 2).min(options.max_backoff);
+            }
+        }
+    }
+    let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(model.lock_key())
+        .execute(&mut *lock_connection)
+        .await;
+    tracing::info!(projection = name, "projector stopped");
+}
+
+/// A read model's progress, as `GET /v1/projections` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectionStatus {
+    /// Name.
+    pub name: String,
+    /// Last position applied.
+    pub checkpoint: u64,
+    /// Newest position in the log.
+    pub head: u64,
+    /// Events not yet applied.
+    pub lag_events: u64,
+    /// Age of the oldest event not yet applied, in seconds (0 when caught up).
+    pub lag_seconds: f64,
+    /// `caught_up`, `catching_up`, or `stopped` (an event cannot be applied).
+    pub state: String,
+    /// The last failure, until a batch succeeds.
+    pub last_error: Option<String>,
+    /// When the checkpoint last moved.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The progress of every read model.
+///
+/// # Errors
+/// Database failures.
+pub async fn statuses(pool: &PgPool) -> Result<Vec<ProjectionStatus>, sqlx::Error> {
+    let head: i64 = sqlx::query_scalar("SELECT position FROM event_log_head")
+        .fetch_one(pool)
+        .await?;
+    let rows = sqlx::query(
+        "SELECT c.name, c.position, c.stopped, c.last_error, c.updated_at,
+                (SELECT EXTRACT(EPOCH FROM now() - e.recorded_at)::float8
+                 FROM events e WHERE e.global_position = c.position + 1) AS lag_seconds
+         FROM projection_checkpoints c ORDER BY c.name",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let checkpoint: i64 = row.try_get("position")?;
+            let stopped: bool = row.try_get("stopped")?;
+            let lag_events = (head - checkpoint).max(0) as u64;
+            Ok(ProjectionStatus {
+                name: row.try_get("name")?,
+                checkpoint: checkpoint as u64,
+                head: head as u64,
+                lag_events,
+                lag_seconds: row
+                    .try_get::<Option<f64>, _>("lag_seconds")?
+                    .unwrap_or(0.0)
+                    .max(0.0),
+                state: if stopped {
+                    "stopped"
+                } else if lag_events == 0 {
+                    "caught_up"
+                } else {
+                    "catching_up"
+                }
+                .to_owned(),
+                last_error: row.try_get("last_error")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        })
+        .collect()
+}
+
+/// The position a read model has applied up to.
+///
+/// # Errors
+/// Database failures.
+pub async fn checkpoint(pool: &PgPool, model: ReadModel) -> Result<u64, sqlx::Error> {
+    let position: i64 =
+        sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = $1")
+            .bind(model.name())
+            .fetch_one(pool)
+            .await?;
+    Ok(position as u64)
+}
+
+/// Waits until `model` has applied `position`, polling its checkpoint, for
+/// at most `timeout`. Returns the checkpoint reached, or `None` on timeout.
+///
+/// # Errors
+/// Database failures.
+pub async fn wait_for(
+    pool: &PgPool,
+    model: ReadModel,
+    position: u64,
+    timeout: Duration,
+) -> Result<Option<u64>, sqlx::Error> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let reached = checkpoint(pool, model).await?;
+        if reached >= position {
+            return Ok(Some(reached));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(None);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
