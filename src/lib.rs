@@ -84,7 +84,11 @@ pub struct ServeConfig {
     #[arg(long, env = "RUN_LEDGER_BODY_TIMEOUT_SECONDS", default_value_t = 30)]
     pub body_timeout_seconds: u64,
     /// Milliseconds a query with `min_position` waits for its read model before 503.
-    #[arg(long, env = "RUN_LEDGER_MIN_POSITION_TIMEOUT_MS", default_value_t = 5_000)]
+    #[arg(
+        long,
+        env = "RUN_LEDGER_MIN_POSITION_TIMEOUT_MS",
+        default_value_t = 5_000
+    )]
     pub min_position_timeout_ms: u64,
     /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
     #[arg(long, env = "RUN_LEDGER_SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
@@ -252,8 +256,8 @@ impl Application {
         } = self;
         let router_state = state.clone();
         let (stopping, stop_signal) = tokio::sync::watch::channel(false);
-        let server =
-            axum::serve(listener, ledger_api::router(router_state)).with_graceful_shutdown(async move {
+        let server = axum::serve(listener, ledger_api::router(router_state))
+            .with_graceful_shutdown(async move {
                 shutdown.await;
                 tracing::info!("shutting down: finishing in-flight requests");
                 let _ = stopping.send(true);

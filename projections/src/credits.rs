@@ -12,7 +12,10 @@ use crate::ProjectionError;
 ///
 /// # Errors
 /// An event that cannot be decoded, or a database failure.
-pub async fn apply(conn: &mut PgConnection, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
+pub async fn apply(
+    conn: &mut PgConnection,
+    events: &[RecordedEvent],
+) -> Result<(), ProjectionError> {
     for recorded in events {
         let Some(tenant_id) = recorded.stream_id.strip_prefix("account-") else {
             continue;
@@ -94,8 +97,14 @@ impl LedgerEntry {
                 kind: "grant",
                 amount: grant.amount,
                 split: match grant.bucket {
-                    Bucket::Monthly => BucketSplit { monthly: grant.amount, purchased: 0 },
-                    Bucket::Purchased => BucketSplit { monthly: 0, purchased: grant.amount },
+                    Bucket::Monthly => BucketSplit {
+                        monthly: grant.amount,
+                        purchased: 0,
+                    },
+                    Bucket::Purchased => BucketSplit {
+                        monthly: 0,
+                        purchased: grant.amount,
+                    },
                 },
                 run_id: None,
                 reason: grant.reason.clone(),

@@ -63,7 +63,9 @@ impl ReadModel {
 
     /// The read model of a name.
     pub fn from_name(name: &str) -> Option<Self> {
-        ReadModel::ALL.into_iter().find(|model| model.name() == name)
+        ReadModel::ALL
+            .into_iter()
+            .find(|model| model.name() == name)
     }
 
     fn lock_key(self) -> i64 {
@@ -78,7 +80,11 @@ impl ReadModel {
     ///
     /// # Errors
     /// See `ProjectionError`.
-    pub async fn apply(self, conn: &mut PgConnection, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
+    pub async fn apply(
+        self,
+        conn: &mut PgConnection,
+        events: &[RecordedEvent],
+    ) -> Result<(), ProjectionError> {
         match self {
             ReadModel::RunHistory => run_history::apply(conn, events).await,
             ReadModel::Credits => credits::apply(conn, events).await,
@@ -153,7 +159,10 @@ pub async fn step(
 }
 
 async fn record_error(pool: &PgPool, model: ReadModel, error: &ProjectionError) {
-    let stop = matches!(error, ProjectionError::Undecodable { .. } | ProjectionError::Corrupt(_));
+    let stop = matches!(
+        error,
+        ProjectionError::Undecodable { .. } | ProjectionError::Corrupt(_)
+    );
     let result = sqlx::query(
         "UPDATE projection_checkpoints SET last_error = $2, stopped = $3, updated_at = now() WHERE name = $1",
     )

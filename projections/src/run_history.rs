@@ -27,7 +27,10 @@ struct RunRow {
 ///
 /// # Errors
 /// An event that cannot be decoded, or a database failure.
-pub async fn apply(conn: &mut PgConnection, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
+pub async fn apply(
+    conn: &mut PgConnection,
+    events: &[RecordedEvent],
+) -> Result<(), ProjectionError> {
     let mut rows: HashMap<Uuid, RunRow> = HashMap::new();
     let mut order: Vec<Uuid> = Vec::new();
     let run_ids: Vec<Uuid> = events.iter().filter_map(run_id_of).collect();
@@ -86,9 +89,17 @@ pub async fn apply(conn: &mut PgConnection, events: &[RecordedEvent]) -> Result<
         if !order.contains(&run_id) {
             order.push(run_id);
         }
-        let was_terminal = row.state.run.as_ref().is_some_and(|r| r.status.is_terminal());
+        let was_terminal = row
+            .state
+            .run
+            .as_ref()
+            .is_some_and(|r| r.status.is_terminal());
         row.state = run::evolve(std::mem::take(&mut row.state), &event);
-        let is_terminal = row.state.run.as_ref().is_some_and(|r| r.status.is_terminal());
+        let is_terminal = row
+            .state
+            .run
+            .as_ref()
+            .is_some_and(|r| r.status.is_terminal());
         row.completed_at = match (was_terminal, is_terminal) {
             (false, true) => Some(recorded.recorded_at),
             (_, false) => None,
@@ -126,7 +137,11 @@ fn snake(value: impl serde::Serialize) -> String {
     }
 }
 
-async fn write_run(conn: &mut PgConnection, run: &Run, row: &RunRow) -> Result<(), ProjectionError> {
+async fn write_run(
+    conn: &mut PgConnection,
+    run: &Run,
+    row: &RunRow,
+) -> Result<(), ProjectionError> {
     let created = &run.created;
     let count = |status: FileStatus| run.files.iter().filter(|f| f.status == status).count() as i32;
     let error = run
@@ -189,10 +204,30 @@ async fn write_run(conn: &mut PgConnection, run: &Run, row: &RunRow) -> Result<(
     )
     .bind(created.run_id)
     .bind((1..=run.stages.len() as i32).collect::<Vec<_>>())
-    .bind(run.stages.iter().map(|s| s.name.clone()).collect::<Vec<_>>())
-    .bind(run.stages.iter().map(|s| snake(s.status)).collect::<Vec<_>>())
-    .bind(run.stages.iter().map(|s| s.output.clone()).collect::<Vec<_>>())
-    .bind(run.stages.iter().map(|s| s.error.clone()).collect::<Vec<_>>())
+    .bind(
+        run.stages
+            .iter()
+            .map(|s| s.name.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        run.stages
+            .iter()
+            .map(|s| snake(s.status))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        run.stages
+            .iter()
+            .map(|s| s.output.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        run.stages
+            .iter()
+            .map(|s| s.error.clone())
+            .collect::<Vec<_>>(),
+    )
     .execute(&mut *conn)
     .await?;
     sqlx::query("DELETE FROM run_files WHERE run_id = $1")
@@ -206,9 +241,24 @@ async fn write_run(conn: &mut PgConnection, run: &Run, row: &RunRow) -> Result<(
     .bind(created.run_id)
     .bind((0..run.files.len() as i32).collect::<Vec<_>>())
     .bind(run.files.iter().map(|f| f.name.clone()).collect::<Vec<_>>())
-    .bind(run.files.iter().map(|f| snake(f.status)).collect::<Vec<_>>())
-    .bind(run.files.iter().map(|f| f.retry_attempt as i32).collect::<Vec<_>>())
-    .bind(run.files.iter().map(|f| f.error.clone()).collect::<Vec<_>>())
+    .bind(
+        run.files
+            .iter()
+            .map(|f| snake(f.status))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        run.files
+            .iter()
+            .map(|f| f.retry_attempt as i32)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        run.files
+            .iter()
+            .map(|f| f.error.clone())
+            .collect::<Vec<_>>(),
+    )
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -36,7 +36,7 @@ pub fn config_for(db: &TestDatabase) -> ServeConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         admin_key: Some(ADMIN_KEY.parse::<Secret>().unwrap()),
         body_timeout_seconds: 2,
-        min_position_timeout_ms: 5_000,
+        min_position_timeout_ms: 1_500,
         shutdown_grace_seconds: 5,
         database: DatabaseConfig {
             database_url: Some(db.url.parse::<Secret>().unwrap()),
@@ -230,4 +230,12 @@ pub async fn finish_files(
         .await;
     assert_eq!(reply.status, 200, "{:?}", reply.body);
     reply
+}
+
+impl TestApp {
+    /// GETs with a key.
+    pub async fn get(&self, path: &str, key: &str) -> Reply {
+        self.send(self.client.get(self.url(path)).bearer_auth(key))
+            .await
+    }
 }

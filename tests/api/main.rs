@@ -6,5 +6,6 @@ mod health;
 mod helpers;
 mod idempotency;
 mod openapi;
+mod queries;
 mod rules;
 mod security;

@@ -2,7 +2,14 @@
 
 use crate::helpers::*;
 
-const ROUTES: [(&str, &str); 9] = [
+const ROUTES: [(&str, &str); 16] = [
+    ("get", "/v1/runs"),
+    ("get", "/v1/runs/{run_id}"),
+    ("get", "/v1/runs/{run_id}/lineage"),
+    ("get", "/v1/projects/{project_id}/runs/latest"),
+    ("get", "/v1/accounts/{tenant_id}/balance"),
+    ("get", "/v1/accounts/{tenant_id}/ledger"),
+    ("get", "/v1/projections"),
     ("post", "/v1/runs"),
     ("post", "/v1/runs/{run_id}/rerun"),
     ("post", "/v1/runs/{run_id}/retry-failed"),
@@ -28,7 +35,8 @@ async fn openapi_json_is_openapi_3_1_and_lists_every_route() {
         // And the route is served (not a 404 route_not_found).
         let concrete = path
             .replace("{run_id}", &uuid::Uuid::new_v4().to_string())
-            .replace("{tenant_id}", "acme");
+            .replace("{tenant_id}", "acme")
+            .replace("{project_id}", "p1");
         let request = app
             .client
             .request(method.to_uppercase().parse().unwrap(), app.url(&concrete));

@@ -142,10 +142,16 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/openapi.json", get(openapi))
         .route("/v1/keys", post(commands::create_key))
-        .route("/v1/runs", post(commands::create_run).get(queries::list_runs))
+        .route(
+            "/v1/runs",
+            post(commands::create_run).get(queries::list_runs),
+        )
         .route("/v1/runs/{run_id}", get(queries::get_run))
         .route("/v1/runs/{run_id}/lineage", get(queries::lineage))
-        .route("/v1/projects/{project_id}/runs/latest", get(queries::latest_project_run))
+        .route(
+            "/v1/projects/{project_id}/runs/latest",
+            get(queries::latest_project_run),
+        )
         .route("/v1/accounts/{tenant_id}/balance", get(queries::balance))
         .route("/v1/accounts/{tenant_id}/ledger", get(queries::ledger))
         .route("/v1/projections", get(queries::projections))

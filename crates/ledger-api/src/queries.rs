@@ -142,7 +142,8 @@ pub struct RunPage {
     pub next_cursor: Option<String>,
 }
 
-const RUN_COLUMNS: &str = "r.run_id, r.state, r.version, r.created_at, r.updated_at, r.completed_at, \
+const RUN_COLUMNS: &str =
+    "r.run_id, r.state, r.version, r.created_at, r.updated_at, r.completed_at, \
      r.created_position, ARRAY(SELECT x.run_id FROM runs x WHERE x.rerun_of = r.run_id \
      ORDER BY x.created_position) AS reruns";
 
@@ -556,7 +557,9 @@ pub async fn ledger(
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
     let next_cursor = if more {
-        entries.last().map(|entry| entry.global_position.to_string())
+        entries
+            .last()
+            .map(|entry| entry.global_position.to_string())
     } else {
         None
     };

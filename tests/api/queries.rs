@@ -1,0 +1,349 @@
+//! The query API over the read models (SPEC section 6, queries).
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+fn position(reply: &Reply) -> u64 {
+    reply.body["global_position"]
+        .as_u64()
+        .expect("a write answers with its position")
+}
+
+#[tokio::test]
+async fn a_client_reads_its_own_writes_with_min_position() {
+    let app = spawn_app().await;
+    let key = app.key(Some("acme"), &["append", "read"]).await;
+    let created = app
+        .post("/v1/runs", &key, run_body("ada", 2, &["a", "b"]))
+        .await;
+    let run_id = created.body["run_id"].as_str().unwrap();
+    let facts = app
+        .facts(&key, run_id, json!([{"type": "run.stage_updated", "data": {"stage": 1, "status": "completed", "output": "# one"}}]))
+        .await;
+    let after = position(&facts);
+    let reply = app
+        .get(&format!("/v1/runs/{run_id}?min_position={after}"), &key)
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    let header: u64 = reply.headers["x-projection-position"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(header >= after);
+    let run = &reply.body;
+    assert_eq!(run["status"], "running");
+    assert_eq!(run["current_stage"], 2);
+    assert_eq!(run["stages"][0]["status"], "completed");
+    assert_eq!(run["stages"][0]["output"], "# one");
+    assert_eq!(run["files"][1]["status"], "pending");
+    assert_eq!(run["document_name"], "report.pdf");
+    assert_eq!(run["version"], 2);
+    assert!(run["created_at"].is_string() && run["updated_at"].is_string());
+    assert_eq!(run["completed_at"], json!(null));
+}
+
+#[tokio::test]
+async fn paging_covers_every_run_once_newest_first_and_filters_apply() {
+    let app = spawn_app().await;
+    let key = app.key(Some("acme"), &["append", "read"]).await;
+    let mut created = vec![];
+    let mut last = 0;
+    for i in 0..23 {
+        let mut body = run_body(if i % 2 == 0 { "ada" } else { "bob" }, 0, &[]);
+        body["project_id"] = json!(if i % 3 == 0 { "p1" } else { "p2" });
+        body["inputs"] = json!({});
+        let reply = app.post("/v1/runs", &key, body).await;
+        last = position(&reply);
+        created.push(reply.body["run_id"].as_str().unwrap().to_owned());
+    }
+    let mut seen = vec![];
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            None => format!("/v1/runs?limit=5&min_position={last}"),
+            Some(cursor) => format!("/v1/runs?limit=5&cursor={cursor}"),
+        };
+        let page = app.get(&path, &key).await;
+        assert_eq!(page.status, 200, "{:?}", page.body);
+        for run in page.body["runs"].as_array().unwrap() {
+            seen.push(run["run_id"].as_str().unwrap().to_owned());
+        }
+        match page.body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    let newest_first: Vec<String> = created.iter().rev().cloned().collect();
+    assert_eq!(seen, newest_first, "every run once, newest first");
+
+    let ada = app.get("/v1/runs?owner_id=ada&limit=200", &key).await;
+    assert_eq!(ada.body["runs"].as_array().unwrap().len(), 12);
+    let p1 = app.get("/v1/runs?project_id=p1&limit=200", &key).await;
+    assert_eq!(p1.body["runs"].as_array().unwrap().len(), 8);
+    let queued = app.get("/v1/runs?status=queued&limit=200", &key).await;
+    assert_eq!(queued.body["runs"].as_array().unwrap().len(), 23);
+    let latest = app.get("/v1/projects/p2/runs/latest", &key).await;
+    let newest_p2 = created
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(i, _)| i % 3 != 0)
+        .unwrap()
+        .1;
+    assert_eq!(latest.body["run_id"], newest_p2.as_str());
+    let none = app.get("/v1/projects/nope/runs/latest", &key).await;
+    assert_eq!((none.status.as_u16(), none.code()), (404, "run_not_found"));
+}
+
+#[tokio::test]
+async fn queries_are_scoped_to_the_keys_tenant_in_both_directions() {
+    let app = spawn_app().await;
+    let acme = app.key(Some("acme"), &["append", "read"]).await;
+    let globex = app.key(Some("globex"), &["append", "read"]).await;
+    let a = app.post("/v1/runs", &acme, run_body("ada", 0, &[])).await;
+    let g = app.post("/v1/runs", &globex, run_body("bob", 0, &[])).await;
+    app.grant("acme", "monthly", 5).await;
+    let last = position(&app.grant("globex", "monthly", 7).await)
+        .max(position(&g))
+        .max(position(&a));
+    for (key, own, other, own_tenant, other_tenant) in [
+        (&acme, &a, &g, "acme", "globex"),
+        (&globex, &g, &a, "globex", "acme"),
+    ] {
+        let own_id = own.body["run_id"].as_str().unwrap();
+        let other_id = other.body["run_id"].as_str().unwrap();
+        let list = app.get(&format!("/v1/runs?min_position={last}"), key).await;
+        let ids: Vec<&str> = list.body["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["run_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, [own_id]);
+        let hidden = app.get(&format!("/v1/runs/{other_id}"), key).await;
+        assert_eq!(
+            (hidden.status.as_u16(), hidden.code()),
+            (404, "run_not_found")
+        );
+        let hidden_lineage = app.get(&format!("/v1/runs/{other_id}/lineage"), key).await;
+        assert_eq!(hidden_lineage.status, 404);
+        for suffix in ["balance", "ledger"] {
+            let foreign = app
+                .get(&format!("/v1/accounts/{other_tenant}/{suffix}"), key)
+                .await;
+            assert_eq!(
+                (foreign.status.as_u16(), foreign.code()),
+                (404, "account_not_found")
+            );
+            let mine = app
+                .get(
+                    &format!("/v1/accounts/{own_tenant}/{suffix}?min_position={last}"),
+                    key,
+                )
+                .await;
+            assert_eq!(mine.status, 200);
+        }
+    }
+    // An audit key reads every tenant.
+    let audit = app.key(None, &["audit"]).await;
+    let all = app
+        .get(&format!("/v1/runs?min_position={last}"), &audit)
+        .await;
+    assert_eq!(all.body["runs"].as_array().unwrap().len(), 2);
+    // An append-only key cannot read.
+    let append_only = app.append_key("acme").await;
+    assert_eq!(app.get("/v1/runs", &append_only).await.status, 403);
+}
+
+#[tokio::test]
+async fn lineage_is_a_tree_with_credits_summed_over_it() {
+    let app = spawn_app().await;
+    let key = app.key(Some("acme"), &["append", "read"]).await;
+    app.grant("acme", "monthly", 100).await;
+    let root = app.post("/v1/runs", &key, run_body("ada", 0, &[])).await;
+    let root_id = root.body["run_id"].as_str().unwrap().to_owned();
+    let rerun = |of: String| {
+        let app = &app;
+        let key = key.clone();
+        async move {
+            app.post(&format!("/v1/runs/{of}/rerun"), &key, json!({}))
+                .await
+        }
+    };
+    let child_a = rerun(root_id.clone()).await;
+    let child_b = rerun(root_id.clone()).await;
+    let grandchild = rerun(child_a.body["run_id"].as_str().unwrap().to_owned()).await;
+    let mut last = 0;
+    for (run, amount) in [(&root, 3), (&child_a, 4), (&grandchild, 5)] {
+        let reply = app
+            .facts(
+                &key,
+                run.body["run_id"].as_str().unwrap(),
+                json!([{"type": "run.credits_deducted", "data": {"amount": amount}}]),
+            )
+            .await;
+        last = position(&reply);
+    }
+    let refund = app
+        .facts(
+            &key,
+            &root_id,
+            json!([{"type": "run.refunded", "data": {"amount": 1}}]),
+        )
+        .await;
+    last = last.max(position(&refund));
+    let grandchild_id = grandchild.body["run_id"].as_str().unwrap();
+    let lineage = app
+        .get(
+            &format!("/v1/runs/{grandchild_id}/lineage?min_position={last}"),
+            &key,
+        )
+        .await;
+    assert_eq!(lineage.status, 200, "{:?}", lineage.body);
+    let body = &lineage.body;
+    assert_eq!(body["root"]["run_id"], root_id.as_str());
+    assert_eq!(body["run_count"], 4);
+    assert_eq!(body["credits_charged"], 12);
+    assert_eq!(body["credits_refunded"], 1);
+    let children: BTreeSet<&str> = body["root"]["reruns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["run_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        children,
+        BTreeSet::from([
+            child_a.body["run_id"].as_str().unwrap(),
+            child_b.body["run_id"].as_str().unwrap()
+        ])
+    );
+    let detail = app.get(&format!("/v1/runs/{root_id}"), &key).await;
+    assert_eq!(detail.body["reruns"].as_array().unwrap().len(), 2);
+    assert_eq!(detail.body["credits_charged"], 3);
+    assert_eq!(detail.body["credits_refunded"], 1);
+}
+
+#[tokio::test]
+async fn balance_and_ledger_follow_grants_charges_and_refunds() {
+    let app = spawn_app().await;
+    let key = app.key(Some("acme"), &["append", "read"]).await;
+    app.grant("acme", "monthly", 4).await;
+    app.grant("acme", "purchased", 10).await;
+    let run = app.post("/v1/runs", &key, run_body("ada", 0, &[])).await;
+    let run_id = run.body["run_id"].as_str().unwrap();
+    app.facts(
+        &key,
+        run_id,
+        json!([{"type": "run.credits_deducted", "data": {"amount": 6}}]),
+    )
+    .await;
+    let refund = app
+        .facts(
+            &key,
+            run_id,
+            json!([{"type": "run.refunded", "data": {"amount": 2}}]),
+        )
+        .await;
+    let last = position(&refund);
+    let balance = app
+        .get(
+            &format!("/v1/accounts/acme/balance?min_position={last}"),
+            &key,
+        )
+        .await;
+    assert_eq!(
+        balance.body,
+        json!({"tenant_id": "acme", "monthly": 0, "purchased": 10, "total": 10, "consumed": 6, "refunded": 2})
+    );
+    let page = app.get("/v1/accounts/acme/ledger?limit=3", &key).await;
+    let kinds: Vec<&str> = page.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["refund", "deduction", "grant"]);
+    assert_eq!(page.body["entries"][1]["monthly"], 4);
+    assert_eq!(page.body["entries"][1]["purchased"], 2);
+    assert_eq!(page.body["entries"][1]["run_id"], run_id);
+    let next = page.body["next_cursor"].as_str().unwrap();
+    let rest = app
+        .get(&format!("/v1/accounts/acme/ledger?cursor={next}"), &key)
+        .await;
+    assert_eq!(rest.body["entries"].as_array().unwrap().len(), 1);
+    assert_eq!(rest.body["next_cursor"], json!(null));
+    let empty = app.key(Some("newco"), &["read"]).await;
+    let zero = app.get("/v1/accounts/newco/balance", &empty).await;
+    assert_eq!(zero.body["total"], 0);
+}
+
+#[tokio::test]
+async fn projections_report_checkpoint_head_and_lag() {
+    let app = spawn_app().await;
+    let key = app.key(Some("acme"), &["append", "read"]).await;
+    let reply = app.post("/v1/runs", &key, run_body("ada", 0, &[])).await;
+    let last = position(&reply);
+    app.get(&format!("/v1/runs?min_position={last}"), &key)
+        .await;
+    let status = app.get("/v1/projections", &key).await;
+    assert_eq!(status.status, 200);
+    let projections = status.body["projections"].as_array().unwrap();
+    let names: Vec<&str> = projections
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["credits", "run_history"]);
+    let history = &projections[1];
+    assert_eq!(history["checkpoint"], last);
+    assert_eq!(history["head"], last);
+    assert_eq!(history["lag_events"], 0);
+    assert_eq!(history["state"], "caught_up");
+    assert_eq!(history["last_error"], json!(null));
+}
+
+#[tokio::test]
+async fn a_position_the_read_model_does_not_reach_in_time_is_503() {
+    let app = spawn_app().await;
+    let key = app.key(Some("acme"), &["read"]).await;
+    let reply = app.get("/v1/runs?min_position=999999", &key).await;
+    assert_eq!(
+        (reply.status.as_u16(), reply.code()),
+        (503, "projection_lagging")
+    );
+    assert!(reply.headers.contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn bad_query_parameters_get_400() {
+    let app = spawn_app().await;
+    let key = app.key(Some("acme"), &["read"]).await;
+    for path in [
+        "/v1/runs?limit=201",
+        "/v1/runs?limit=0",
+        "/v1/runs?limit=-1",
+        "/v1/runs?min_position=-5",
+        "/v1/runs?unknown=1",
+        "/v1/runs?status=exploded",
+        "/v1/runs?cursor=abc",
+        "/v1/runs?rerun_of=not-a-uuid",
+        "/v1/accounts/acme/ledger?cursor=-3",
+        "/v1/runs/00000000-0000-0000-0000-000000000000?extra=1",
+    ] {
+        let reply = app.get(path, &key).await;
+        assert_eq!(
+            (reply.status.as_u16(), reply.code()),
+            (400, "invalid_query"),
+            "{path}"
+        );
+    }
+    let not_uuid = app.get("/v1/runs/nope", &key).await;
+    assert_eq!(
+        (not_uuid.status.as_u16(), not_uuid.code()),
+        (400, "invalid_id")
+    );
+}
