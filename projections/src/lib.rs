@@ -114,38 +114,68 @@ impl Default for ProjectorOptions {
 }
 
 /// Applies the next batch after the checkpoint, with the checkpoint, in one
-/// transaction. Returns how many events it applied.
+/// transaction. Returns how many events it applied. When the batch holds an
+/// event the read model cannot apply, the events before it are applied and
+/// the error is returned, so the read model stops exactly at that event.
 ///
 /// # Errors
-/// See `ProjectionError`; nothing is applied then.
+/// See `ProjectionError`; nothing of the failed batch is applied then.
 pub async fn step(
     pool: &PgPool,
     store: &PgEventStore,
     model: ReadModel,
     batch_size: u32,
 ) -> Result<usize, ProjectionError> {
-    let mut tx = pool.begin().await?;
-    let row = sqlx::query(
-        "SELECT position, stopped FROM projection_checkpoints WHERE name = $1 FOR UPDATE",
-    )
-    .bind(model.name())
-    .fetch_one(&mut *tx)
-    .await?;
-    let position: i64 = row.try_get("position")?;
-    let stopped: bool = row.try_get("stopped")?;
-    if stopped {
+    let row = sqlx::query("SELECT position, stopped FROM projection_checkpoints WHERE name = $1")
+        .bind(model.name())
+        .fetch_one(pool)
+        .await?;
+    if row.try_get::<bool, _>("stopped")? {
         return Ok(0);
     }
+    let from: i64 = row.try_get("position")?;
     let events = store
-        .read_all(position as u64, batch_size, None)
+        .read_all(from as u64, batch_size, None)
         .await
         .map_err(|error| match error {
             ledger_store::ReadError::Database(error) => ProjectionError::Database(error),
         })?;
+    match commit_batch(pool, model, from, &events).await {
+        Err(ProjectionError::Undecodable { position, reason }) => {
+            let readable: Vec<RecordedEvent> = events
+                .into_iter()
+                .take_while(|event| event.global_position < position)
+                .collect();
+            commit_batch(pool, model, from, &readable).await?;
+            Err(ProjectionError::Undecodable { position, reason })
+        }
+        result => result,
+    }
+}
+
+/// Applies `events`, which follow checkpoint `from`, and moves the
+/// checkpoint past them, in one transaction. Applies nothing if the
+/// checkpoint is no longer at `from` (another runner got there first).
+async fn commit_batch(
+    pool: &PgPool,
+    model: ReadModel,
+    from: i64,
+    events: &[RecordedEvent],
+) -> Result<usize, ProjectionError> {
     let Some(last) = events.last() else {
         return Ok(0);
     };
-    model.apply(&mut tx, &events).await?;
+    let mut tx = pool.begin().await?;
+    let current: i64 = sqlx::query_scalar(
+        "SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE",
+    )
+    .bind(model.name())
+    .fetch_one(&mut *tx)
+    .await?;
+    if current != from {
+        return Ok(0);
+    }
+    model.apply(&mut tx, events).await?;
     sqlx::query(
         "UPDATE projection_checkpoints SET position = $2, updated_at = now(), last_error = NULL
          WHERE name = $1",

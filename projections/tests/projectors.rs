@@ -1,0 +1,433 @@
+//! Projectors against a real PostgreSQL: exactly-once application, recovery,
+//! stopping at unreadable events, one runner per read model.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use ledger_commands::{CommandContext, Fact, Ledger, ReportedFact};
+use ledger_domain::account::AccountCommand;
+use ledger_domain::billing::BillingCommand;
+use ledger_domain::events::{Bucket, FileStatus, StageStatus};
+use ledger_domain::run::{CreateRun, RunCommand, RunState};
+use ledger_domain::{Actor, Caller};
+use ledger_embedded_pg::testing::fresh_database;
+use ledger_projections::{run_projector, step, ProjectorOptions, ReadModel};
+use ledger_store::*;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{PgPool, Row};
+use uuid::Uuid;
+
+async fn setup() -> (PgPool, PgEventStore, Ledger<PgEventStore>) {
+    let db = fresh_database().await;
+    let pool = PgPoolOptions::new()
+        .max_connections(30)
+        .connect(&db.url)
+        .await
+        .unwrap();
+    MIGRATOR.run(&pool).await.unwrap();
+    let store = PgEventStore::new(pool.clone());
+    (pool, store.clone(), Ledger::new(store))
+}
+
+fn create(tenant: &str, files: usize, stages: usize) -> CreateRun {
+    CreateRun {
+        run_id: Uuid::new_v4(),
+        tenant_id: tenant.into(),
+        owner_id: "ada".into(),
+        project_id: None,
+        pipeline_version: None,
+        input_version: None,
+        document: None,
+        company: None,
+        stages: (0..stages).map(|i| format!("s{i}")).collect(),
+        files: (0..files).map(|i| format!("f{i}")).collect(),
+        credits_per_file: 1,
+        max_retry_count: 3,
+        idempotency_key: None,
+        inputs: None,
+    }
+}
+
+fn fact(fact: Fact) -> ReportedFact {
+    ReportedFact {
+        event_id: None,
+        fact,
+    }
+}
+
+/// Several tasks, several tenants: creations, progress, charges, refunds,
+/// retries and reruns, with their refusals.
+async fn mixed_workload(ledger: &Ledger<PgEventStore>) {
+    let system = Caller::system();
+    let ctx = CommandContext::default();
+    for tenant in ["acme", "globex"] {
+        ledger
+            .account_command(
+                &system,
+                tenant,
+                AccountCommand::Grant {
+                    bucket: Bucket::Monthly,
+                    amount: 30,
+                    reason: None,
+                },
+                &ctx,
+            )
+            .await
+            .unwrap();
+    }
+    let tasks = (0..8).map(|task| {
+        let ledger = ledger.clone();
+        async move {
+            let tenant = if task % 2 == 0 { "acme" } else { "globex" };
+            let system = Caller::system();
+            let ctx = CommandContext::default();
+            for round in 0..4 {
+                let run = ledger
+                    .create_run(&system, create(tenant, 3, 2), &ctx)
+                    .await
+                    .unwrap()
+                    .run
+                    .run_id();
+                let facts = vec![
+                    fact(Fact::Run(RunCommand::UpdateStage {
+                        stage: 1,
+                        status: StageStatus::Completed,
+                        output: Some(serde_json::json!({"round": round})),
+                        error: None,
+                    })),
+                    fact(Fact::Billing(BillingCommand::Charge {
+                        amount: 2,
+                        reason: None,
+                    })),
+                    fact(Fact::Run(RunCommand::UpdateFile {
+                        index: 0,
+                        status: FileStatus::Failed,
+                        error: Some("429".into()),
+                    })),
+                    fact(Fact::Run(RunCommand::UpdateFile {
+                        index: 1,
+                        status: FileStatus::Completed,
+                        error: None,
+                    })),
+                ];
+                let _ = ledger.report_facts(&system, run, None, facts, &ctx).await;
+                let _ = ledger
+                    .report_facts(
+                        &system,
+                        run,
+                        None,
+                        vec![fact(Fact::Billing(BillingCommand::Refund {
+                            amount: 1,
+                            reason: None,
+                        }))],
+                        &ctx,
+                    )
+                    .await;
+                let _ = ledger
+                    .run_command(
+                        &system,
+                        run,
+                        RunCommand::Fail {
+                            code: "X".into(),
+                            message: "m".into(),
+                            detail: None,
+                        },
+                        &ctx,
+                    )
+                    .await;
+                let owner = Caller {
+                    tenant_id: Some(tenant.into()),
+                    actor: Some(Actor {
+                        id: "ada".into(),
+                        tenant_admin: false,
+                    }),
+                };
+                let _ = ledger
+                    .billing_command(&owner, run, BillingCommand::RetryFailed, &ctx)
+                    .await;
+                if round % 2 == 0 {
+                    let _ = ledger.rerun(&owner, run, Uuid::new_v4(), &ctx).await;
+                }
+            }
+        }
+    });
+    join_all(tasks).await;
+}
+
+async fn catch_up(pool: &PgPool, store: &PgEventStore) {
+    for model in ReadModel::ALL {
+        while step(pool, store, model, 37).await.unwrap() > 0 {}
+    }
+}
+
+/// The read models equal what folding the log afresh gives.
+async fn assert_read_models_equal_the_log(
+    pool: &PgPool,
+    store: &PgEventStore,
+    ledger: &Ledger<PgEventStore>,
+) {
+    let events = store.read_all(0, 1_000_000, None).await.unwrap();
+    let mut run_ids: Vec<Uuid> = events
+        .iter()
+        .filter_map(|e| e.stream_id.strip_prefix("run-")?.parse().ok())
+        .collect();
+    run_ids.sort();
+    run_ids.dedup();
+    let rows = sqlx::query("SELECT run_id, state, version, rerun_count FROM runs ORDER BY run_id")
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), run_ids.len(), "one row per run");
+    for row in rows {
+        let run_id: Uuid = row.get("run_id");
+        let loaded = ledger.load_run(run_id).await.unwrap();
+        let projected: RunState = serde_json::from_value(row.get("state")).unwrap();
+        assert_eq!(projected, loaded.state, "run {run_id}");
+        assert_eq!(row.get::<i64, _>("version") as u64, loaded.version.unwrap());
+        let reruns: i64 = sqlx::query_scalar("SELECT count(*) FROM runs WHERE rerun_of = $1")
+            .bind(run_id)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(i64::from(row.get::<i32, _>("rerun_count")), reruns);
+        let files: i64 = sqlx::query_scalar("SELECT count(*) FROM run_files WHERE run_id = $1")
+            .bind(run_id)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(files as usize, loaded.state.run.unwrap().files.len());
+    }
+    for tenant in ["acme", "globex"] {
+        let account = ledger.load_account(tenant).await.unwrap();
+        let row = sqlx::query("SELECT monthly, purchased, consumed, refunded, granted FROM credit_balances WHERE tenant_id = $1")
+            .bind(tenant).fetch_one(pool).await.unwrap();
+        let state = account.state;
+        assert_eq!(
+            (
+                row.get::<i64, _>("monthly"),
+                row.get::<i64, _>("purchased"),
+                row.get::<i64, _>("consumed"),
+                row.get::<i64, _>("refunded"),
+                row.get::<i64, _>("granted")
+            ),
+            (
+                state.monthly,
+                state.purchased,
+                state.consumed,
+                state.refunded,
+                state.granted
+            ),
+            "{tenant}"
+        );
+        let entries: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM credit_ledger WHERE tenant_id = $1")
+                .bind(tenant)
+                .fetch_one(pool)
+                .await
+                .unwrap();
+        assert_eq!(
+            entries as u64,
+            account.version.unwrap() + 1,
+            "one ledger row per account event"
+        );
+    }
+}
+
+#[tokio::test]
+async fn read_models_equal_a_fresh_fold_of_the_log_after_a_mixed_workload() {
+    let (pool, store, ledger) = setup().await;
+    mixed_workload(&ledger).await;
+    catch_up(&pool, &store).await;
+    assert_read_models_equal_the_log(&pool, &store, &ledger).await;
+}
+
+#[tokio::test]
+async fn a_batch_that_dies_midway_leaves_no_trace_and_is_applied_once_on_resume() {
+    let (pool, store, ledger) = setup().await;
+    mixed_workload(&ledger).await;
+    // PostgreSQL itself fails the projector's transaction after some ledger
+    // rows are written: a crash in the middle of a batch.
+    sqlx::raw_sql(
+        "CREATE FUNCTION fail_midway() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+           IF (SELECT count(*) FROM credit_ledger) >= 5 THEN RAISE EXCEPTION 'injected crash'; END IF;
+           RETURN NEW;
+         END $$;
+         CREATE TRIGGER fail_midway BEFORE INSERT ON credit_ledger FOR EACH ROW EXECUTE FUNCTION fail_midway();",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let mut failures = 0;
+    loop {
+        match step(&pool, &store, ReadModel::Credits, 1_000).await {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(error) => {
+                assert!(error.to_string().contains("injected crash"), "{error}");
+                failures += 1;
+                break;
+            }
+        }
+    }
+    assert_eq!(failures, 1);
+    let (checkpoint, rows): (i64, i64) = (
+        sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = 'credits'")
+            .fetch_one(&pool)
+            .await
+            .unwrap(),
+        sqlx::query_scalar("SELECT count(*) FROM credit_ledger")
+            .fetch_one(&pool)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        (checkpoint, rows),
+        (0, 0),
+        "the failed batch left nothing behind"
+    );
+    sqlx::raw_sql("DROP TRIGGER fail_midway ON credit_ledger")
+        .execute(&pool)
+        .await
+        .unwrap();
+    catch_up(&pool, &store).await;
+    assert_read_models_equal_the_log(&pool, &store, &ledger).await;
+}
+
+#[tokio::test]
+async fn an_event_the_projector_cannot_read_stops_it_at_that_event() {
+    let (pool, store, ledger) = setup().await;
+    let run = ledger
+        .create_run(
+            &Caller::system(),
+            create("acme", 1, 0),
+            &CommandContext::default(),
+        )
+        .await
+        .unwrap()
+        .run
+        .run_id();
+    let bad = store
+        .append(AppendRequest::single(
+            format!("run-{run}"),
+            ExpectedVersion::Any,
+            vec![NewEvent {
+                event_id: Uuid::new_v4(),
+                event_type: "run.exploded".into(),
+                schema_version: 1,
+                data: serde_json::json!({}),
+                metadata: EventMetadata::default(),
+            }],
+        ))
+        .await
+        .unwrap()
+        .last_position()
+        .unwrap();
+    ledger
+        .account_command(
+            &Caller::system(),
+            "acme",
+            AccountCommand::Grant {
+                bucket: Bucket::Monthly,
+                amount: 1,
+                reason: None,
+            },
+            &CommandContext::default(),
+        )
+        .await
+        .unwrap();
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let options = ProjectorOptions {
+        poll_interval: Duration::from_millis(20),
+        ..ProjectorOptions::default()
+    };
+    let projectors: Vec<_> = ReadModel::ALL
+        .into_iter()
+        .map(|model| {
+            tokio::spawn(run_projector(
+                pool.clone(),
+                store.clone(),
+                model,
+                options.clone(),
+                stopping.clone(),
+            ))
+        })
+        .collect();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let statuses = loop {
+        let statuses = ledger_projections::statuses(&pool).await.unwrap();
+        let credits_done = statuses
+            .iter()
+            .any(|s| s.name == "credits" && s.lag_events == 0);
+        let history_stopped = statuses
+            .iter()
+            .any(|s| s.name == "run_history" && s.state == "stopped");
+        if credits_done && history_stopped {
+            break statuses;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{statuses:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let history = statuses.iter().find(|s| s.name == "run_history").unwrap();
+    assert_eq!(
+        history.checkpoint,
+        bad - 1,
+        "stopped before the event, not past it"
+    );
+    assert!(history
+        .last_error
+        .as_deref()
+        .unwrap()
+        .contains(&format!("position {bad}")));
+    let _ = stop.send(true);
+    for projector in projectors {
+        projector.await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn two_runners_of_one_read_model_apply_each_event_once() {
+    let (pool, store, ledger) = setup().await;
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let options = ProjectorOptions {
+        poll_interval: Duration::from_millis(20),
+        batch_size: 7,
+        ..ProjectorOptions::default()
+    };
+    let runners: Vec<_> = (0..2)
+        .flat_map(|_| ReadModel::ALL)
+        .map(|model| {
+            tokio::spawn(run_projector(
+                pool.clone(),
+                store.clone(),
+                model,
+                options.clone(),
+                stopping.clone(),
+            ))
+        })
+        .collect();
+    mixed_workload(&ledger).await;
+    let head = store.head_position().await.unwrap();
+    for model in ReadModel::ALL {
+        assert!(
+            ledger_projections::wait_for(&pool, model, head, Duration::from_secs(20))
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+    let held: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        held, 2,
+        "one lock per read model, whatever the number of runners"
+    );
+    let _ = stop.send(true);
+    for runner in runners {
+        runner.await.unwrap();
+    }
+    assert_read_models_equal_the_log(&pool, &store, &ledger).await;
+}
