@@ -198,6 +198,8 @@ pub struct Application {
     database: Database,
     state: AppState,
     grace: Duration,
+    /// Stops projectors and live-update tasks.
+    stop_background: tokio::sync::watch::Sender<bool>,
 }
 
 impl Application {
@@ -211,7 +213,9 @@ impl Application {
             .await
             .map_err(|error| StartError::Bind(config.listen, error))?;
         let store = PgEventStore::new(database.pool.clone());
+        let (stop_background, background_stopping) = tokio::sync::watch::channel(false);
         let state = AppState {
+            live: ledger_api::live::Live::start(database.pool.clone(), background_stopping),
             pool: database.pool.clone(),
             ledger: Ledger::new(store),
             admin_key_hash: config
@@ -226,6 +230,7 @@ impl Application {
             database,
             state,
             grace: Duration::from_secs(config.shutdown_grace_seconds),
+            stop_background,
         })
     }
 
@@ -253,6 +258,7 @@ impl Application {
             database,
             state,
             grace,
+            stop_background,
         } = self;
         let router_state = state.clone();
         let (stopping, stop_signal) = tokio::sync::watch::channel(false);
@@ -263,7 +269,7 @@ impl Application {
                 let _ = stopping.send(true);
             });
         let mut grace_signal = stop_signal.clone();
-        let (stop_projectors, projectors_stopping) = tokio::sync::watch::channel(false);
+        let projectors_stopping = stop_background.subscribe();
         let projectors: Vec<_> = ReadModel::ALL
             .into_iter()
             .map(|model| {
@@ -288,7 +294,7 @@ impl Application {
         };
         // Projectors finish the batch they are in (it commits with its
         // checkpoint or not at all) before the database goes away.
-        let _ = stop_projectors.send(true);
+        let _ = stop_background.send(true);
         for projector in projectors {
             let _ = projector.await;
         }

@@ -5,6 +5,7 @@ mod binary;
 mod health;
 mod helpers;
 mod idempotency;
+mod live;
 mod openapi;
 mod queries;
 mod rules;

@@ -2,7 +2,9 @@
 
 use crate::helpers::*;
 
-const ROUTES: [(&str, &str); 16] = [
+const ROUTES: [(&str, &str); 18] = [
+    ("get", "/v1/runs/{run_id}/watch"),
+    ("get", "/v1/events/stream"),
     ("get", "/v1/runs"),
     ("get", "/v1/runs/{run_id}"),
     ("get", "/v1/runs/{run_id}/lineage"),

@@ -6,6 +6,7 @@ pub mod auth;
 mod body;
 mod commands;
 mod idempotency;
+pub mod live;
 mod problem;
 pub mod queries;
 pub mod wire;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub body_timeout: std::time::Duration,
     /// How long a query waits for its read model to reach `min_position`.
     pub min_position_timeout: std::time::Duration,
+    /// Live updates (server-sent events).
+    pub live: live::Live,
 }
 
 /// The OpenAPI 3.1 document, generated from the handlers and wire types.
@@ -57,6 +60,8 @@ pub struct AppState {
         queries::balance,
         queries::ledger,
         queries::projections,
+        live::watch_run,
+        live::event_stream,
         healthz,
         readyz,
     ),
@@ -148,6 +153,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/runs/{run_id}", get(queries::get_run))
         .route("/v1/runs/{run_id}/lineage", get(queries::lineage))
+        .route("/v1/runs/{run_id}/watch", get(live::watch_run))
+        .route("/v1/events/stream", get(live::event_stream))
         .route(
             "/v1/projects/{project_id}/runs/latest",
             get(queries::latest_project_run),

@@ -142,12 +142,12 @@ pub struct RunPage {
     pub next_cursor: Option<String>,
 }
 
-const RUN_COLUMNS: &str =
+pub(crate) const RUN_COLUMNS: &str =
     "r.run_id, r.state, r.version, r.created_at, r.updated_at, r.completed_at, \
      r.created_position, ARRAY(SELECT x.run_id FROM runs x WHERE x.rerun_of = r.run_id \
      ORDER BY x.created_position) AS reruns";
 
-fn run_detail(row: &PgRow) -> Result<RunDetail, ApiError> {
+pub(crate) fn run_detail(row: &PgRow) -> Result<RunDetail, ApiError> {
     let state: serde_json::Value = row.try_get("state")?;
     let state: RunState = serde_json::from_value(state)
         .map_err(|error| ApiError::Internal(format!("unreadable run row: {error}")))?;

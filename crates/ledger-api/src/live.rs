@@ -1,0 +1,330 @@
+//! Live updates over server-sent events.
+//!
+//! One `Live` per service instance: a notifier task learns the log's head
+//! (from the store's NOTIFY, with polling as a fallback) and the run-history
+//! checkpoint, and publishes both; a hub turns each checkpoint advance into
+//! one query for every watched run that changed, whatever the number of
+//! watchers, and fans the new states out to them.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::stream::{self, Stream, StreamExt};
+use ledger_projections::ReadModel;
+use ledger_store::{EventStore, RecordedEvent, NOTIFY_CHANNEL};
+use serde::Deserialize;
+use serde_json::Value;
+use sqlx::postgres::PgListener;
+use sqlx::{PgPool, Row};
+use tokio::sync::{broadcast, watch};
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use crate::auth::{Principal, Scope};
+use crate::queries::{run_detail, RUN_COLUMNS};
+use crate::{ApiError, AppState};
+
+/// Positions the live endpoints follow.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Positions {
+    /// The log's head.
+    pub head: u64,
+    /// What the run history has applied.
+    pub run_history: u64,
+}
+
+/// Shared live-update machinery of one service instance.
+#[derive(Debug, Clone)]
+pub struct Live {
+    positions: watch::Receiver<Positions>,
+    shutdown: watch::Receiver<bool>,
+    watchers: Arc<Mutex<HashMap<Uuid, broadcast::Sender<Value>>>>,
+}
+
+/// How often positions are read when no notification arrives.
+const POLL: Duration = Duration::from_millis(100);
+/// Events per read of the feed.
+const FEED_PAGE: u32 = 500;
+
+impl Live {
+    /// Starts the notifier and the watch hub on `pool`. They stop when
+    /// `shutdown` turns true.
+    pub fn start(pool: PgPool, shutdown: watch::Receiver<bool>) -> Self {
+        let (publish, positions) = watch::channel(Positions::default());
+        let live = Live {
+            positions,
+            shutdown: shutdown.clone(),
+            watchers: Arc::default(),
+        };
+        tokio::spawn(notify_positions(pool.clone(), publish, shutdown.clone()));
+        tokio::spawn(fan_out_runs(pool, live.clone(), shutdown));
+        live
+    }
+
+    fn subscribe(&self, run_id: Uuid) -> broadcast::Receiver<Value> {
+        let mut watchers = self.watchers.lock().expect("watchers lock");
+        watchers
+            .entry(run_id)
+            .or_insert_with(|| broadcast::channel(16).0)
+            .subscribe()
+    }
+}
+
+async fn read_positions(pool: &PgPool) -> Result<Positions, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT (SELECT position FROM event_log_head) AS head,
+                (SELECT position FROM projection_checkpoints WHERE name = $1) AS run_history",
+    )
+    .bind(ReadModel::RunHistory.name())
+    .fetch_one(pool)
+    .await?;
+    Ok(Positions {
+        head: row.try_get::<i64, _>("head")? as u64,
+        run_history: row.try_get::<Option<i64>, _>("run_history")?.unwrap_or(0) as u64,
+    })
+}
+
+async fn notify_positions(
+    pool: PgPool,
+    publish: watch::Sender<Positions>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut listener = match PgListener::connect_with(&pool).await {
+        Ok(mut listener) => listener.listen(NOTIFY_CHANNEL).await.ok().map(|_| listener),
+        Err(_) => None,
+    };
+    while !*shutdown.borrow() {
+        if let Ok(positions) = read_positions(&pool).await {
+            publish.send_if_modified(|current| {
+                let changed = *current != positions;
+                *current = positions;
+                changed
+            });
+        }
+        tokio::select! {
+            _ = async {
+                match listener.as_mut() {
+                    Some(listener) => { let _ = listener.recv().await; }
+                    None => std::future::pending::<()>().await,
+                }
+            } => {}
+            _ = tokio::time::sleep(POLL) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+async fn fan_out_runs(pool: PgPool, live: Live, mut shutdown: watch::Receiver<bool>) {
+    let mut positions = live.positions.clone();
+    let mut seen = positions.borrow().run_history;
+    loop {
+        tokio::select! {
+            changed = positions.changed() => if changed.is_err() { return },
+            _ = shutdown.changed() => return,
+        }
+        let checkpoint = positions.borrow().run_history;
+        if checkpoint <= seen {
+            continue;
+        }
+        let watched: Vec<Uuid> = {
+            let mut watchers = live.watchers.lock().expect("watchers lock");
+            watchers.retain(|_, sender| sender.receiver_count() > 0);
+            watchers.keys().copied().collect()
+        };
+        if !watched.is_empty() {
+            let rows = sqlx::query(&format!(
+                "SELECT {RUN_COLUMNS} FROM runs r WHERE r.run_id = ANY($1) AND r.last_position > $2"
+            ))
+            .bind(&watched)
+            .bind(seen as i64)
+            .fetch_all(&pool)
+            .await;
+            match rows {
+                Ok(rows) => {
+                    let watchers = live.watchers.lock().expect("watchers lock");
+                    for row in rows {
+                        let (Ok(run_id), Ok(detail)) =
+                            (row.try_get::<Uuid, _>("run_id"), run_detail(&row))
+                        else {
+                            continue;
+                        };
+                        if let Some(sender) = watchers.get(&run_id) {
+                            let _ = sender.send(serde_json::to_value(&detail).expect("serializes"));
+                        }
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "reading watched runs failed");
+                    continue;
+                }
+            }
+        }
+        seen = checkpoint;
+    }
+}
+
+/// Streams end when the service shuts down, so they never hold up a
+/// graceful shutdown; clients reconnect (with `Last-Event-ID`) elsewhere.
+fn sse_response<S>(live: &Live, events: S) -> Response
+where
+    S: Stream<Item = Result<Event, Infallible>> + Send + 'static,
+{
+    let mut shutdown = live.shutdown.clone();
+    let stopping = async move {
+        let _ = shutdown.wait_for(|stopping| *stopping).await;
+    };
+    Sse::new(events.take_until(stopping))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
+}
+
+fn is_finished(run: &Value) -> bool {
+    !matches!(run["status"].as_str(), Some("queued" | "running"))
+}
+
+/// Follow one run: its state now, then after each change, until it ends.
+#[utoipa::path(get, path = "/v1/runs/{run_id}/watch", tag = "queries",
+    params(("run_id" = Uuid, Path, description = "The run")),
+    responses((status = 200, description = "`text/event-stream` of `run` events, each the run as `GET /v1/runs/{id}` shows it", content_type = "text/event-stream", body = String),
+        (status = 404, body = crate::Problem)),
+    security(("bearer" = [])))]
+pub async fn watch_run(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(run_id): Path<String>,
+) -> Result<Response, ApiError> {
+    principal.require_read()?;
+    let run_id: Uuid = run_id
+        .parse()
+        .map_err(|_| ApiError::InvalidId(run_id.chars().take(64).collect()))?;
+    // Subscribe first, so no change between the first read and the
+    // subscription is lost (a repeat is harmless: it is the same state).
+    let updates = state.live.subscribe(run_id);
+    let row = sqlx::query(&format!(
+        "SELECT {RUN_COLUMNS} FROM runs r WHERE r.run_id = $1 AND ($2::text IS NULL OR r.tenant_id = $2)"
+    ))
+    .bind(run_id)
+    .bind(&principal.tenant_id)
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(ApiError::Command(ledger_commands::CommandError::Domain(
+        ledger_domain::DomainError::RunNotFound,
+    )))?;
+    let first = serde_json::to_value(run_detail(&row)?).expect("serializes");
+    let first_version = first["version"].as_u64().unwrap_or(0);
+    let done = is_finished(&first);
+    let initial = stream::once(async move { first });
+    let later = stream::unfold(
+        (updates, first_version, done),
+        |(mut updates, version, done)| async move {
+            if done {
+                return None;
+            }
+            loop {
+                match updates.recv().await {
+                    Ok(run) if run["version"].as_u64().unwrap_or(0) > version => {
+                        let version = run["version"].as_u64().unwrap_or(0);
+                        let done = is_finished(&run);
+                        return Some((run, (updates, version, done)));
+                    }
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        },
+    );
+    let events = initial.chain(later).map(|run| {
+        Ok(Event::default()
+            .event("run")
+            .json_data(run)
+            .expect("serializes"))
+    });
+    Ok(sse_response(&state.live, events))
+}
+
+/// Where to start the event stream.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StreamFrom {
+    /// Start after this global position (`Last-Event-ID` takes precedence).
+    pub after: Option<u64>,
+}
+
+fn sse_event(event: &RecordedEvent) -> Event {
+    Event::default()
+        .id(event.global_position.to_string())
+        .event(event.event_type.clone())
+        .json_data(event)
+        .expect("recorded events serialize")
+}
+
+/// The global feed as server-sent events: the key's tenant's events (every
+/// tenant's for audit and admin keys), `id:` the global position. A client
+/// that reconnects with `Last-Event-ID` continues after it, with no hole
+/// and no repeat.
+#[utoipa::path(get, path = "/v1/events/stream", tag = "queries",
+    params(StreamFrom, ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this position")),
+    responses((status = 200, description = "`text/event-stream` of recorded events", content_type = "text/event-stream", body = String)),
+    security(("bearer" = [])))]
+pub async fn event_stream(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    from: Result<Query<StreamFrom>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    principal.require_read()?;
+    let from = from
+        .map(|Query(from)| from)
+        .map_err(|rejection| ApiError::InvalidQuery(rejection.body_text()))?;
+    let after = match headers.get("last-event-id") {
+        Some(value) => value
+            .to_str()
+            .ok()
+            .and_then(|text| text.trim().parse::<u64>().ok())
+            .ok_or_else(|| ApiError::InvalidQuery("Last-Event-ID must be a position".into()))?,
+        None => from.after.unwrap_or(0),
+    };
+    let all_tenants =
+        principal.scopes.contains(&Scope::Audit) || principal.scopes.contains(&Scope::Admin);
+    let tenant = if all_tenants {
+        None
+    } else {
+        principal.tenant_id.clone()
+    };
+    let store = state.ledger.store().clone();
+    let positions = state.live.positions.clone();
+    let pages = stream::unfold((after, positions), move |(after, mut positions)| {
+        let store = store.clone();
+        let tenant = tenant.clone();
+        async move {
+            loop {
+                let page = match store.read_all(after, FEED_PAGE, tenant.as_deref()).await {
+                    Ok(page) => page,
+                    Err(error) => {
+                        tracing::warn!(%error, "event stream read failed");
+                        tokio::time::sleep(POLL).await;
+                        continue;
+                    }
+                };
+                if let Some(last) = page.last() {
+                    let next = last.global_position;
+                    return Some((page, (next, positions)));
+                }
+                tokio::select! {
+                    changed = positions.changed() => if changed.is_err() { return None },
+                    _ = tokio::time::sleep(POLL * 10) => {}
+                }
+            }
+        }
+    });
+    let events =
+        pages.flat_map(|page| stream::iter(page.into_iter().map(|event| Ok(sse_event(&event)))));
+    Ok(sse_response(&state.live, events))
+}

@@ -1,0 +1,190 @@
+//! Server-sent events: run watches and the global event stream.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde_json::json;
+
+use crate::helpers::*;
+
+/// A minimal server-sent events reader.
+struct SseReader {
+    body: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
+    buffer: String,
+}
+
+#[derive(Debug)]
+struct SseEvent {
+    id: Option<String>,
+    event: Option<String>,
+    data: serde_json::Value,
+}
+
+impl SseReader {
+    async fn open(app: &TestApp, path: &str, key: &str, last_event_id: Option<u64>) -> Self {
+        let mut request = app.client.get(app.url(path)).bearer_auth(key);
+        if let Some(id) = last_event_id {
+            request = request.header("Last-Event-ID", id.to_string());
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream"));
+        SseReader {
+            body: Box::pin(response.bytes_stream()),
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event with data, or `None` when the stream ends or stays quiet for 10 s.
+    async fn next(&mut self) -> Option<SseEvent> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let (mut id, mut event, mut data) = (None, None, String::new());
+                for line in block.lines() {
+                    if let Some(value) = line.strip_prefix("id:") {
+                        id = Some(value.trim().to_owned());
+                    } else if let Some(value) = line.strip_prefix("event:") {
+                        event = Some(value.trim().to_owned());
+                    } else if let Some(value) = line.strip_prefix("data:") {
+                        data.push_str(value.trim_start());
+                    }
+                }
+                if data.is_empty() {
+                    continue; // a keep-alive comment
+                }
+                return Some(SseEvent {
+                    id,
+                    event,
+                    data: serde_json::from_str(&data).unwrap(),
+                });
+            }
+            match tokio::time::timeout(Duration::from_secs(10), self.body.next()).await {
+                Ok(Some(Ok(bytes))) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
+                _ => return None,
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn watching_a_run_delivers_each_change_and_ends_when_the_run_ends() {
+    let app = spawn_app().await;
+    let key = app.key(Some("acme"), &["append", "read"]).await;
+    let created = app
+        .post("/v1/runs", &key, run_body("ada", 0, &["a", "b"]))
+        .await;
+    let run_id = created.body["run_id"].as_str().unwrap().to_owned();
+    let at = created.body["global_position"].as_u64().unwrap();
+    app.get(&format!("/v1/runs/{run_id}?min_position={at}"), &key)
+        .await;
+    let mut watch = SseReader::open(&app, &format!("/v1/runs/{run_id}/watch"), &key, None).await;
+    let first = watch.next().await.expect("the state now");
+    assert_eq!(first.event.as_deref(), Some("run"));
+    assert_eq!(first.data["status"], "queued");
+    app.facts(
+        &key,
+        &run_id,
+        json!([{"type": "run.stage_updated", "data": {"stage": 1, "status": "completed"}}]),
+    )
+    .await;
+    let second = watch.next().await.expect("the stage change");
+    assert_eq!(second.data["status"], "running");
+    assert_eq!(second.data["stages"][0]["status"], "completed");
+    app.facts(
+        &key,
+        &run_id,
+        json!([{"type": "run.stage_updated", "data": {"stage": 2, "status": "completed"}}]),
+    )
+    .await;
+    let last = watch.next().await.expect("the completion");
+    assert_eq!(last.data["status"], "completed");
+    assert!(watch.next().await.is_none(), "the stream ends with the run");
+
+    let other = app.key(Some("globex"), &["read"]).await;
+    let hidden = app.get(&format!("/v1/runs/{run_id}/watch"), &other).await;
+    assert_eq!(hidden.status, 404);
+}
+
+#[tokio::test]
+async fn the_event_stream_resumed_with_last_event_id_misses_and_repeats_nothing() {
+    let app = spawn_app().await;
+    let key = app.key(Some("acme"), &["append", "read"]).await;
+    let other = app.append_key("globex").await;
+    // Writers keep appending, for two tenants, while the reader disconnects and resumes.
+    let writer = {
+        let client = app.client.clone();
+        let base = app.url("");
+        let (key, other) = (key.clone(), other.clone());
+        tokio::spawn(async move {
+            for i in 0..40 {
+                let key = if i % 4 == 3 { &other } else { &key };
+                let response = client
+                    .post(format!("{base}/v1/runs"))
+                    .bearer_auth(key)
+                    .json(&run_body("ada", 0, &[]))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), 201);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+    };
+    let mut seen: Vec<u64> = vec![];
+    let mut stream = SseReader::open(&app, "/v1/events/stream", &key, None).await;
+    while seen.len() < 12 {
+        let event = stream.next().await.expect("events while writers run");
+        seen.push(event.id.unwrap().parse().unwrap());
+    }
+    drop(stream); // the client goes away mid-stream
+    writer.await.unwrap();
+    let mut resumed = SseReader::open(&app, "/v1/events/stream", &key, seen.last().copied()).await;
+    while seen.len() < 30 {
+        let event = resumed.next().await.expect("the rest after resuming");
+        assert_eq!(
+            event.data["metadata"]["tenant_id"], "acme",
+            "only the key's tenant"
+        );
+        seen.push(event.id.unwrap().parse().unwrap());
+    }
+    assert!(
+        seen.windows(2).all(|w| w[0] < w[1]),
+        "in order, no repeat: {seen:?}"
+    );
+    let pool = sqlx::PgPool::connect(&app.db.url).await.unwrap();
+    let expected: Vec<i64> = sqlx::query_scalar(
+        "SELECT global_position FROM events WHERE tenant_id = 'acme' ORDER BY global_position",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let expected: BTreeSet<u64> = expected.into_iter().map(|p| p as u64).collect();
+    assert_eq!(
+        seen.iter().copied().collect::<BTreeSet<u64>>(),
+        expected,
+        "no hole"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_last_event_id_is_400() {
+    let app = spawn_app().await;
+    let key = app.key(Some("acme"), &["read"]).await;
+    let reply = app
+        .send(
+            app.client
+                .get(app.url("/v1/events/stream"))
+                .bearer_auth(&key)
+                .header("Last-Event-ID", "soon"),
+        )
+        .await;
+    assert_eq!(
+        (reply.status.as_u16(), reply.code()),
+        (400, "invalid_query")
+    );
+}
