@@ -90,3 +90,27 @@ async fn the_service_refuses_a_database_that_could_lose_acknowledged_appends() {
     );
     assert!(error.to_string().contains("fsync=off"));
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_show_append_latency_and_projection_lag() {
+    let app = crate::helpers::spawn_app().await;
+    let key = app.key(Some("acme"), &["append", "read"]).await;
+    let created = app
+        .post("/v1/runs", &key, crate::helpers::run_body("ada", 0, &[]))
+        .await;
+    let at = created.body["global_position"].as_u64().unwrap();
+    app.get(&format!("/v1/runs?min_position={at}"), &key).await;
+    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = response.text().await.unwrap();
+    for expected in [
+        r#"http_requests_total{method="POST",route="/v1/runs",status="201"}"#,
+        r#"http_requests_total{method="GET",route="/v1/runs",status="200"}"#,
+        "ledger_append_duration_seconds",
+        "ledger_log_head_position",
+        r#"ledger_projection_checkpoint{projection="run_history"}"#,
+        r#"ledger_projection_lag_events{projection="credits"}"#,
+    ] {
+        assert!(text.contains(expected), "{expected} missing from:\n{text}");
+    }
+}

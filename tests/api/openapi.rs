@@ -2,7 +2,8 @@
 
 use crate::helpers::*;
 
-const ROUTES: [(&str, &str); 18] = [
+const ROUTES: [(&str, &str); 19] = [
+    ("get", "/metrics"),
     ("get", "/v1/runs/{run_id}/watch"),
     ("get", "/v1/events/stream"),
     ("get", "/v1/runs"),

@@ -7,6 +7,7 @@ mod body;
 mod commands;
 mod idempotency;
 pub mod live;
+mod metrics;
 mod problem;
 pub mod queries;
 pub mod wire;
@@ -64,6 +65,7 @@ pub struct AppState {
         live::event_stream,
         healthz,
         readyz,
+        metrics::metrics,
     ),
     modifiers(&BearerAuth, &ProblemResponses),
     tags((name = "commands", description = "Writes"), (name = "queries", description = "Read models"),
@@ -142,10 +144,12 @@ impl utoipa::Modify for ProblemResponses {
 
 /// The whole API.
 pub fn router(state: AppState) -> Router {
+    metrics::handle();
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/openapi.json", get(openapi))
+        .route("/metrics", get(metrics::metrics))
         .route("/v1/keys", post(commands::create_key))
         .route(
             "/v1/runs",
@@ -173,6 +177,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
 }
 

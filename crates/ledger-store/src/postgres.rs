@@ -111,12 +111,28 @@ impl EventStore for PgEventStore {
     #[tracing::instrument(skip_all, fields(streams = request.streams.len(), events = request.event_count()))]
     async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, AppendError> {
         validate(&request)?;
+        let started = std::time::Instant::now();
         let (reply, outcome) = oneshot::channel();
         self.writer
             .send(AppendJob { request, reply })
             .await
             .map_err(|_| AppendError::ShuttingDown)?;
-        outcome.await.map_err(|_| AppendError::ShuttingDown)?
+        let outcome = outcome.await.map_err(|_| AppendError::ShuttingDown)?;
+        let result = match &outcome {
+            Ok(done) if done.duplicate => "duplicate",
+            Ok(_) => "appended",
+            Err(AppendError::VersionConflict { .. }) => "conflict",
+            Err(_) => "error",
+        };
+        metrics::histogram!("ledger_append_duration_seconds", "result" => result)
+            .record(started.elapsed().as_secs_f64());
+        if let Ok(done) = &outcome {
+            if !done.duplicate {
+                metrics::counter!("ledger_appended_events_total")
+                    .increment(done.events.len() as u64);
+            }
+        }
+        outcome
     }
 
     async fn read_stream(
@@ -350,6 +366,7 @@ async fn run_writer(
             }
         }
         let requests: Vec<&AppendRequest> = jobs.iter().map(|job| &job.request).collect();
+        metrics::histogram!("ledger_append_batch_size").record(requests.len() as f64);
         match write_batch(&pool, &requests, options.before_commit.as_ref()).await {
             Ok(results) => {
                 for (job, result) in jobs.into_iter().zip(results) {
