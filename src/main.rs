@@ -23,6 +23,22 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage read models.
+    #[command(subcommand)]
+    Projections(ProjectionsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ProjectionsCommand {
+    /// Rebuild a read model from the log and swap it in; a running service
+    /// keeps answering from the old tables meanwhile. Prints a JSON report.
+    Rebuild {
+        /// `run_history` or `credits`.
+        name: String,
+        /// The database.
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -76,6 +92,21 @@ async fn main() -> anyhow::Result<()> {
             let created = created.map_err(|error| anyhow::anyhow!("{error}"))?;
             let mut stdout = std::io::stdout().lock();
             serde_json::to_writer_pretty(&mut stdout, &created)?;
+            std::io::Write::write_all(&mut stdout, b"\n")?;
+        }
+        Command::Projections(ProjectionsCommand::Rebuild { name, database }) => {
+            let model = ledger_projections::ReadModel::from_name(&name)
+                .with_context(|| format!("no read model named {name:?}: run_history or credits"))?;
+            let database = Database::open(&database)
+                .await
+                .context("opening the database")?;
+            let store = ledger_store::PgEventStore::new(database.pool.clone());
+            let report = ledger_projections::rebuild(&database.pool, &store, model).await;
+            drop(store);
+            database.close().await;
+            let report = report.map_err(|error| anyhow::anyhow!("{error}"))?;
+            let mut stdout = std::io::stdout().lock();
+            serde_json::to_writer_pretty(&mut stdout, &report)?;
             std::io::Write::write_all(&mut stdout, b"\n")?;
         }
         Command::Migrate(config) => {

@@ -10,7 +10,10 @@
 //! with the error shown in its checkpoint row; it is never skipped.
 
 pub mod credits;
+mod rebuild;
 pub mod run_history;
+
+pub use rebuild::{rebuild, RebuildError, RebuildReport};
 
 use std::time::Duration;
 
@@ -68,7 +71,7 @@ impl ReadModel {
             .find(|model| model.name() == name)
     }
 
-    fn lock_key(self) -> i64 {
+    pub(crate) fn lock_key(self) -> i64 {
         // Distinct, stable keys in the advisory lock space of this database.
         match self {
             ReadModel::RunHistory => 0x5255_4e4c_4544_0001,
@@ -298,12 +301,16 @@ pub struct ProjectionStatus {
     pub lag_events: u64,
     /// Age of the oldest event not yet applied, in seconds (0 when caught up).
     pub lag_seconds: f64,
-    /// `caught_up`, `catching_up`, or `stopped` (an event cannot be applied).
+    /// `caught_up`, `catching_up`, `rebuilding`, or `stopped` (an event cannot be applied).
     pub state: String,
     /// The last failure, until a batch succeeds.
     pub last_error: Option<String>,
     /// When the checkpoint last moved.
     pub updated_at: DateTime<Utc>,
+    /// How far a running rebuild has replayed.
+    pub rebuild_position: Option<u64>,
+    /// When the read model was last rebuilt.
+    pub rebuilt_at: Option<DateTime<Utc>>,
 }
 
 /// The progress of every read model.
@@ -315,7 +322,8 @@ pub async fn statuses(pool: &PgPool) -> Result<Vec<ProjectionStatus>, sqlx::Erro
         .fetch_one(pool)
         .await?;
     let rows = sqlx::query(
-        "SELECT c.name, c.position, c.stopped, c.last_error, c.updated_at,
+        "SELECT c.name, c.position, c.stopped, c.last_error, c.updated_at, c.rebuild_position, c.rebuilt_at,
+                COALESCE(c.rebuild_heartbeat_at > now() - interval '30 seconds', FALSE) AS rebuilding,
                 (SELECT EXTRACT(EPOCH FROM now() - e.recorded_at)::float8
                  FROM events e WHERE e.global_position = c.position + 1) AS lag_seconds
          FROM projection_checkpoints c ORDER BY c.name",
@@ -326,6 +334,7 @@ pub async fn statuses(pool: &PgPool) -> Result<Vec<ProjectionStatus>, sqlx::Erro
         .map(|row| {
             let checkpoint: i64 = row.try_get("position")?;
             let stopped: bool = row.try_get("stopped")?;
+            let rebuilding: bool = row.try_get("rebuilding")?;
             let lag_events = (head - checkpoint).max(0) as u64;
             Ok(ProjectionStatus {
                 name: row.try_get("name")?,
@@ -336,7 +345,9 @@ pub async fn statuses(pool: &PgPool) -> Result<Vec<ProjectionStatus>, sqlx::Erro
                     .try_get::<Option<f64>, _>("lag_seconds")?
                     .unwrap_or(0.0)
                     .max(0.0),
-                state: if stopped {
+                state: if rebuilding {
+                    "rebuilding"
+                } else if stopped {
                     "stopped"
                 } else if lag_events == 0 {
                     "caught_up"
@@ -346,6 +357,11 @@ pub async fn statuses(pool: &PgPool) -> Result<Vec<ProjectionStatus>, sqlx::Erro
                 .to_owned(),
                 last_error: row.try_get("last_error")?,
                 updated_at: row.try_get("updated_at")?,
+                rebuild_position: row
+                    .try_get::<Option<i64>, _>("rebuild_position")?
+                    .filter(|_| rebuilding)
+                    .map(|position| position as u64),
+                rebuilt_at: row.try_get("rebuilt_at")?,
             })
         })
         .collect()

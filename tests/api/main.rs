@@ -8,5 +8,6 @@ mod idempotency;
 mod live;
 mod openapi;
 mod queries;
+mod rebuild;
 mod rules;
 mod security;

@@ -2,7 +2,8 @@
 
 use crate::helpers::*;
 
-const ROUTES: [(&str, &str); 19] = [
+const ROUTES: [(&str, &str); 20] = [
+    ("post", "/v1/projections/{name}/rebuild"),
     ("get", "/metrics"),
     ("get", "/v1/runs/{run_id}/watch"),
     ("get", "/v1/events/stream"),
@@ -39,7 +40,8 @@ async fn openapi_json_is_openapi_3_1_and_lists_every_route() {
         let concrete = path
             .replace("{run_id}", &uuid::Uuid::new_v4().to_string())
             .replace("{tenant_id}", "acme")
-            .replace("{project_id}", "p1");
+            .replace("{project_id}", "p1")
+            .replace("{name}", "nope");
         let request = app
             .client
             .request(method.to_uppercase().parse().unwrap(), app.url(&concrete));

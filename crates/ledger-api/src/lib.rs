@@ -61,6 +61,7 @@ pub struct AppState {
         queries::balance,
         queries::ledger,
         queries::projections,
+        queries::rebuild,
         live::watch_run,
         live::event_stream,
         healthz,
@@ -166,6 +167,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/accounts/{tenant_id}/balance", get(queries::balance))
         .route("/v1/accounts/{tenant_id}/ledger", get(queries::ledger))
         .route("/v1/projections", get(queries::projections))
+        .route("/v1/projections/{name}/rebuild", post(queries::rebuild))
         .route("/v1/runs/{run_id}/rerun", post(commands::rerun))
         .route(
             "/v1/runs/{run_id}/retry-failed",

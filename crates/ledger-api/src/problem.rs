@@ -86,6 +86,12 @@ pub enum ApiError {
         /// Where it is.
         reached: u64,
     },
+    /// No read model of that name (HTTP 404, `projection_not_found`).
+    #[error("no read model named {0:?}")]
+    ProjectionNotFound(String),
+    /// The read model is being rebuilt already (HTTP 409, `rebuild_in_progress`).
+    #[error("{0} is being rebuilt already")]
+    RebuildInProgress(&'static str),
     /// No run of this project is visible to the key (HTTP 404, `run_not_found`).
     #[error("no run found")]
     NoRun,
@@ -140,6 +146,8 @@ impl ApiError {
                 (StatusCode::SERVICE_UNAVAILABLE, "projection_lagging")
             }
             ApiError::NoRun => (StatusCode::NOT_FOUND, "run_not_found"),
+            ApiError::ProjectionNotFound(_) => (StatusCode::NOT_FOUND, "projection_not_found"),
+            ApiError::RebuildInProgress(_) => (StatusCode::CONFLICT, "rebuild_in_progress"),
             ApiError::BodyTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "body_timeout"),
             ApiError::IdempotencyKeyReused => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")

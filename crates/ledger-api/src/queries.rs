@@ -594,3 +594,49 @@ pub async fn projections(
     let projections = ledger_projections::statuses(&state.pool).await?;
     Ok(Json(Projections { projections }).into_response())
 }
+
+/// A rebuild that was started.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RebuildStarted {
+    /// The read model.
+    pub name: String,
+    /// `rebuilding`: follow it in `GET /v1/projections`.
+    pub state: String,
+}
+
+/// Rebuild a read model from the log (admin keys only). Queries keep
+/// answering from the current tables until the rebuilt ones are swapped in.
+#[utoipa::path(post, path = "/v1/projections/{name}/rebuild", tag = "queries",
+    params(("name" = String, Path, description = "`run_history` or `credits`")),
+    responses((status = 202, description = "Started", body = RebuildStarted),
+        (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn rebuild(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    principal.require(crate::auth::Scope::Admin)?;
+    let model = ReadModel::from_name(&name)
+        .ok_or_else(|| ApiError::ProjectionNotFound(name.chars().take(64).collect()))?;
+    let rebuilding = ledger_projections::statuses(&state.pool)
+        .await?
+        .iter()
+        .any(|status| status.name == model.name() && status.state == "rebuilding");
+    if rebuilding {
+        return Err(ApiError::RebuildInProgress(model.name()));
+    }
+    let pool = state.pool.clone();
+    let store = state.ledger.store().clone();
+    tokio::spawn(async move {
+        match ledger_projections::rebuild(&pool, &store, model).await {
+            Ok(report) => tracing::info!(?report, "rebuild finished"),
+            Err(error) => tracing::error!(%error, projection = model.name(), "rebuild failed"),
+        }
+    });
+    let body = RebuildStarted {
+        name: model.name().to_owned(),
+        state: "rebuilding".to_owned(),
+    };
+    Ok((axum::http::StatusCode::ACCEPTED, Json(body)).into_response())
+}

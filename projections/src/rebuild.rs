@@ -1,0 +1,221 @@
+//! Rebuilding a read model from the log while queries keep answering.
+//!
+//! The read model's tables are recreated empty in a private schema
+//! (`rebuild_{name}`), and the log is replayed into them by the same code
+//! that maintains the live tables, pointed there with `search_path`. When
+//! the replay is near the head, one transaction takes the checkpoint row
+//! (which holds the live projector), replays the rest, moves the live tables
+//! out and the rebuilt ones in (`ALTER TABLE ... SET SCHEMA`), and sets the
+//! checkpoint to where the replay ended. Queries read the old tables until
+//! that commit and the new ones after it.
+
+use std::time::Instant;
+
+use ledger_store::{EventStore, PgEventStore};
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
+
+use crate::{ProjectionError, ReadModel};
+
+/// Events replayed per transaction.
+const REBUILD_BATCH: u32 = 2_000;
+
+/// What a finished rebuild did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RebuildReport {
+    /// The read model.
+    pub name: String,
+    /// Events replayed.
+    pub events: u64,
+    /// The checkpoint the rebuilt tables took over at.
+    pub position: u64,
+    /// How long it took.
+    pub seconds: f64,
+}
+
+/// Why a rebuild did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum RebuildError {
+    /// Another rebuild of this read model is running.
+    #[error("a rebuild of {0} is already running")]
+    InProgress(&'static str),
+    /// Replaying failed; the live tables are untouched.
+    #[error(transparent)]
+    Projection(#[from] ProjectionError),
+}
+
+impl From<sqlx::Error> for RebuildError {
+    fn from(error: sqlx::Error) -> Self {
+        RebuildError::Projection(ProjectionError::Database(error))
+    }
+}
+
+impl ReadModel {
+    /// The tables this read model owns.
+    pub fn tables(self) -> &'static [&'static str] {
+        match self {
+            ReadModel::RunHistory => &["runs", "run_stages", "run_files"],
+            ReadModel::Credits => &["credit_balances", "credit_ledger"],
+        }
+    }
+
+    fn rebuild_lock_key(self) -> i64 {
+        self.lock_key() + 0x100
+    }
+}
+
+async fn replay(
+    conn: &mut PgConnection,
+    store: &PgEventStore,
+    model: ReadModel,
+    schema: &str,
+    after: u64,
+) -> Result<(u64, usize), ProjectionError> {
+    let events = store
+        .read_all(after, REBUILD_BATCH, None)
+        .await
+        .map_err(|ledger_store::ReadError::Database(error)| ProjectionError::Database(error))?;
+    let Some(last) = events.last() else {
+        return Ok((after, 0));
+    };
+    sqlx::query(&format!("SET LOCAL search_path TO {schema}, public"))
+        .execute(&mut *conn)
+        .await?;
+    model.apply(conn, &events).await?;
+    sqlx::query("SET LOCAL search_path TO public")
+        .execute(&mut *conn)
+        .await?;
+    Ok((last.global_position, events.len()))
+}
+
+/// Rebuilds `model` from the log and swaps it in. Queries keep answering
+/// from the old tables meanwhile.
+///
+/// # Errors
+/// `InProgress` when another rebuild of the model runs; replay failures,
+/// which leave the live tables as they were.
+pub async fn rebuild(
+    pool: &PgPool,
+    store: &PgEventStore,
+    model: ReadModel,
+) -> Result<RebuildReport, RebuildError> {
+    let started = Instant::now();
+    let name = model.name();
+    let mut lock = pool.acquire().await?;
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(model.rebuild_lock_key())
+        .fetch_one(&mut *lock)
+        .await?;
+    if !locked {
+        return Err(RebuildError::InProgress(name));
+    }
+    let result = rebuild_locked(pool, store, model, started).await;
+    let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(model.rebuild_lock_key())
+        .execute(&mut *lock)
+        .await;
+    let _ = sqlx::query("UPDATE projection_checkpoints SET rebuild_heartbeat_at = NULL, rebuild_position = NULL WHERE name = $1")
+        .bind(name)
+        .execute(pool)
+        .await;
+    result
+}
+
+async fn rebuild_locked(
+    pool: &PgPool,
+    store: &PgEventStore,
+    model: ReadModel,
+    started: Instant,
+) -> Result<RebuildReport, RebuildError> {
+    let name = model.name();
+    let schema = format!("rebuild_{name}");
+    let retired = format!("retired_{name}");
+    let mut setup = vec![
+        format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+        format!("DROP SCHEMA IF EXISTS {retired} CASCADE"),
+        format!("CREATE SCHEMA {schema}"),
+    ];
+    for table in model.tables() {
+        setup.push(format!(
+            "CREATE TABLE {schema}.{table} (LIKE public.{table} INCLUDING ALL)"
+        ));
+    }
+    for statement in &setup {
+        sqlx::query(statement).execute(pool).await?;
+    }
+    tracing::info!(projection = name, "rebuild started");
+
+    let mut position = 0u64;
+    let mut replayed = 0u64;
+    // Replay in batches while the log moves on.
+    loop {
+        let head = store
+            .head_position()
+            .await
+            .map_err(|ledger_store::ReadError::Database(e)| ProjectionError::Database(e))?;
+        if head.saturating_sub(position) <= u64::from(REBUILD_BATCH) {
+            break;
+        }
+        let mut tx = pool.begin().await?;
+        let (reached, count) = replay(&mut tx, store, model, &schema, position).await?;
+        tx.commit().await?;
+        position = reached;
+        replayed += count as u64;
+        sqlx::query("UPDATE projection_checkpoints SET rebuild_position = $2, rebuild_heartbeat_at = now() WHERE name = $1")
+            .bind(name)
+            .bind(position as i64)
+            .execute(pool)
+            .await?;
+    }
+
+    // The rest, and the swap, with the live projector held at its checkpoint.
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE")
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+    loop {
+        let (reached, count) = replay(&mut tx, store, model, &schema, position).await?;
+        if count == 0 {
+            break;
+        }
+        position = reached;
+        replayed += count as u64;
+    }
+    let mut swap = vec![format!("CREATE SCHEMA {retired}")];
+    for table in model.tables() {
+        swap.push(format!("ALTER TABLE public.{table} SET SCHEMA {retired}"));
+        swap.push(format!("ALTER TABLE {schema}.{table} SET SCHEMA public"));
+    }
+    for statement in &swap {
+        sqlx::query(statement).execute(&mut *tx).await?;
+    }
+    sqlx::query(
+        "UPDATE projection_checkpoints SET position = $2, stopped = FALSE, last_error = NULL,
+                updated_at = now(), rebuilt_at = now() WHERE name = $1",
+    )
+    .bind(name)
+    .bind(position as i64)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    for statement in [
+        format!("DROP SCHEMA {retired} CASCADE"),
+        format!("DROP SCHEMA {schema} CASCADE"),
+    ] {
+        sqlx::query(&statement).execute(pool).await?;
+    }
+    let report = RebuildReport {
+        name: name.to_owned(),
+        events: replayed,
+        position,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    tracing::info!(
+        projection = name,
+        events = replayed,
+        position,
+        "rebuild swapped in"
+    );
+    Ok(report)
+}

@@ -1,0 +1,209 @@
+//! Rebuilding read models while queries keep answering.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+/// Every read model row, as JSON, in a stable order.
+async fn read_model_rows(app: &TestApp) -> Vec<serde_json::Value> {
+    let pool = sqlx::PgPool::connect(&app.db.url).await.unwrap();
+    let mut rows = vec![];
+    for (table, order) in [
+        ("runs", "run_id"),
+        ("run_stages", "run_id, number"),
+        ("run_files", "run_id, file_index"),
+        ("credit_balances", "tenant_id"),
+        ("credit_ledger", "global_position"),
+    ] {
+        let table_rows: Vec<serde_json::Value> = sqlx::query_scalar(&format!(
+            "SELECT to_jsonb(t) FROM {table} t ORDER BY {order}"
+        ))
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        rows.push(json!({ table: table_rows }));
+    }
+    pool.close().await;
+    rows
+}
+
+async fn workload(app: &TestApp, key: &str) -> u64 {
+    app.grant("acme", "monthly", 100).await;
+    let mut last = 0;
+    for i in 0..12 {
+        let run = app
+            .post("/v1/runs", key, run_body("ada", 2, &["a", "b"]))
+            .await;
+        let run_id = run.body["run_id"].as_str().unwrap().to_owned();
+        let facts = app
+            .facts(
+                key,
+                &run_id,
+                json!([
+                    {"type": "run.stage_updated", "data": {"stage": 1, "status": "completed", "output": {"i": i}}},
+                    {"type": "run.credits_deducted", "data": {"amount": 2}},
+                    {"type": "run.file_updated", "data": {"index": 0, "status": "failed"}}
+                ]),
+            )
+            .await;
+        last = facts.body["global_position"].as_u64().unwrap();
+        if i % 3 == 0 {
+            let rerun = app
+                .post(&format!("/v1/runs/{run_id}/rerun"), key, json!({}))
+                .await;
+            last = rerun.body["global_position"].as_u64().unwrap();
+        }
+    }
+    last
+}
+
+async fn wait_until_rebuilt(app: &TestApp, key: &str, names: &[&str]) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = app.get("/v1/projections", key).await;
+        let done = status.body["projections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| {
+                !names.contains(&p["name"].as_str().unwrap())
+                    || (p["rebuilt_at"].is_string() && p["state"] != "rebuilding")
+            });
+        if done {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{:?}", status.body);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn queries_keep_answering_during_a_rebuild_and_the_rebuilt_tables_equal_the_old() {
+    let app = spawn_app().await;
+    let key = app.key(Some("acme"), &["append", "read"]).await;
+    let last = workload(&app, &key).await;
+    let listed = app
+        .get(&format!("/v1/runs?min_position={last}&limit=1"), &key)
+        .await;
+    let some_run = listed.body["runs"][0]["run_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.get(
+        &format!("/v1/accounts/acme/balance?min_position={last}"),
+        &key,
+    )
+    .await;
+    let before = read_model_rows(&app).await;
+
+    let reading = Arc::new(AtomicBool::new(true));
+    let reader = {
+        let reading = reading.clone();
+        let client = app.client.clone();
+        let base = app.url("");
+        let key = key.clone();
+        tokio::spawn(async move {
+            let mut statuses = vec![];
+            while reading.load(Ordering::SeqCst) {
+                for path in [
+                    format!("/v1/runs/{some_run}"),
+                    "/v1/accounts/acme/balance".to_owned(),
+                    "/v1/runs?limit=5".to_owned(),
+                ] {
+                    let response = client
+                        .get(format!("{base}{path}"))
+                        .bearer_auth(&key)
+                        .send()
+                        .await
+                        .unwrap();
+                    statuses.push(response.status().as_u16());
+                }
+            }
+            statuses
+        })
+    };
+    for name in ["run_history", "credits"] {
+        let started = app
+            .post(
+                &format!("/v1/projections/{name}/rebuild"),
+                ADMIN_KEY,
+                json!({}),
+            )
+            .await;
+        assert_eq!(started.status, 202, "{:?}", started.body);
+        assert_eq!(started.body["state"], "rebuilding");
+    }
+    wait_until_rebuilt(&app, &key, &["run_history", "credits"]).await;
+    reading.store(false, Ordering::SeqCst);
+    let statuses = reader.await.unwrap();
+    assert!(!statuses.is_empty());
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(
+        read_model_rows(&app).await,
+        before,
+        "the rebuilt tables equal the old"
+    );
+
+    // Writes after the swap land in the new tables.
+    let run = app.post("/v1/runs", &key, run_body("bob", 0, &[])).await;
+    let at = run.body["global_position"].as_u64().unwrap();
+    let read = app
+        .get(
+            &format!(
+                "/v1/runs/{}?min_position={at}",
+                run.body["run_id"].as_str().unwrap()
+            ),
+            &key,
+        )
+        .await;
+    assert_eq!(read.status, 200);
+
+    // The CLI rebuilds too, with the service running.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_run-ledger"))
+        .args([
+            "projections",
+            "rebuild",
+            "run_history",
+            "--allow-unsafe-durability",
+        ])
+        .env("DATABASE_URL", &app.db.url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["name"], "run_history");
+    assert!(report["events"].as_u64().unwrap() >= at);
+    let after_cli = app
+        .get(
+            &format!("/v1/runs/{}", run.body["run_id"].as_str().unwrap()),
+            &key,
+        )
+        .await;
+    assert_eq!(after_cli.status, 200);
+}
+
+#[tokio::test]
+async fn only_admins_rebuild_and_only_read_models_that_exist() {
+    let app = spawn_app().await;
+    let key = app.key(Some("acme"), &["append", "read"]).await;
+    let forbidden = app
+        .post("/v1/projections/run_history/rebuild", &key, json!({}))
+        .await;
+    assert_eq!(forbidden.status, 403);
+    let missing = app
+        .post("/v1/projections/nope/rebuild", ADMIN_KEY, json!({}))
+        .await;
+    assert_eq!(
+        (missing.status.as_u16(), missing.code()),
+        (404, "projection_not_found")
+    );
+}
