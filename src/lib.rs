@@ -6,6 +6,8 @@
 //! drains in-flight requests, then closes the pool and stops an embedded
 //! PostgreSQL. Tests drive the same `Application`.
 
+pub mod audit;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;

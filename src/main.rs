@@ -26,6 +26,27 @@ enum Command {
     /// Manage read models.
     #[command(subcommand)]
     Projections(ProjectionsCommand),
+    /// Print a run's timeline and its state, up to a version or a time.
+    Replay {
+        /// The run.
+        run_id: uuid::Uuid,
+        /// Stop after this stream version.
+        #[arg(long, conflicts_with = "at")]
+        version: Option<u64>,
+        /// Stop after events recorded at this time (RFC 3339).
+        #[arg(long)]
+        at: Option<chrono::DateTime<chrono::Utc>>,
+        /// The database.
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
+    /// Check every hash chain, and every read model against a fresh replay;
+    /// exits non-zero on any difference.
+    Verify {
+        /// The database.
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -108,6 +129,43 @@ async fn main() -> anyhow::Result<()> {
             let mut stdout = std::io::stdout().lock();
             serde_json::to_writer_pretty(&mut stdout, &report)?;
             std::io::Write::write_all(&mut stdout, b"\n")?;
+        }
+        Command::Replay {
+            run_id,
+            version,
+            at,
+            database,
+        } => {
+            let until = match (version, at) {
+                (Some(version), _) => ledger_store::ReadUntil::Version(version),
+                (None, Some(at)) => ledger_store::ReadUntil::RecordedAt(at),
+                (None, None) => ledger_store::ReadUntil::End,
+            };
+            let database = Database::open(&database)
+                .await
+                .context("opening the database")?;
+            let store = ledger_store::PgEventStore::new(database.pool.clone());
+            let timeline = run_ledger::audit::replay(&store, run_id, until).await;
+            drop(store);
+            database.close().await;
+            std::io::Write::write_all(&mut std::io::stdout().lock(), timeline?.as_bytes())?;
+        }
+        Command::Verify { database } => {
+            let database = Database::open(&database)
+                .await
+                .context("opening the database")?;
+            let store = ledger_store::PgEventStore::new(database.pool.clone());
+            let verification = run_ledger::audit::verify(&database.pool, &store).await;
+            drop(store);
+            database.close().await;
+            let verification = verification?;
+            std::io::Write::write_all(
+                &mut std::io::stdout().lock(),
+                verification.render().as_bytes(),
+            )?;
+            if !verification.ok() {
+                std::process::exit(1);
+            }
         }
         Command::Migrate(config) => {
             let database = Database::open(&config)

@@ -9,10 +9,12 @@
 //! An event a projector cannot apply stops that read model at the event,
 //! with the error shown in its checkpoint row; it is never skipped.
 
+mod check;
 pub mod credits;
 mod rebuild;
 pub mod run_history;
 
+pub use check::compare_with_log;
 pub use rebuild::{rebuild, RebuildError, RebuildReport};
 
 use std::time::Duration;

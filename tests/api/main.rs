@@ -1,5 +1,6 @@
 //! End-to-end tests of the `run-ledger` binary and its HTTP API.
 
+mod audit;
 mod bad_input;
 mod binary;
 mod health;

@@ -2,7 +2,11 @@
 
 use crate::helpers::*;
 
-const ROUTES: [(&str, &str); 20] = [
+const ROUTES: [(&str, &str); 24] = [
+    ("get", "/v1/runs/{run_id}/events"),
+    ("get", "/v1/runs/{run_id}/state"),
+    ("get", "/v1/events"),
+    ("get", "/v1/audit/verify"),
     ("post", "/v1/projections/{name}/rebuild"),
     ("get", "/metrics"),
     ("get", "/v1/runs/{run_id}/watch"),

@@ -2,6 +2,7 @@
 //! OpenAPI document, and the operational endpoints. Handlers stay thin:
 //! they parse, authorize, call `ledger-commands`, and map errors.
 
+mod audit;
 pub mod auth;
 mod body;
 mod commands;
@@ -64,13 +65,17 @@ pub struct AppState {
         queries::rebuild,
         live::watch_run,
         live::event_stream,
+        audit::list_run_events,
+        audit::run_state,
+        audit::feed,
+        audit::verify,
         healthz,
         readyz,
         metrics::metrics,
     ),
     modifiers(&BearerAuth, &ProblemResponses),
     tags((name = "commands", description = "Writes"), (name = "queries", description = "Read models"),
-         (name = "keys", description = "API keys"),
+         (name = "keys", description = "API keys"), (name = "audit", description = "Raw history and verification"),
          (name = "operations", description = "Health"))
 )]
 pub struct ApiDoc;
@@ -174,7 +179,13 @@ pub fn router(state: AppState) -> Router {
             post(commands::retry_failed),
         )
         .route("/v1/runs/{run_id}/retry", post(commands::retry))
-        .route("/v1/runs/{run_id}/events", post(commands::report_facts))
+        .route(
+            "/v1/runs/{run_id}/events",
+            post(commands::report_facts).get(audit::list_run_events),
+        )
+        .route("/v1/runs/{run_id}/state", get(audit::run_state))
+        .route("/v1/events", get(audit::feed))
+        .route("/v1/audit/verify", get(audit::verify))
         .route("/v1/accounts/{tenant_id}/grants", post(commands::grant))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)

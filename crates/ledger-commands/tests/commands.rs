@@ -451,6 +451,9 @@ impl EventStore for Interfering {
     async fn head_position(&self) -> Result<u64, ReadError> {
         self.inner.head_position().await
     }
+    async fn stream_ids(&self, tenant: Option<&str>) -> Result<Vec<String>, ReadError> {
+        self.inner.stream_ids(tenant).await
+    }
     async fn stream_head(&self, stream_id: &str) -> Result<Option<StreamHead>, ReadError> {
         self.inner.stream_head(stream_id).await
     }

@@ -188,6 +188,24 @@ impl EventStore for PgEventStore {
         Ok(position as u64)
     }
 
+    async fn stream_ids(&self, tenant_id: Option<&str>) -> Result<Vec<String>, ReadError> {
+        Ok(match tenant_id {
+            None => {
+                sqlx::query_scalar("SELECT stream_id FROM streams ORDER BY stream_id")
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            Some(tenant) => {
+                sqlx::query_scalar(
+                    "SELECT DISTINCT stream_id FROM events WHERE tenant_id = $1 ORDER BY stream_id",
+                )
+                .bind(tenant)
+                .fetch_all(&self.pool)
+                .await?
+            }
+        })
+    }
+
     async fn stream_head(&self, stream_id: &str) -> Result<Option<StreamHead>, ReadError> {
         let row = sqlx::query("SELECT version, head_position FROM streams WHERE stream_id = $1")
             .bind(stream_id)

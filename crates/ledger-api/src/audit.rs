@@ -1,0 +1,309 @@
+//! Audit endpoints: the raw log, states folded from it at any point, and
+//! hash-chain verification. Scope `audit` (every tenant), or `read` for the
+//! key's own tenant.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use ledger_domain::events::{RunEvent, StreamEvent};
+use ledger_domain::run::{self, RunState};
+use ledger_domain::run_stream_id;
+use ledger_store::{verify_streams, ChainReport, EventStore, ReadUntil, RecordedEvent};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::{Principal, Scope};
+use crate::wire::RunView;
+use crate::{ApiError, AppState};
+
+/// Events per page of `GET /v1/events` when `limit` is absent.
+const DEFAULT_EVENTS: u32 = 100;
+/// Largest `limit` of `GET /v1/events`.
+const MAX_EVENTS: u32 = 1_000;
+
+/// The tenant a key's audit reads are limited to (`None`: every tenant).
+fn audit_tenant(principal: &Principal) -> Result<Option<String>, ApiError> {
+    principal.require_read()?;
+    let everywhere = principal
+        .scopes
+        .iter()
+        .any(|scope| matches!(scope, Scope::Audit | Scope::Admin));
+    Ok(if everywhere {
+        None
+    } else {
+        principal.tenant_id.clone()
+    })
+}
+
+fn run_not_found() -> ApiError {
+    ApiError::Command(ledger_commands::CommandError::Domain(
+        ledger_domain::DomainError::RunNotFound,
+    ))
+}
+
+fn store_error(error: ledger_store::ReadError) -> ApiError {
+    ApiError::Unavailable(error.to_string())
+}
+
+/// A run's events up to `until`, if the key may see the run.
+async fn run_events(
+    state: &AppState,
+    principal: &Principal,
+    run_id: &str,
+    until: ReadUntil,
+) -> Result<Vec<RecordedEvent>, ApiError> {
+    let tenant = audit_tenant(principal)?;
+    let run_id: Uuid = run_id
+        .parse()
+        .map_err(|_| ApiError::InvalidId(run_id.chars().take(64).collect()))?;
+    let stream = run_stream_id(run_id);
+    let owner = state
+        .ledger
+        .store()
+        .read_stream(&stream, 0, ReadUntil::Version(0))
+        .await
+        .map_err(store_error)?;
+    let visible = owner.first().is_some_and(|created| {
+        tenant
+            .as_deref()
+            .is_none_or(|tenant| created.metadata["tenant_id"] == tenant)
+    });
+    if !visible {
+        return Err(run_not_found());
+    }
+    state
+        .ledger
+        .store()
+        .read_stream(&stream, 0, until)
+        .await
+        .map_err(store_error)
+}
+
+/// A stream's raw events.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventList {
+    /// Events with their envelopes and hashes (hex), in version order.
+    #[schema(value_type = Vec<Object>)]
+    pub events: Vec<RecordedEvent>,
+}
+
+/// A run's raw events with envelopes and hashes.
+#[utoipa::path(get, path = "/v1/runs/{run_id}/events", tag = "audit",
+    params(("run_id" = Uuid, Path, description = "The run")),
+    responses((status = 200, description = "The run's events", body = EventList), (status = 404, body = crate::Problem)),
+    security(("bearer" = [])))]
+pub async fn list_run_events(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(run_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let events = run_events(&state, &principal, &run_id, ReadUntil::End).await?;
+    Ok(Json(EventList { events }).into_response())
+}
+
+/// Where to fold a run's state up to.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StateAt {
+    /// Up to and including this stream version.
+    pub version: Option<u64>,
+    /// Up to and including events recorded at this time (RFC 3339).
+    pub at: Option<DateTime<Utc>>,
+}
+
+/// A run folded from its events up to a point.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FoldedState {
+    /// The run at that point.
+    pub run: RunView,
+    /// Events folded.
+    pub events_folded: usize,
+    /// The last event's time.
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// A run's state folded from its events up to a version or a time.
+#[utoipa::path(get, path = "/v1/runs/{run_id}/state", tag = "audit",
+    params(("run_id" = Uuid, Path, description = "The run"), StateAt),
+    responses((status = 200, description = "The folded state", body = FoldedState), (status = 404, body = crate::Problem)),
+    security(("bearer" = [])))]
+pub async fn run_state(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(run_id): Path<String>,
+    at: Result<Query<StateAt>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(at) = at.map_err(|rejection| ApiError::InvalidQuery(rejection.body_text()))?;
+    let until = match (at.version, at.at) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::InvalidQuery(
+                "give version or at, not both".into(),
+            ))
+        }
+        (Some(version), None) => ReadUntil::Version(version),
+        (None, Some(time)) => ReadUntil::RecordedAt(time),
+        (None, None) => ReadUntil::End,
+    };
+    let events = run_events(&state, &principal, &run_id, until).await?;
+    let mut folded = RunState::default();
+    for recorded in &events {
+        let event = RunEvent::decode(
+            &recorded.event_type,
+            recorded.schema_version,
+            recorded.data.clone(),
+        )
+        .map_err(|error| ApiError::Internal(error.to_string()))?;
+        folded = run::evolve(folded, &event);
+    }
+    let (Some(run), Some(last)) = (folded.run, events.last()) else {
+        return Err(run_not_found());
+    };
+    Ok(Json(FoldedState {
+        run: RunView::new(&run, Some(last.stream_version)),
+        events_folded: events.len(),
+        recorded_at: last.recorded_at,
+    })
+    .into_response())
+}
+
+/// Paging of the global feed.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct FeedPage {
+    /// Events after this global position (default 0).
+    pub after: Option<u64>,
+    /// Page size, 1 to 1000 (default 100).
+    pub limit: Option<u32>,
+}
+
+/// A page of the global feed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedResponse {
+    /// Events in position order.
+    #[schema(value_type = Vec<Object>)]
+    pub events: Vec<RecordedEvent>,
+    /// Pass as `after` for the next page.
+    pub next_after: u64,
+}
+
+/// The global feed in order; NDJSON with `Accept: application/x-ndjson`.
+#[utoipa::path(get, path = "/v1/events", tag = "audit", params(FeedPage),
+    responses((status = 200, description = "A page of the feed", body = FeedResponse)),
+    security(("bearer" = [])))]
+pub async fn feed(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    page: Result<Query<FeedPage>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let tenant = audit_tenant(&principal)?;
+    let Query(page) = page.map_err(|rejection| ApiError::InvalidQuery(rejection.body_text()))?;
+    let limit = page.limit.unwrap_or(DEFAULT_EVENTS);
+    if !(1..=MAX_EVENTS).contains(&limit) {
+        return Err(ApiError::InvalidQuery(format!(
+            "limit must be 1 to {MAX_EVENTS}"
+        )));
+    }
+    let after = page.after.unwrap_or(0);
+    let events = state
+        .ledger
+        .store()
+        .read_all(after, limit, tenant.as_deref())
+        .await
+        .map_err(store_error)?;
+    let next_after = events.last().map_or(after, |event| event.global_position);
+    let ndjson = headers
+        .get(header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/x-ndjson"));
+    if ndjson {
+        let mut body = String::new();
+        for event in &events {
+            body.push_str(&serde_json::to_string(event).expect("events serialize"));
+            body.push('\n');
+        }
+        let mut response = body.into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-ndjson"),
+        );
+        return Ok(response);
+    }
+    Ok(Json(FeedResponse { events, next_after }).into_response())
+}
+
+/// Which stream to verify.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyStream {
+    /// One stream (`run-{id}` or `account-{tenant}`); all the key may see when absent.
+    pub stream: Option<String>,
+}
+
+/// The hash-chain check's outcome.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerifyResponse {
+    /// Streams checked.
+    pub streams_checked: u64,
+    /// Events checked.
+    pub events_checked: u64,
+    /// True when every chain verified.
+    pub ok: bool,
+    /// The first event that does not verify: stream, version, position, reason.
+    #[schema(value_type = Option<Object>)]
+    pub first_bad: Option<ledger_store::ChainBreak>,
+}
+
+impl From<ChainReport> for VerifyResponse {
+    fn from(report: ChainReport) -> Self {
+        VerifyResponse {
+            streams_checked: report.streams_checked,
+            events_checked: report.events_checked,
+            ok: report.ok,
+            first_bad: report.first_bad,
+        }
+    }
+}
+
+/// Check the hash chain of one stream or of every stream the key may see.
+#[utoipa::path(get, path = "/v1/audit/verify", tag = "audit", params(VerifyStream),
+    responses((status = 200, description = "The check's outcome", body = VerifyResponse)),
+    security(("bearer" = [])))]
+pub async fn verify(
+    State(state): State<AppState>,
+    principal: Principal,
+    stream: Result<Query<VerifyStream>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let tenant = audit_tenant(&principal)?;
+    let Query(stream) =
+        stream.map_err(|rejection| ApiError::InvalidQuery(rejection.body_text()))?;
+    let store = state.ledger.store();
+    let streams = match stream.stream {
+        None => None,
+        Some(stream_id) => {
+            let visible = match &tenant {
+                None => true,
+                Some(tenant) => store
+                    .stream_ids(Some(tenant))
+                    .await
+                    .map_err(store_error)?
+                    .contains(&stream_id),
+            };
+            if !visible {
+                return Err(ApiError::InvalidQuery(format!(
+                    "no stream {:?} visible to this key",
+                    stream_id.chars().take(100).collect::<String>()
+                )));
+            }
+            Some(vec![stream_id])
+        }
+    };
+    let report = verify_streams(store, streams, tenant.as_deref())
+        .await
+        .map_err(store_error)?;
+    Ok(Json(VerifyResponse::from(report)).into_response())
+}
