@@ -1,0 +1,308 @@
+//! `cargo run --release -p ledger-bench`: starts a private PostgreSQL with
+//! production durability (fsync and synchronous_commit on) and the service
+//! in this process, and prints the service's append figures beside the same
+//! work done directly in PostgreSQL, on the same server, in the same run.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Parser;
+use ledger_embedded_pg::{Durability, EmbeddedPostgres, Options};
+use run_ledger::{Application, DatabaseConfig, Secret, ServeConfig};
+use serde_json::json;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+
+/// Append benchmarks of run-ledger beside raw PostgreSQL.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Seconds each measurement runs.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Concurrent clients of the single-event measurements.
+    #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
+    clients: Vec<usize>,
+    /// Concurrent clients of the batched measurements.
+    #[arg(long, default_value_t = 16)]
+    batch_clients: usize,
+}
+
+/// Operations done and their latencies.
+struct Figures {
+    events: u64,
+    latencies: Vec<Duration>,
+    elapsed: Duration,
+}
+
+impl Figures {
+    fn line(&self, what: &str) -> String {
+        let mut latencies = self.latencies.clone();
+        latencies.sort();
+        let at = |q: f64| {
+            latencies
+                .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+                .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+        };
+        format!(
+            "| {what} | {:.0} | {:.2} | {:.2} |",
+            self.events as f64 / self.elapsed.as_secs_f64(),
+            at(0.5),
+            at(0.99)
+        )
+    }
+}
+
+/// Runs `clients` loops of `operation` for `seconds`; each returns the
+/// events it wrote.
+async fn measure<F, Fut>(clients: usize, seconds: u64, operation: F) -> Figures
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = u64> + Send,
+{
+    let running = Arc::new(AtomicBool::new(true));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|client| {
+            let running = running.clone();
+            let operation = operation.clone();
+            tokio::spawn(async move {
+                let (mut events, mut latencies) = (0u64, Vec::new());
+                while running.load(Ordering::Relaxed) {
+                    let begun = Instant::now();
+                    events += operation(client).await;
+                    latencies.push(begun.elapsed());
+                }
+                (events, latencies)
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    running.store(false, Ordering::Relaxed);
+    let mut figures = Figures {
+        events: 0,
+        latencies: vec![],
+        elapsed: Duration::ZERO,
+    };
+    for task in tasks {
+        let (events, latencies) = task.await.expect("a client finished");
+        figures.events += events;
+        figures.latencies.extend(latencies);
+    }
+    figures.elapsed = started.elapsed();
+    figures
+}
+
+async fn raw_table(pool: &PgPool) -> anyhow::Result<()> {
+    sqlx::raw_sql(
+        "DROP TABLE IF EXISTS raw_events;
+         CREATE TABLE raw_events (
+             global_position BIGSERIAL PRIMARY KEY, event_id UUID NOT NULL UNIQUE,
+             stream_id TEXT NOT NULL, stream_version BIGINT NOT NULL, event_type TEXT NOT NULL,
+             data JSONB NOT NULL, metadata JSONB NOT NULL, recorded_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+             hash BYTEA NOT NULL, UNIQUE (stream_id, stream_version));",
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+async fn raw_insert(pool: &PgPool, client: usize, rows: usize) -> u64 {
+    let stream = format!("raw-{client}-{}", uuid::Uuid::new_v4().simple());
+    let ids: Vec<uuid::Uuid> = (0..rows).map(|_| uuid::Uuid::new_v4()).collect();
+    let versions: Vec<i64> = (0..rows as i64).collect();
+    sqlx::query(
+        "INSERT INTO raw_events (event_id, stream_id, stream_version, event_type, data, metadata, hash)
+         SELECT id, $2, v, 'run.stage_updated', '{\"stage\": 1, \"status\": \"completed\"}', '{\"tenant_id\": \"bench\"}', '\\x00'
+         FROM UNNEST($1::uuid[], $3::bigint[]) AS t(id, v)",
+    )
+    .bind(&ids)
+    .bind(&stream)
+    .bind(&versions)
+    .execute(pool)
+    .await
+    .expect("raw insert");
+    rows as u64
+}
+
+fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("VmHWM:"))
+                .and_then(|line| line.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let dir = std::env::temp_dir().join(format!("ledger-bench-{}", std::process::id()));
+    let options = Options {
+        durability: Durability::Production,
+        max_connections: 300,
+        ..Options::new(&dir)
+    };
+    let server = EmbeddedPostgres::start(&options, "bench")
+        .await
+        .context("starting PostgreSQL")?;
+    let raw = PgPoolOptions::new()
+        .max_connections(70)
+        .connect(&server.url("bench"))
+        .await?;
+    let fsync: String = sqlx::query_scalar("SHOW fsync").fetch_one(&raw).await?;
+    let commit: String = sqlx::query_scalar("SHOW synchronous_commit")
+        .fetch_one(&raw)
+        .await?;
+    let version: String = sqlx::query_scalar("SHOW server_version")
+        .fetch_one(&raw)
+        .await?;
+    raw_table(&raw).await?;
+
+    let admin = "bench-admin";
+    let app = Application::build(ServeConfig {
+        listen: "127.0.0.1:0".parse()?,
+        admin_key: Some(admin.parse::<Secret>()?),
+        body_timeout_seconds: 30,
+        min_position_timeout_ms: 5_000,
+        shutdown_grace_seconds: 5,
+        database: DatabaseConfig {
+            database_url: Some(server.url("bench").parse::<Secret>()?),
+            data_dir: dir.clone(),
+            max_connections: 32,
+            allow_unsafe_durability: false,
+        },
+    })
+    .await?;
+    let base = format!("http://{}", app.local_addr());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let service = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(128)
+        .build()?;
+    let key: String = client
+        .post(format!("{base}/v1/keys"))
+        .bearer_auth(admin)
+        .json(&json!({"tenant_id": "bench", "scopes": ["append", "read"]}))
+        .send()
+        .await?
+        .json::<serde_json::Value>()
+        .await?["key"]
+        .as_str()
+        .context("a key")?
+        .to_owned();
+
+    println!("PostgreSQL {version}, fsync={fsync}, synchronous_commit={commit}; {} s per figure; {} cores",
+        args.seconds, std::thread::available_parallelism().map_or(0, |n| n.get()));
+    println!();
+    println!("| measurement | events/s | p50 ms | p99 ms |");
+    println!("|---|---|---|---|");
+    for &clients in &args.clients {
+        let pool = raw.clone();
+        let figures = measure(clients, args.seconds, move |client| {
+            let pool = pool.clone();
+            async move { raw_insert(&pool, client, 1).await }
+        })
+        .await;
+        println!(
+            "{}",
+            figures.line(&format!(
+                "PostgreSQL: single-row INSERT transactions, {clients} clients"
+            ))
+        );
+        let (client_http, base_url, key) = (client.clone(), base.clone(), key.clone());
+        let figures = measure(clients, args.seconds, move |_| {
+            let (client, base, key) = (client_http.clone(), base_url.clone(), key.clone());
+            async move {
+                let response = client
+                    .post(format!("{base}/v1/runs"))
+                    .bearer_auth(&key)
+                    .json(&json!({"owner_id": "bench"}))
+                    .send()
+                    .await
+                    .expect("request");
+                assert_eq!(response.status(), 201);
+                1
+            }
+        })
+        .await;
+        println!(
+            "{}",
+            figures.line(&format!(
+                "run-ledger: HTTP single-event appends (POST /v1/runs), {clients} clients"
+            ))
+        );
+    }
+    let pool = raw.clone();
+    let figures = measure(args.batch_clients, args.seconds, move |client| {
+        let pool = pool.clone();
+        async move { raw_insert(&pool, client, 100).await }
+    })
+    .await;
+    println!(
+        "{}",
+        figures.line(&format!(
+            "PostgreSQL: 100-row INSERT transactions, {} clients",
+            args.batch_clients
+        ))
+    );
+    let stages: Vec<String> = (0..100).map(|i| format!("s{i}")).collect();
+    let events: Vec<serde_json::Value> = (1..=100)
+        .map(|stage| json!({"type": "run.stage_updated", "data": {"stage": stage, "status": "processing"}}))
+        .collect();
+    let (client_http, base_url, key_batch) = (client.clone(), base.clone(), key.clone());
+    let figures = measure(args.batch_clients, args.seconds, move |_| {
+        let (client, base, key) = (client_http.clone(), base_url.clone(), key_batch.clone());
+        let (stages, events) = (stages.clone(), events.clone());
+        async move {
+            let run: serde_json::Value = client
+                .post(format!("{base}/v1/runs"))
+                .bearer_auth(&key)
+                .json(&json!({"owner_id": "bench", "stages": stages}))
+                .send()
+                .await
+                .expect("request")
+                .json()
+                .await
+                .expect("json");
+            let run_id = run["run_id"].as_str().expect("run id");
+            let reply: serde_json::Value = client
+                .post(format!("{base}/v1/runs/{run_id}/events"))
+                .bearer_auth(&key)
+                .json(&json!({"events": events}))
+                .send()
+                .await
+                .expect("request")
+                .json()
+                .await
+                .expect("json");
+            1 + reply["appended"].as_array().map_or(0, Vec::len) as u64
+        }
+    })
+    .await;
+    println!(
+        "{}",
+        figures.line(&format!(
+            "run-ledger: HTTP batches (a run, then 100 stage updates in one request), {} clients",
+            args.batch_clients
+        ))
+    );
+    println!();
+    println!(
+        "peak RSS of this process (service and load clients together): {:.0} MiB",
+        rss_mib()
+    );
+
+    let _ = stop.send(());
+    service.await??;
+    drop(raw);
+    server.stop()?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
