@@ -14,7 +14,6 @@ use ledger_domain::run_stream_id;
 use ledger_store::{verify_streams, ChainReport, EventStore, ReadUntil, RecordedEvent};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 use crate::auth::{Principal, Scope};
 use crate::wire::RunView;
@@ -39,12 +38,6 @@ fn audit_tenant(principal: &Principal) -> Result<Option<String>, ApiError> {
     })
 }
 
-fn run_not_found() -> ApiError {
-    ApiError::Command(ledger_commands::CommandError::Domain(
-        ledger_domain::DomainError::RunNotFound,
-    ))
-}
-
 fn store_error(error: ledger_store::ReadError) -> ApiError {
     ApiError::Unavailable(error.to_string())
 }
@@ -57,9 +50,7 @@ async fn run_events(
     until: ReadUntil,
 ) -> Result<Vec<RecordedEvent>, ApiError> {
     let tenant = audit_tenant(principal)?;
-    let run_id: Uuid = run_id
-        .parse()
-        .map_err(|_| ApiError::InvalidId(run_id.chars().take(64).collect()))?;
+    let run_id = ApiError::parse_id(run_id)?;
     let stream = run_stream_id(run_id);
     let owner = state
         .ledger
@@ -73,7 +64,7 @@ async fn run_events(
             .is_none_or(|tenant| created.metadata["tenant_id"] == tenant)
     });
     if !visible {
-        return Err(run_not_found());
+        return Err(ApiError::run_not_found());
     }
     state
         .ledger
@@ -160,7 +151,7 @@ pub async fn run_state(
         folded = run::evolve(folded, &event);
     }
     let (Some(run), Some(last)) = (folded.run, events.last()) else {
-        return Err(run_not_found());
+        return Err(ApiError::run_not_found());
     };
     Ok(Json(FoldedState {
         run: RunView::new(&run, Some(last.stream_version)),

@@ -45,17 +45,12 @@ fn bodiless_run_command(
     body: &[u8],
 ) -> Result<(Uuid, ledger_domain::Caller, Option<IdempotentRequest>), ApiError> {
     principal.require(Scope::Append)?;
-    let run_id = parse_id(run_id)?;
+    let run_id = ApiError::parse_id(run_id)?;
     parse_no_body(headers, body)?;
     let caller = principal.caller(headers)?;
     let path = format!("/v1/runs/{run_id}/{action}");
     let idempotent = IdempotentRequest::from_request(headers, principal, "POST", &path, body)?;
     Ok((run_id, caller, idempotent))
-}
-
-fn parse_id(text: &str) -> Result<Uuid, ApiError> {
-    text.parse()
-        .map_err(|_| ApiError::InvalidId(text.chars().take(64).collect()))
 }
 
 fn context(principal: &Principal, command_id: Option<Uuid>) -> CommandContext {
@@ -507,7 +502,7 @@ pub async fn report_facts(
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     principal.require(Scope::Append)?;
-    let run_id = parse_id(&run_id)?;
+    let run_id = ApiError::parse_id(&run_id)?;
     let request: FactsRequest = parse_json(&headers, &body)?;
     if request.events.is_empty() || request.events.len() > MAX_FACTS_PER_REQUEST {
         return Err(ApiError::InvalidInput {

@@ -28,7 +28,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::auth::{Principal, Scope};
-use crate::queries::{run_detail, RUN_COLUMNS};
+use crate::queries::{run_detail, visible_run_detail, RUN_COLUMNS};
 use crate::{ApiError, AppState};
 
 /// Positions the live endpoints follow.
@@ -201,23 +201,12 @@ pub async fn watch_run(
     Path(run_id): Path<String>,
 ) -> Result<Response, ApiError> {
     principal.require_read()?;
-    let run_id: Uuid = run_id
-        .parse()
-        .map_err(|_| ApiError::InvalidId(run_id.chars().take(64).collect()))?;
+    let run_id = ApiError::parse_id(&run_id)?;
     // Subscribe first, so no change between the first read and the
     // subscription is lost (a repeat is harmless: it is the same state).
     let updates = state.live.subscribe(run_id);
-    let row = sqlx::query(&format!(
-        "SELECT {RUN_COLUMNS} FROM runs r WHERE r.run_id = $1 AND ($2::text IS NULL OR r.tenant_id = $2)"
-    ))
-    .bind(run_id)
-    .bind(&principal.tenant_id)
-    .fetch_optional(&state.pool)
-    .await?
-    .ok_or(ApiError::Command(ledger_commands::CommandError::Domain(
-        ledger_domain::DomainError::RunNotFound,
-    )))?;
-    let first = serde_json::to_value(run_detail(&row)?).expect("serializes");
+    let first = serde_json::to_value(visible_run_detail(&state, &principal, run_id).await?)
+        .expect("serializes");
     let first_version = first["version"].as_u64().unwrap_or(0);
     let done = is_finished(&first);
     let initial = stream::once(async move { first });

@@ -125,6 +125,20 @@ impl From<sqlx::Error> for ApiError {
 }
 
 impl ApiError {
+    /// The run does not exist or belongs to another tenant (404 `run_not_found`).
+    pub fn run_not_found() -> Self {
+        ApiError::Command(CommandError::Domain(DomainError::RunNotFound))
+    }
+
+    /// Parses an id from a path.
+    ///
+    /// # Errors
+    /// `InvalidId` (400) for anything but a UUID.
+    pub fn parse_id(text: &str) -> Result<uuid::Uuid, ApiError> {
+        text.parse()
+            .map_err(|_| ApiError::InvalidId(text.chars().take(64).collect()))
+    }
+
     fn parts(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),

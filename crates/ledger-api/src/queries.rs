@@ -33,11 +33,6 @@ fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
         .map_err(|rejection| ApiError::InvalidQuery(rejection.body_text()))
 }
 
-fn parse_id(text: &str) -> Result<Uuid, ApiError> {
-    text.parse()
-        .map_err(|_| ApiError::InvalidId(text.chars().take(64).collect()))
-}
-
 fn limit(limit: Option<u32>) -> Result<i64, ApiError> {
     match limit.unwrap_or(DEFAULT_LIMIT) {
         0 => Err(ApiError::InvalidQuery("limit must be at least 1".into())),
@@ -242,9 +237,22 @@ pub async fn get_run(
     params: Result<Query<MinPosition>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     principal.require_read()?;
-    let run_id = parse_id(&run_id)?;
+    let run_id = ApiError::parse_id(&run_id)?;
     let params = query(params)?;
     let position = position(&state, ReadModel::RunHistory, params.min_position).await?;
+    let run = visible_run_detail(&state, &principal, run_id).await?;
+    Ok(answer(position, &run))
+}
+
+/// A run from the run history, if the key's tenant may see it.
+///
+/// # Errors
+/// `run_not_found` for a missing or foreign run; database failures.
+pub(crate) async fn visible_run_detail(
+    state: &AppState,
+    principal: &Principal,
+    run_id: Uuid,
+) -> Result<RunDetail, ApiError> {
     let row = sqlx::query(&format!(
         "SELECT {RUN_COLUMNS} FROM runs r WHERE r.run_id = $1 AND ($2::text IS NULL OR r.tenant_id = $2)"
     ))
@@ -252,10 +260,8 @@ pub async fn get_run(
     .bind(&principal.tenant_id)
     .fetch_optional(&state.pool)
     .await?
-    .ok_or(ApiError::Command(ledger_commands::CommandError::Domain(
-        ledger_domain::DomainError::RunNotFound,
-    )))?;
-    Ok(answer(position, &run_detail(&row)?))
+    .ok_or_else(ApiError::run_not_found)?;
+    run_detail(&row)
 }
 
 /// The newest run of a project.
@@ -329,7 +335,7 @@ pub async fn lineage(
     params: Result<Query<MinPosition>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     principal.require_read()?;
-    let run_id = parse_id(&run_id)?;
+    let run_id = ApiError::parse_id(&run_id)?;
     let params = query(params)?;
     let position = position(&state, ReadModel::RunHistory, params.min_position).await?;
     let rows = sqlx::query(
@@ -373,9 +379,7 @@ pub async fn lineage(
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
     let Some((_, root)) = nodes.first().cloned() else {
-        return Err(ApiError::Command(ledger_commands::CommandError::Domain(
-            ledger_domain::DomainError::RunNotFound,
-        )));
+        return Err(ApiError::run_not_found());
     };
     let credits_charged = nodes.iter().map(|(_, node)| node.credits_charged).sum();
     let credits_refunded = nodes.iter().map(|(_, node)| node.credits_refunded).sum();
