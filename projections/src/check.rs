@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 
 use ledger_domain::account::{self, AccountState};
-use ledger_domain::events::{AccountEvent, RunEvent, StreamEvent};
+use ledger_domain::events::{AccountEvent, RunEvent};
 use ledger_domain::run::{self, RunState};
-use ledger_store::{EventStore, PgEventStore, ReadError, ReadUntil};
+use ledger_store::{EventStore, PgEventStore, ReadUntil};
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
@@ -22,9 +22,6 @@ pub async fn compare_with_log(
     pool: &PgPool,
     store: &PgEventStore,
 ) -> Result<Vec<String>, ProjectionError> {
-    let read = |error: ReadError| match error {
-        ReadError::Database(error) => ProjectionError::Database(error),
-    };
     let run_history = crate::checkpoint(pool, crate::ReadModel::RunHistory).await?;
     let credits = crate::checkpoint(pool, crate::ReadModel::Credits).await?;
     let mut differences = Vec::new();
@@ -38,11 +35,8 @@ pub async fn compare_with_log(
             (row.try_get("state")?, row.try_get("version")?),
         );
     }
-    for stream_id in store.stream_ids(None).await.map_err(read)? {
-        let mut events = store
-            .read_stream(&stream_id, 0, ReadUntil::End)
-            .await
-            .map_err(read)?;
+    for stream_id in store.stream_ids(None).await? {
+        let mut events = store.read_stream(&stream_id, 0, ReadUntil::End).await?;
         let applied_up_to = if stream_id.starts_with("run-") {
             run_history
         } else {
@@ -52,21 +46,13 @@ pub async fn compare_with_log(
         if events.is_empty() {
             continue;
         }
-        let decode_error = |position: u64, error: ledger_domain::events::DecodeError| {
-            ProjectionError::Undecodable {
-                position,
-                reason: error.to_string(),
-            }
-        };
         if let Some(run_id) = stream_id
             .strip_prefix("run-")
             .and_then(|id| id.parse::<Uuid>().ok())
         {
             let mut state = RunState::default();
             for event in &events {
-                let decoded =
-                    RunEvent::decode(&event.event_type, event.schema_version, event.data.clone())
-                        .map_err(|error| decode_error(event.global_position, error))?;
+                let decoded: RunEvent = crate::decode(event)?;
                 state = run::evolve(state, &decoded);
             }
             let expected = serde_json::to_value(&state).expect("states serialize");
@@ -89,12 +75,7 @@ pub async fn compare_with_log(
         } else if let Some(tenant) = stream_id.strip_prefix("account-") {
             let mut state = AccountState::default();
             for event in &events {
-                let decoded = AccountEvent::decode(
-                    &event.event_type,
-                    event.schema_version,
-                    event.data.clone(),
-                )
-                .map_err(|error| decode_error(event.global_position, error))?;
+                let decoded: AccountEvent = crate::decode(event)?;
                 state = account::evolve(state, &decoded);
             }
             let row = sqlx::query("SELECT monthly, purchased, consumed, refunded, granted FROM credit_balances WHERE tenant_id = $1")

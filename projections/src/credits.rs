@@ -1,7 +1,7 @@
 //! Credit balances (one row per tenant) and the credit ledger (one row per
 //! grant, deduction and refund), from account streams.
 
-use ledger_domain::events::{AccountEvent, Bucket, BucketSplit, StreamEvent};
+use ledger_domain::events::{AccountEvent, Bucket, BucketSplit};
 use ledger_store::RecordedEvent;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -20,15 +20,7 @@ pub async fn apply(
         let Some(tenant_id) = recorded.stream_id.strip_prefix("account-") else {
             continue;
         };
-        let event = AccountEvent::decode(
-            &recorded.event_type,
-            recorded.schema_version,
-            recorded.data.clone(),
-        )
-        .map_err(|error| ProjectionError::Undecodable {
-            position: recorded.global_position,
-            reason: error.to_string(),
-        })?;
+        let event: AccountEvent = crate::decode(recorded)?;
         let entry = LedgerEntry::of(&event);
         let position = recorded.global_position as i64;
         let amount = entry.amount;

@@ -20,9 +20,8 @@ pub use rebuild::{rebuild, RebuildError, RebuildReport};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use ledger_store::{EventStore, PgEventStore, RecordedEvent, NOTIFY_CHANNEL};
+use ledger_store::{AppendNotifications, EventStore, PgEventStore, RecordedEvent};
 use serde::Serialize;
-use sqlx::postgres::PgListener;
 use sqlx::{PgConnection, PgPool, Row};
 use tokio::sync::watch;
 
@@ -43,6 +42,33 @@ pub enum ProjectionError {
     /// The database failed; the batch is retried.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+}
+
+impl From<ledger_store::ReadError> for ProjectionError {
+    fn from(error: ledger_store::ReadError) -> Self {
+        match error {
+            ledger_store::ReadError::Database(error) => ProjectionError::Database(error),
+        }
+    }
+}
+
+/// Decodes a recorded event of a read model's streams; an event this build
+/// cannot read is `Undecodable` at its position.
+///
+/// # Errors
+/// `Undecodable`.
+pub(crate) fn decode<E: ledger_domain::events::StreamEvent>(
+    recorded: &RecordedEvent,
+) -> Result<E, ProjectionError> {
+    E::decode(
+        &recorded.event_type,
+        recorded.schema_version,
+        recorded.data.clone(),
+    )
+    .map_err(|error| ProjectionError::Undecodable {
+        position: recorded.global_position,
+        reason: error.to_string(),
+    })
 }
 
 /// The read models.
@@ -139,12 +165,7 @@ pub async fn step(
         return Ok(0);
     }
     let from: i64 = row.try_get("position")?;
-    let events = store
-        .read_all(from as u64, batch_size, None)
-        .await
-        .map_err(|error| match error {
-            ledger_store::ReadError::Database(error) => ProjectionError::Database(error),
-        })?;
+    let events = store.read_all(from as u64, batch_size, None).await?;
     match commit_batch(pool, model, from, &events).await {
         Err(ProjectionError::Undecodable { position, reason }) => {
             let readable: Vec<RecordedEvent> = events
@@ -245,13 +266,7 @@ pub async fn run_projector(
         }
     };
     tracing::info!(projection = name, "projector running");
-    let mut listener = match PgListener::connect_with(&pool).await {
-        Ok(mut listener) => match listener.listen(NOTIFY_CHANNEL).await {
-            Ok(()) => Some(listener),
-            Err(_) => None,
-        },
-        Err(_) => None,
-    };
+    let mut appends = AppendNotifications::listen(&pool).await;
     let mut backoff = Duration::from_millis(50);
     loop {
         if *shutdown.borrow() {
@@ -261,12 +276,7 @@ pub async fn run_projector(
             Ok(0) => {
                 backoff = Duration::from_millis(50);
                 tokio::select! {
-                    _ = async {
-                        match listener.as_mut() {
-                            Some(listener) => { let _ = listener.recv().await; }
-                            None => std::future::pending::<()>().await,
-                        }
-                    } => {}
+                    _ = appends.next() => {}
                     _ = tokio::time::sleep(options.poll_interval) => {}
                     _ = shutdown.changed() => {}
                 }

@@ -44,6 +44,12 @@ pub enum RebuildError {
     Projection(#[from] ProjectionError),
 }
 
+impl From<ledger_store::ReadError> for RebuildError {
+    fn from(error: ledger_store::ReadError) -> Self {
+        RebuildError::Projection(error.into())
+    }
+}
+
 impl From<sqlx::Error> for RebuildError {
     fn from(error: sqlx::Error) -> Self {
         RebuildError::Projection(ProjectionError::Database(error))
@@ -71,10 +77,7 @@ async fn replay(
     schema: &str,
     after: u64,
 ) -> Result<(u64, usize), ProjectionError> {
-    let events = store
-        .read_all(after, REBUILD_BATCH, None)
-        .await
-        .map_err(|ledger_store::ReadError::Database(error)| ProjectionError::Database(error))?;
+    let events = store.read_all(after, REBUILD_BATCH, None).await?;
     let Some(last) = events.last() else {
         return Ok((after, 0));
     };
@@ -149,10 +152,7 @@ async fn rebuild_locked(
     let mut replayed = 0u64;
     // Replay in batches while the log moves on.
     loop {
-        let head = store
-            .head_position()
-            .await
-            .map_err(|ledger_store::ReadError::Database(e)| ProjectionError::Database(e))?;
+        let head = store.head_position().await?;
         if head.saturating_sub(position) <= u64::from(REBUILD_BATCH) {
             break;
         }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use ledger_domain::events::{FileStatus, RunEvent, StreamEvent};
+use ledger_domain::events::{FileStatus, RunEvent};
 use ledger_domain::run::{self, Run, RunState};
 use ledger_store::RecordedEvent;
 use sqlx::{PgConnection, Row};
@@ -64,15 +64,7 @@ pub async fn apply(
         let Some(run_id) = run_id_of(recorded) else {
             continue;
         };
-        let event = RunEvent::decode(
-            &recorded.event_type,
-            recorded.schema_version,
-            recorded.data.clone(),
-        )
-        .map_err(|error| ProjectionError::Undecodable {
-            position: recorded.global_position,
-            reason: error.to_string(),
-        })?;
+        let event: RunEvent = crate::decode(recorded)?;
         if let RunEvent::RerunOf(rerun) = &event {
             reruns.push(rerun.original_run_id);
         }

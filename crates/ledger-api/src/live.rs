@@ -18,10 +18,9 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::stream::{self, Stream, StreamExt};
 use ledger_projections::ReadModel;
-use ledger_store::{EventStore, RecordedEvent, NOTIFY_CHANNEL};
+use ledger_store::{AppendNotifications, EventStore, RecordedEvent};
 use serde::Deserialize;
 use serde_json::Value;
-use sqlx::postgres::PgListener;
 use sqlx::{PgPool, Row};
 use tokio::sync::{broadcast, watch};
 use utoipa::IntoParams;
@@ -96,10 +95,7 @@ async fn notify_positions(
     publish: watch::Sender<Positions>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut listener = match PgListener::connect_with(&pool).await {
-        Ok(mut listener) => listener.listen(NOTIFY_CHANNEL).await.ok().map(|_| listener),
-        Err(_) => None,
-    };
+    let mut appends = AppendNotifications::listen(&pool).await;
     while !*shutdown.borrow() {
         if let Ok(positions) = read_positions(&pool).await {
             publish.send_if_modified(|current| {
@@ -109,12 +105,7 @@ async fn notify_positions(
             });
         }
         tokio::select! {
-            _ = async {
-                match listener.as_mut() {
-                    Some(listener) => { let _ = listener.recv().await; }
-                    None => std::future::pending::<()>().await,
-                }
-            } => {}
+            _ = appends.next() => {}
             _ = tokio::time::sleep(POLL) => {}
             _ = shutdown.changed() => {}
         }

@@ -15,7 +15,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-pub use postgres::{BeforeCommitHook, PgEventStore, PgEventStoreOptions, MIGRATOR, NOTIFY_CHANNEL};
+pub use postgres::{
+    AppendNotifications, BeforeCommitHook, PgEventStore, PgEventStoreOptions, MIGRATOR,
+    NOTIFY_CHANNEL,
+};
 
 /// What a stream's current version must be for an append to go ahead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -32,6 +32,36 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
 /// The channel every committed append notifies, with the new head position.
 pub const NOTIFY_CHANNEL: &str = "ledger_events";
 
+/// Wakes a reader when appends commit (the store's `NOTIFY`). Readers also
+/// poll: without a listening connection, `next` never resolves and the
+/// poll alone drives them.
+#[derive(Debug)]
+pub struct AppendNotifications(Option<sqlx::postgres::PgListener>);
+
+impl AppendNotifications {
+    /// Listens on a connection of its own from `pool`'s settings.
+    pub async fn listen(pool: &PgPool) -> Self {
+        let listener = match sqlx::postgres::PgListener::connect_with(pool).await {
+            Ok(mut listener) => listener.listen(NOTIFY_CHANNEL).await.ok().map(|_| listener),
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for appends; polling only");
+                None
+            }
+        };
+        AppendNotifications(listener)
+    }
+
+    /// Resolves when an append commits (possibly one already seen).
+    pub async fn next(&mut self) {
+        match self.0.as_mut() {
+            Some(listener) => {
+                let _ = listener.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    }
+}
+
 /// Called with the first and last position of a batch after its rows are
 /// written and before it commits, while it holds the log's head lock.
 /// Tests use it to hold a transaction open; production leaves it unset.
