@@ -1,10 +1,12 @@
-//! `run-ledger replay` and `run-ledger verify`: what an auditor reads.
+//! `run-ledger replay`, `verify` and `export`: what an auditor reads.
 
 use std::fmt::Write as _;
 
 use ledger_api::wire::RunView;
 use ledger_domain::events::{RunEvent, StreamEvent};
 use ledger_domain::run::{self, RunState};
+use ledger_store::bundle::BundleReport;
+use ledger_store::checkpoint::{audit_checkpoints, CheckpointAudit, PublicKey};
 use ledger_store::{verify_streams, ChainReport, EventStore, PgEventStore, ReadUntil};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -85,12 +87,18 @@ pub struct Verification {
     pub chains: ChainReport,
     /// Where the read models differ from a fresh fold.
     pub read_model_differences: Vec<String>,
+    /// Signed checkpoints.
+    pub checkpoints: CheckpointAudit,
+    /// Whether signatures were checked against a trusted key.
+    pub trusted_key: bool,
 }
 
 impl Verification {
     /// True when the chains verify and the read models agree.
     pub fn ok(&self) -> bool {
-        self.chains.ok && self.read_model_differences.is_empty()
+        self.chains.ok
+            && self.read_model_differences.is_empty()
+            && self.checkpoints.problems.is_empty()
     }
 
     /// A report for people.
@@ -108,6 +116,13 @@ impl Verification {
                 broken.stream_id, broken.stream_version, broken.global_position, broken.reason
             );
         }
+        render_checkpoints(
+            &mut out,
+            self.checkpoints.checkpoints_checked,
+            self.checkpoints.covered_position,
+            &self.checkpoints.problems,
+            self.trusted_key,
+        );
         if self.read_model_differences.is_empty() {
             out.push_str("read models: agree with a fresh replay of the log\n");
         } else {
@@ -124,19 +139,79 @@ impl Verification {
     }
 }
 
-/// Checks every hash chain, and every read model against a fresh fold.
+fn render_checkpoints(
+    out: &mut String,
+    checked: u64,
+    covered: u64,
+    problems: &[String],
+    trusted_key: bool,
+) {
+    let _ = writeln!(
+        out,
+        "signed checkpoints: {checked} checked, events up to position {covered} covered{}: {}",
+        if trusted_key {
+            ""
+        } else {
+            " (signatures checked against the key each checkpoint names: pass --public-key to check who signed)"
+        },
+        if problems.is_empty() { "ok" } else { "BROKEN" }
+    );
+    for problem in problems {
+        let _ = writeln!(out, "  {problem}");
+    }
+}
+
+/// A report of `verify --bundle` for people.
+pub fn render_bundle_report(report: &BundleReport, trusted_key: bool) -> String {
+    let mut out = format!(
+        "bundle: {} events in {} streams\n",
+        report.events, report.streams
+    );
+    render_checkpoints(
+        &mut out,
+        report.checkpoints,
+        report.covered_position,
+        &[],
+        trusted_key,
+    );
+    if report.unsigned_events > 0 {
+        let _ = writeln!(
+            out,
+            "  {} events come after the last checkpoint: their chains verify, \
+             but no signature covers them yet",
+            report.unsigned_events
+        );
+    }
+    for problem in &report.problems {
+        let _ = writeln!(out, "problem: {problem}");
+    }
+    let _ = writeln!(out, "{}", if report.ok() { "OK" } else { "TAMPERED" });
+    out
+}
+
+/// Checks every hash chain, every signed checkpoint (against `trusted` when
+/// given), and every read model against a fresh fold.
 ///
 /// # Errors
 /// A log or read model that cannot be read.
-pub async fn verify(pool: &PgPool, store: &PgEventStore) -> Result<Verification, AuditError> {
+pub async fn verify(
+    pool: &PgPool,
+    store: &PgEventStore,
+    trusted: Option<&PublicKey>,
+) -> Result<Verification, AuditError> {
     let chains = verify_streams(store, None, None)
         .await
         .map_err(|error| AuditError::Log(error.to_string()))?;
     let read_model_differences = ledger_projections::compare_with_log(pool, store)
         .await
         .map_err(|error| AuditError::Log(error.to_string()))?;
+    let checkpoints = audit_checkpoints(pool, trusted)
+        .await
+        .map_err(|error| AuditError::Log(error.to_string()))?;
     Ok(Verification {
         chains,
         read_model_differences,
+        checkpoints,
+        trusted_key: trusted.is_some(),
     })
 }

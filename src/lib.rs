@@ -17,6 +17,7 @@ use ledger_api::AppState;
 use ledger_commands::Ledger;
 use ledger_embedded_pg::{EmbeddedPostgres, Options as EmbeddedOptions};
 use ledger_projections::{run_projector, ProjectorOptions, ReadModel};
+use ledger_store::checkpoint::{CheckpointError, CheckpointSigner, Checkpointer};
 use ledger_store::{PgEventStore, MIGRATOR};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
@@ -72,6 +73,40 @@ pub struct DatabaseConfig {
     pub allow_unsafe_durability: bool,
 }
 
+/// The key checkpoints are signed with.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SigningKeyConfig {
+    /// File holding the Ed25519 key that signs checkpoints: the 32-byte seed
+    /// as 64 hex digits. Without it, the embedded mode creates one at
+    /// <data-dir>/checkpoint-signing.key; with DATABASE_URL nothing is signed.
+    #[arg(long, env = "RUN_LEDGER_SIGNING_KEY_FILE")]
+    pub signing_key_file: Option<PathBuf>,
+}
+
+/// The key file the embedded mode creates in its data directory.
+const EMBEDDED_SIGNING_KEY: &str = "checkpoint-signing.key";
+
+impl SigningKeyConfig {
+    /// The configured signer: the key file, else the embedded mode's own
+    /// (created on first use), else none.
+    ///
+    /// # Errors
+    /// A key file that cannot be read, parsed or created.
+    pub fn signer(
+        &self,
+        database: &DatabaseConfig,
+    ) -> Result<Option<CheckpointSigner>, CheckpointError> {
+        match (&self.signing_key_file, &database.database_url) {
+            (Some(path), _) => CheckpointSigner::from_file(path).map(Some),
+            (None, None) => {
+                CheckpointSigner::load_or_create(&database.data_dir.join(EMBEDDED_SIGNING_KEY))
+                    .map(Some)
+            }
+            (None, Some(_)) => Ok(None),
+        }
+    }
+}
+
 /// `run-ledger serve` configuration.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeConfig {
@@ -95,6 +130,17 @@ pub struct ServeConfig {
     /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
     #[arg(long, env = "RUN_LEDGER_SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
     pub shutdown_grace_seconds: u64,
+    /// Milliseconds between signed checkpoints; one is made only when events
+    /// came since the last.
+    #[arg(
+        long,
+        env = "RUN_LEDGER_CHECKPOINT_INTERVAL_MS",
+        default_value_t = 60_000
+    )]
+    pub checkpoint_interval_ms: u64,
+    /// The checkpoint signing key.
+    #[command(flatten)]
+    pub signing: SigningKeyConfig,
     /// The database.
     #[command(flatten)]
     pub database: DatabaseConfig,
@@ -124,6 +170,9 @@ pub enum StartError {
         /// `SHOW synchronous_commit`.
         synchronous_commit: String,
     },
+    /// The checkpoint signing key cannot be used.
+    #[error(transparent)]
+    Signing(#[from] CheckpointError),
     /// The listener could not be bound.
     #[error("binding {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
@@ -202,6 +251,8 @@ pub struct Application {
     grace: Duration,
     /// Stops projectors and live-update tasks.
     stop_background: tokio::sync::watch::Sender<bool>,
+    /// Signs checkpoints at this interval, when a key is configured.
+    checkpointer: Option<(Checkpointer, Duration)>,
 }
 
 impl Application {
@@ -210,6 +261,7 @@ impl Application {
     /// # Errors
     /// See `StartError`.
     pub async fn build(config: ServeConfig) -> Result<Self, StartError> {
+        let signer = config.signing.signer(&config.database)?;
         let database = Database::open(&config.database).await?;
         let listener = TcpListener::bind(config.listen)
             .await
@@ -226,8 +278,18 @@ impl Application {
                 .map(|key| ledger_api::auth::admin_key_hash(key.expose())),
             body_timeout: Duration::from_secs(config.body_timeout_seconds),
             min_position_timeout: Duration::from_millis(config.min_position_timeout_ms),
+            checkpoint_key: signer.as_ref().map(CheckpointSigner::verifying_key),
         };
+        if signer.is_none() {
+            tracing::warn!("no checkpoint signing key configured: checkpoints are not signed");
+        }
         Ok(Application {
+            checkpointer: signer.map(|signer| {
+                (
+                    Checkpointer::new(database.pool.clone(), signer),
+                    Duration::from_millis(config.checkpoint_interval_ms.max(1)),
+                )
+            }),
             listener,
             database,
             state,
@@ -261,6 +323,7 @@ impl Application {
             state,
             grace,
             stop_background,
+            checkpointer,
         } = self;
         let router_state = state.clone();
         let (stopping, stop_signal) = tokio::sync::watch::channel(false);
@@ -272,7 +335,7 @@ impl Application {
             });
         let mut grace_signal = stop_signal.clone();
         let projectors_stopping = stop_background.subscribe();
-        let projectors: Vec<_> = ReadModel::ALL
+        let mut background: Vec<_> = ReadModel::ALL
             .into_iter()
             .map(|model| {
                 tokio::spawn(run_projector(
@@ -284,6 +347,11 @@ impl Application {
                 ))
             })
             .collect();
+        if let Some((checkpointer, interval)) = checkpointer {
+            background.push(tokio::spawn(
+                checkpointer.run(interval, projectors_stopping.clone()),
+            ));
+        }
         let served = tokio::select! {
             served = server => served,
             _ = async {
@@ -297,8 +365,8 @@ impl Application {
         // Projectors finish the batch they are in (it commits with its
         // checkpoint or not at all) before the database goes away.
         let _ = stop_background.send(true);
-        for projector in projectors {
-            let _ = projector.await;
+        for task in background {
+            let _ = task.await;
         }
         database.close().await;
         tracing::info!("stopped");

@@ -2,8 +2,11 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
 use run_ledger::{
     init_tracing, shutdown_signal, Application, Database, DatabaseConfig, ServeConfig,
+    SigningKeyConfig,
 };
 
 /// Event-sourced ledger for pipeline and workflow runs.
@@ -40,9 +43,36 @@ enum Command {
         #[command(flatten)]
         database: DatabaseConfig,
     },
-    /// Check every hash chain, and every read model against a fresh replay;
-    /// exits non-zero on any difference.
+    /// Check every hash chain, every signed checkpoint, and every read model
+    /// against a fresh replay; or, with --bundle, an export with no database.
+    /// Exits non-zero on any difference.
     Verify {
+        /// An export bundle to check offline.
+        #[arg(long)]
+        bundle: Option<PathBuf>,
+        /// The published public key (hex) checkpoints must be signed with;
+        /// defaults to the configured signing key's.
+        #[arg(long)]
+        public_key: Option<String>,
+        /// The signing key, whose public half is trusted without --public-key.
+        #[command(flatten)]
+        signing: SigningKeyConfig,
+        /// The database.
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
+    /// Write an NDJSON bundle of events with their hashes and the signed
+    /// checkpoints covering them, for `verify --bundle`.
+    Export {
+        /// Only these streams (`run-{id}`, `account-{tenant}`); repeatable.
+        #[arg(long = "stream")]
+        streams: Vec<String>,
+        /// Only events after this global position.
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+        /// Write here instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
         /// The database.
         #[command(flatten)]
         database: DatabaseConfig,
@@ -73,6 +103,15 @@ enum KeysCommand {
         #[arg(long)]
         tenant: Option<String>,
         /// The database.
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
+    /// Print the public key checkpoints are signed with, as JSON.
+    Public {
+        /// The signing key.
+        #[command(flatten)]
+        signing: SigningKeyConfig,
+        /// Where the embedded mode keeps its key (--data-dir).
         #[command(flatten)]
         database: DatabaseConfig,
     },
@@ -150,22 +189,106 @@ async fn main() -> anyhow::Result<()> {
             database.close().await;
             std::io::Write::write_all(&mut std::io::stdout().lock(), timeline?.as_bytes())?;
         }
-        Command::Verify { database } => {
+        Command::Verify {
+            bundle,
+            public_key,
+            signing,
+            database,
+        } => {
+            let trusted = match (&public_key, &bundle) {
+                (Some(key), _) => Some(ledger_store::checkpoint::parse_public_key(key)?),
+                // A bundle is checked against a key given by whoever trusts it.
+                (None, Some(_)) => None,
+                (None, None) => signing
+                    .signer(&database)?
+                    .map(|signer| signer.verifying_key()),
+            };
+            let (report, ok) = match bundle {
+                Some(path) => {
+                    let file = std::fs::File::open(&path)
+                        .with_context(|| format!("opening {}", path.display()))?;
+                    let report = ledger_store::bundle::verify_bundle(
+                        std::io::BufReader::new(file),
+                        trusted.as_ref(),
+                    )?;
+                    (
+                        run_ledger::audit::render_bundle_report(&report, trusted.is_some()),
+                        report.ok(),
+                    )
+                }
+                None => {
+                    let database = Database::open(&database)
+                        .await
+                        .context("opening the database")?;
+                    let store = ledger_store::PgEventStore::new(database.pool.clone());
+                    let verification =
+                        run_ledger::audit::verify(&database.pool, &store, trusted.as_ref()).await;
+                    drop(store);
+                    database.close().await;
+                    let verification = verification?;
+                    (verification.render(), verification.ok())
+                }
+            };
+            std::io::Write::write_all(&mut std::io::stdout().lock(), report.as_bytes())?;
+            if !ok {
+                std::process::exit(1);
+            }
+        }
+        Command::Export {
+            streams,
+            after,
+            output,
+            database,
+        } => {
             let database = Database::open(&database)
                 .await
                 .context("opening the database")?;
             let store = ledger_store::PgEventStore::new(database.pool.clone());
-            let verification = run_ledger::audit::verify(&database.pool, &store).await;
+            let streams = (!streams.is_empty()).then_some(streams);
+            let exported = match &output {
+                Some(path) => {
+                    let file = std::fs::File::create(path)
+                        .with_context(|| format!("creating {}", path.display()))?;
+                    let mut out = std::io::BufWriter::new(file);
+                    let exported = ledger_store::bundle::export(
+                        &store,
+                        &database.pool,
+                        streams,
+                        after,
+                        &mut out,
+                    )
+                    .await;
+                    out.into_inner()
+                        .map_err(|error| error.into_error())
+                        .and_then(|file| file.sync_all())?;
+                    exported
+                }
+                None => {
+                    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                    ledger_store::bundle::export(&store, &database.pool, streams, after, &mut out)
+                        .await
+                }
+            };
             drop(store);
             database.close().await;
-            let verification = verification?;
-            std::io::Write::write_all(
-                &mut std::io::stdout().lock(),
-                verification.render().as_bytes(),
+            let exported = exported?;
+            tracing::info!(
+                events = exported.events,
+                checkpoints = exported.checkpoints,
+                head_position = exported.head_position,
+                "exported"
+            );
+        }
+        Command::Keys(KeysCommand::Public { signing, database }) => {
+            let signer = signing
+                .signer(&database)?
+                .context("no signing key: pass --signing-key-file (RUN_LEDGER_SIGNING_KEY_FILE)")?;
+            let mut stdout = std::io::stdout().lock();
+            serde_json::to_writer(
+                &mut stdout,
+                &serde_json::json!({ "public_key": signer.public_key_hex() }),
             )?;
-            if !verification.ok() {
-                std::process::exit(1);
-            }
+            std::io::Write::write_all(&mut stdout, b"\n")?;
         }
         Command::Migrate(config) => {
             let database = Database::open(&config)

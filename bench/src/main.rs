@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Parser;
 use ledger_embedded_pg::{Durability, EmbeddedPostgres, Options};
-use run_ledger::{Application, DatabaseConfig, Secret, ServeConfig};
+use run_ledger::{Application, DatabaseConfig, Secret, ServeConfig, SigningKeyConfig};
 use serde_json::json;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
@@ -164,12 +164,18 @@ async fn main() -> anyhow::Result<()> {
     raw_table(&raw).await?;
 
     let admin = "bench-admin";
+    ledger_store::checkpoint::CheckpointSigner::load_or_create(&dir.join("signing.key"))?;
     let app = Application::build(ServeConfig {
         listen: "127.0.0.1:0".parse()?,
         admin_key: Some(admin.parse::<Secret>()?),
         body_timeout_seconds: 30,
         min_position_timeout_ms: 5_000,
         shutdown_grace_seconds: 5,
+        // Signing as in production: the default interval, a key of its own.
+        checkpoint_interval_ms: 60_000,
+        signing: SigningKeyConfig {
+            signing_key_file: Some(dir.join("signing.key")),
+        },
         database: DatabaseConfig {
             database_url: Some(server.url("bench").parse::<Secret>()?),
             data_dir: dir.clone(),

@@ -232,3 +232,174 @@ async fn tampering_by_a_superuser_is_detected_and_located_by_the_api_and_the_cli
         "the read model now disagrees with the edited log: {report}"
     );
 }
+
+#[tokio::test]
+async fn signed_checkpoints_are_served_exported_and_verified_offline_and_a_rewritten_chain_fails_both(
+) {
+    let key_dir = std::env::temp_dir().join(format!("run-ledger-key-{}", uuid::Uuid::new_v4()));
+    let key_file = key_dir.join("signing.key");
+    let db = ledger_embedded_pg::testing::fresh_database().await;
+    let mut config = config_for(&db);
+    config.signing.signing_key_file = Some(key_file.clone());
+    let refused = run_ledger::Application::build(config).await;
+    assert!(
+        matches!(refused, Err(run_ledger::StartError::Signing(_))),
+        "a configured key file that does not exist stops the start"
+    );
+    ledger_store::checkpoint::CheckpointSigner::load_or_create(&key_file).unwrap();
+    let app = spawn_app_with(db, |config| {
+        config.checkpoint_interval_ms = 50;
+        config.signing.signing_key_file = Some(key_file.clone());
+    })
+    .await;
+    let key = app.key(Some("acme"), &["append", "read"]).await;
+    let (run_id, last) = history(&app, &key).await;
+    let audit = app.key(None, &["audit"]).await;
+
+    let public = cli(
+        &app,
+        &[
+            "keys",
+            "public",
+            "--signing-key-file",
+            key_file.to_str().unwrap(),
+        ],
+    );
+    assert!(public.status.success());
+    let public: serde_json::Value = serde_json::from_slice(&public.stdout).unwrap();
+    let public_key = public["public_key"].as_str().unwrap().to_owned();
+    let page = loop {
+        let page = app.get("/v1/audit/checkpoints", &audit).await;
+        assert_eq!(page.status, 200, "{:?}", page.body);
+        let covered = page.body["checkpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|checkpoint| checkpoint["position"] == last);
+        if covered {
+            break page;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(page.body["public_key"], public_key.as_str());
+    assert_eq!(
+        page.body["checkpoints"][0]["public_key"],
+        public_key.as_str()
+    );
+    assert_eq!(page.body["next_after"], last);
+    assert_eq!(app.get("/v1/audit/checkpoints", &key).await.status, 403);
+    assert_eq!(
+        app.get("/v1/audit/checkpoints?limit=0", &audit)
+            .await
+            .code(),
+        "invalid_query"
+    );
+    let verified = app.get("/v1/audit/verify", &audit).await;
+    assert_eq!(verified.body["ok"], true, "{:?}", verified.body);
+    assert_eq!(verified.body["checkpoints"]["covered_position"], last);
+
+    let bundle = key_dir.join("export.ndjson");
+    let exported = cli(&app, &["export", "--output", bundle.to_str().unwrap()]);
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    let offline = |public_key: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_run-ledger"))
+            .args([
+                "verify",
+                "--bundle",
+                bundle.to_str().unwrap(),
+                "--public-key",
+                public_key,
+            ])
+            .env_remove("DATABASE_URL")
+            .env("RUN_LEDGER_DATA_DIR", "/nonexistent")
+            .output()
+            .unwrap()
+    };
+    let checked = offline(&public_key);
+    let report = String::from_utf8_lossy(&checked.stdout).into_owned();
+    assert!(checked.status.success(), "{report}");
+    assert!(report.contains("OK"), "{report}");
+    let other_key = ledger_store::checkpoint::CheckpointSigner::from_seed([9; 32]).public_key_hex();
+    assert!(
+        !offline(&other_key).status.success(),
+        "signed by another key"
+    );
+
+    // A superuser edits the run's version 1 and recomputes every hash after
+    // it, following docs/hash-chain.md: the chains verify, the signed heads
+    // do not, and both checks name the run's head at the checkpoint.
+    let pool = sqlx::PgPool::connect(&app.db.url).await.unwrap();
+    let stream = format!("run-{run_id}");
+    let events: Vec<serde_json::Value> = app
+        .get(&format!("/v1/runs/{run_id}/events"), &audit)
+        .await
+        .body["events"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let mut recorded: Vec<ledger_store::RecordedEvent> = events
+        .into_iter()
+        .map(|event| serde_json::from_value(event).unwrap())
+        .collect();
+    recorded[1].data["stage"] = json!(2);
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("ALTER TABLE events DISABLE TRIGGER events_reject_update_delete")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    for index in 1..recorded.len() {
+        recorded[index].prev_hash = recorded[index - 1].hash.clone();
+        recorded[index].hash = recorded[index].computed_hash().to_vec();
+        sqlx::query(
+            "UPDATE events SET data = $1, prev_hash = $2, hash = $3 WHERE global_position = $4",
+        )
+        .bind(&recorded[index].data)
+        .bind(&recorded[index].prev_hash)
+        .bind(&recorded[index].hash)
+        .bind(recorded[index].global_position as i64)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    sqlx::query("ALTER TABLE events ENABLE TRIGGER events_reject_update_delete")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let head_version = recorded.len() - 1;
+    let located = format!("stream {stream} version {head_version} (position {last}) differs");
+
+    let broken = app.get("/v1/audit/verify", &audit).await;
+    assert_eq!(broken.body["ok"], false);
+    assert!(
+        broken.body["first_bad"].is_null(),
+        "the chains were recomputed"
+    );
+    assert!(
+        broken.body["checkpoints"]["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|problem| problem.as_str().unwrap().starts_with(&located)),
+        "{:?}",
+        broken.body
+    );
+    let failed = cli(
+        &app,
+        &["verify", "--signing-key-file", key_file.to_str().unwrap()],
+    );
+    let report = String::from_utf8_lossy(&failed.stdout).into_owned();
+    assert!(!failed.status.success(), "{report}");
+    assert!(report.contains(&located), "{report}");
+    let exported = cli(&app, &["export", "--output", bundle.to_str().unwrap()]);
+    assert!(exported.status.success());
+    let failed = offline(&public_key);
+    let report = String::from_utf8_lossy(&failed.stdout).into_owned();
+    assert!(!failed.status.success(), "{report}");
+    assert!(report.contains(&located), "{report}");
+    let _ = std::fs::remove_dir_all(&key_dir);
+}

@@ -38,6 +38,8 @@ pub fn config_for(db: &TestDatabase) -> ServeConfig {
         body_timeout_seconds: 2,
         min_position_timeout_ms: 1_500,
         shutdown_grace_seconds: 5,
+        checkpoint_interval_ms: 60_000,
+        signing: run_ledger::SigningKeyConfig::default(),
         database: DatabaseConfig {
             database_url: Some(db.url.parse::<Secret>().unwrap()),
             data_dir: PathBuf::from("unused"),
@@ -53,10 +55,17 @@ pub async fn spawn_app() -> TestApp {
 
 /// A service on an existing test database (a restart, for example).
 pub async fn spawn_app_on(db: TestDatabase) -> TestApp {
+    spawn_app_with(db, |_| {}).await
+}
+
+/// A service on `db` with its configuration changed by `configure`.
+pub async fn spawn_app_with(db: TestDatabase, configure: impl FnOnce(&mut ServeConfig)) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         run_ledger::init_tracing();
     }
-    let app = Application::build(config_for(&db))
+    let mut config = config_for(&db);
+    configure(&mut config);
+    let app = Application::build(config)
         .await
         .expect("building the application");
     let addr = app.local_addr();

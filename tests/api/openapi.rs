@@ -2,11 +2,12 @@
 
 use crate::helpers::*;
 
-const ROUTES: [(&str, &str); 24] = [
+const ROUTES: [(&str, &str); 25] = [
     ("get", "/v1/runs/{run_id}/events"),
     ("get", "/v1/runs/{run_id}/state"),
     ("get", "/v1/events"),
     ("get", "/v1/audit/verify"),
+    ("get", "/v1/audit/checkpoints"),
     ("post", "/v1/projections/{name}/rebuild"),
     ("get", "/metrics"),
     ("get", "/v1/runs/{run_id}/watch"),

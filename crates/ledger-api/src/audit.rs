@@ -11,6 +11,9 @@ use chrono::{DateTime, Utc};
 use ledger_domain::events::{RunEvent, StreamEvent};
 use ledger_domain::run::{self, RunState};
 use ledger_domain::run_stream_id;
+use ledger_store::checkpoint::{
+    audit_checkpoints, list_checkpoints, CheckpointAudit, SignedCheckpoint,
+};
 use ledger_store::{verify_streams, ChainReport, EventStore, ReadUntil, RecordedEvent};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -165,10 +168,25 @@ pub async fn run_state(
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct FeedPage {
-    /// Events after this global position (default 0).
+    /// Items after this global position (default 0).
     pub after: Option<u64>,
     /// Page size, 1 to 1000 (default 100).
     pub limit: Option<u32>,
+}
+
+impl FeedPage {
+    /// `after` and `limit`, checked and defaulted.
+    fn bounds(page: Result<Query<FeedPage>, QueryRejection>) -> Result<(u64, u32), ApiError> {
+        let Query(page) =
+            page.map_err(|rejection| ApiError::InvalidQuery(rejection.body_text()))?;
+        let limit = page.limit.unwrap_or(DEFAULT_EVENTS);
+        if !(1..=MAX_EVENTS).contains(&limit) {
+            return Err(ApiError::InvalidQuery(format!(
+                "limit must be 1 to {MAX_EVENTS}"
+            )));
+        }
+        Ok((page.after.unwrap_or(0), limit))
+    }
 }
 
 /// A page of the global feed.
@@ -192,14 +210,7 @@ pub async fn feed(
     page: Result<Query<FeedPage>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let tenant = audit_tenant(&principal)?;
-    let Query(page) = page.map_err(|rejection| ApiError::InvalidQuery(rejection.body_text()))?;
-    let limit = page.limit.unwrap_or(DEFAULT_EVENTS);
-    if !(1..=MAX_EVENTS).contains(&limit) {
-        return Err(ApiError::InvalidQuery(format!(
-            "limit must be 1 to {MAX_EVENTS}"
-        )));
-    }
-    let after = page.after.unwrap_or(0);
+    let (after, limit) = FeedPage::bounds(page)?;
     let events = state
         .ledger
         .store()
@@ -247,15 +258,35 @@ pub struct VerifyResponse {
     /// The first event that does not verify: stream, version, position, reason.
     #[schema(value_type = Option<Object>)]
     pub first_bad: Option<ledger_store::ChainBreak>,
+    /// Signed checkpoints, checked for keys that see every tenant when no
+    /// stream is named.
+    pub checkpoints: Option<CheckpointCheck>,
 }
 
-impl From<ChainReport> for VerifyResponse {
-    fn from(report: ChainReport) -> Self {
+/// The signed checkpoints' check.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckpointCheck {
+    /// Checkpoints checked.
+    pub checked: u64,
+    /// Events up to this position are covered by a verified signature.
+    pub covered_position: u64,
+    /// What does not verify, with where it is.
+    pub problems: Vec<String>,
+}
+
+impl VerifyResponse {
+    fn new(report: ChainReport, checkpoints: Option<CheckpointAudit>) -> Self {
+        let checkpoints = checkpoints.map(|audit| CheckpointCheck {
+            checked: audit.checkpoints_checked,
+            covered_position: audit.covered_position,
+            problems: audit.problems,
+        });
         VerifyResponse {
             streams_checked: report.streams_checked,
             events_checked: report.events_checked,
-            ok: report.ok,
+            ok: report.ok && checkpoints.as_ref().is_none_or(|c| c.problems.is_empty()),
             first_bad: report.first_bad,
+            checkpoints,
         }
     }
 }
@@ -293,8 +324,57 @@ pub async fn verify(
             Some(vec![stream_id])
         }
     };
+    let whole_ledger = tenant.is_none() && streams.is_none();
     let report = verify_streams(store, streams, tenant.as_deref())
         .await
         .map_err(store_error)?;
-    Ok(Json(VerifyResponse::from(report)).into_response())
+    let checkpoints = if whole_ledger {
+        Some(
+            audit_checkpoints(&state.pool, state.checkpoint_key.as_ref())
+                .await
+                .map_err(|error| ApiError::Unavailable(error.to_string()))?,
+        )
+    } else {
+        None
+    };
+    Ok(Json(VerifyResponse::new(report, checkpoints)).into_response())
+}
+
+/// A page of signed checkpoints.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckpointPage {
+    /// The key this service signs with (hex), when it signs.
+    pub public_key: Option<String>,
+    /// Checkpoints in position order: position, created_at, stream_count,
+    /// heads_digest, public_key and signature (hex).
+    #[schema(value_type = Vec<Object>)]
+    pub checkpoints: Vec<SignedCheckpoint>,
+    /// Pass as `after` for the next page.
+    pub next_after: u64,
+}
+
+/// Signed checkpoints: the global position and a digest of every stream's
+/// head, signed with Ed25519 (docs/hash-chain.md). Scope `audit`.
+#[utoipa::path(get, path = "/v1/audit/checkpoints", tag = "audit", params(FeedPage),
+    responses((status = 200, description = "A page of checkpoints", body = CheckpointPage)),
+    security(("bearer" = [])))]
+pub async fn checkpoints(
+    State(state): State<AppState>,
+    principal: Principal,
+    page: Result<Query<FeedPage>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    principal.require(Scope::Audit)?;
+    let (after, limit) = FeedPage::bounds(page)?;
+    let checkpoints = list_checkpoints(&state.pool, after, limit)
+        .await
+        .map_err(|error| ApiError::Unavailable(error.to_string()))?;
+    Ok(Json(CheckpointPage {
+        public_key: state
+            .checkpoint_key
+            .as_ref()
+            .map(|key| hex::encode(key.as_bytes())),
+        next_after: checkpoints.last().map_or(after, |last| last.position),
+        checkpoints,
+    })
+    .into_response())
 }

@@ -41,6 +41,8 @@ pub struct AppState {
     pub min_position_timeout: std::time::Duration,
     /// Live updates (server-sent events).
     pub live: live::Live,
+    /// The key checkpoints are signed with, when this service signs them.
+    pub checkpoint_key: Option<ledger_store::checkpoint::PublicKey>,
 }
 
 /// The OpenAPI 3.1 document, generated from the handlers and wire types.
@@ -69,6 +71,7 @@ pub struct AppState {
         audit::run_state,
         audit::feed,
         audit::verify,
+        audit::checkpoints,
         healthz,
         readyz,
         metrics::metrics,
@@ -186,6 +189,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/runs/{run_id}/state", get(audit::run_state))
         .route("/v1/events", get(audit::feed))
         .route("/v1/audit/verify", get(audit::verify))
+        .route("/v1/audit/checkpoints", get(audit::checkpoints))
         .route("/v1/accounts/{tenant_id}/grants", post(commands::grant))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)

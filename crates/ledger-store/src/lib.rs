@@ -5,6 +5,8 @@
 //! The store knows streams, versions and JSON; it knows nothing of runs or
 //! accounts. Decoding and upcasting belong to the domain.
 
+pub mod bundle;
+pub mod checkpoint;
 pub mod hash;
 mod postgres;
 
@@ -241,7 +243,7 @@ impl RecordedEvent {
     }
 }
 
-mod hex_bytes {
+pub(crate) mod hex_bytes {
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
@@ -267,6 +269,25 @@ pub struct ChainBreak {
     pub reason: String,
 }
 
+impl std::fmt::Display for ChainBreak {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "stream {} version {} (position {}): {}",
+            self.stream_id, self.stream_version, self.global_position, self.reason
+        )
+    }
+}
+
+pub(crate) fn chain_break(event: &RecordedEvent, reason: &str) -> ChainBreak {
+    ChainBreak {
+        stream_id: event.stream_id.clone(),
+        stream_version: event.stream_version,
+        global_position: event.global_position,
+        reason: reason.to_owned(),
+    }
+}
+
 /// Checks a stream's events, in version order from version 0: versions are
 /// gap-free, each `prev_hash` is the previous event's hash, and each hash
 /// matches its envelope.
@@ -276,12 +297,7 @@ pub struct ChainBreak {
 pub fn verify_chain(events: &[RecordedEvent]) -> Result<(), ChainBreak> {
     let mut previous: Vec<u8> = hash::GENESIS_HASH.to_vec();
     for (expected_version, event) in events.iter().enumerate() {
-        let broken = |reason: &str| ChainBreak {
-            stream_id: event.stream_id.clone(),
-            stream_version: event.stream_version,
-            global_position: event.global_position,
-            reason: reason.to_owned(),
-        };
+        let broken = |reason: &str| chain_break(event, reason);
         if event.stream_version != expected_version as u64 {
             return Err(broken("stream version out of sequence"));
         }
