@@ -63,6 +63,14 @@ pub struct DatabaseConfig {
     /// Most connections the service opens.
     #[arg(long, env = "RUN_LEDGER_DB_MAX_CONNECTIONS", default_value_t = 32)]
     pub max_connections: u32,
+    /// Milliseconds a request waits for a database connection before it is
+    /// answered 503 (with Retry-After), for example while PostgreSQL restarts.
+    #[arg(
+        long,
+        env = "RUN_LEDGER_DB_ACQUIRE_TIMEOUT_MS",
+        default_value_t = 5_000
+    )]
+    pub acquire_timeout_ms: u64,
     /// Start even when PostgreSQL runs with fsync or synchronous_commit off,
     /// accepting that acknowledged appends may be lost in a crash.
     #[arg(
@@ -204,7 +212,7 @@ impl Database {
         };
         let pool = PgPoolOptions::new()
             .max_connections(config.max_connections)
-            .acquire_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_millis(config.acquire_timeout_ms))
             .connect(&url)
             .await?;
         check_durability(&pool, config.allow_unsafe_durability).await?;

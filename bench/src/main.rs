@@ -180,6 +180,7 @@ async fn main() -> anyhow::Result<()> {
             database_url: Some(server.url("bench").parse::<Secret>()?),
             data_dir: dir.clone(),
             max_connections: 32,
+            acquire_timeout_ms: 5_000,
             allow_unsafe_durability: false,
         },
     })

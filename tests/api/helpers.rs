@@ -44,6 +44,7 @@ pub fn config_for(db: &TestDatabase) -> ServeConfig {
             database_url: Some(db.url.parse::<Secret>().unwrap()),
             data_dir: PathBuf::from("unused"),
             max_connections: 10,
+            acquire_timeout_ms: 5_000,
             allow_unsafe_durability: true,
         },
     }

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::auth::{validate_id, Principal, Scope};
 use crate::body::{parse_json, RawBody};
-use crate::idempotency::{once, IdempotentRequest};
+use crate::idempotency::{once, IdempotentRequest, Invocation};
 use crate::wire::*;
 use crate::{ApiError, AppState, Problem};
 
@@ -53,9 +53,10 @@ fn bodiless_run_command(
     Ok((run_id, caller, idempotent))
 }
 
-fn context(principal: &Principal, command_id: Option<Uuid>) -> CommandContext {
+fn context(principal: &Principal, invocation: &Invocation) -> CommandContext {
     CommandContext {
-        command_id,
+        command_id: invocation.command_id,
+        idempotency_key: invocation.idempotency_key.clone(),
         source: Some(principal.source()),
         ..CommandContext::default()
     }
@@ -152,9 +153,11 @@ pub async fn create_run(
     };
     let idempotent =
         IdempotentRequest::from_request(&headers, &principal, "POST", "/v1/runs", &body)?;
-    once(&state.pool.clone(), idempotent, |command_id| async move {
+    once(&state.pool.clone(), idempotent, |invocation| async move {
         let create = CreateRun {
-            run_id: request.run_id.unwrap_or_else(|| new_id(command_id, "run")),
+            run_id: request
+                .run_id
+                .unwrap_or_else(|| new_id(invocation.command_id, "run")),
             tenant_id,
             owner_id: request.owner_id,
             project_id: request.project_id,
@@ -182,7 +185,7 @@ pub async fn create_run(
         };
         let outcome = state
             .ledger
-            .create_run(&caller, create, &context(&principal, command_id))
+            .create_run(&caller, create, &context(&principal, &invocation))
             .await?;
         let status = if outcome.changed {
             StatusCode::CREATED
@@ -214,14 +217,14 @@ pub async fn rerun(
 ) -> Result<Response, ApiError> {
     let (run_id, caller, idempotent) =
         bodiless_run_command(&principal, &run_id, "rerun", &headers, &body)?;
-    once(&state.pool.clone(), idempotent, |command_id| async move {
+    once(&state.pool.clone(), idempotent, |invocation| async move {
         let outcome = state
             .ledger
             .rerun(
                 &caller,
                 run_id,
-                new_id(command_id, "rerun"),
-                &context(&principal, command_id),
+                new_id(invocation.command_id, "rerun"),
+                &context(&principal, &invocation),
             )
             .await?;
         let response = run_response(&state, &outcome.run, &outcome.appended).await?;
@@ -249,14 +252,14 @@ pub async fn retry_failed(
 ) -> Result<Response, ApiError> {
     let (run_id, caller, idempotent) =
         bodiless_run_command(&principal, &run_id, "retry-failed", &headers, &body)?;
-    once(&state.pool.clone(), idempotent, |command_id| async move {
+    once(&state.pool.clone(), idempotent, |invocation| async move {
         let outcome = state
             .ledger
             .billing_command(
                 &caller,
                 run_id,
                 BillingCommand::RetryFailed,
-                &context(&principal, command_id),
+                &context(&principal, &invocation),
             )
             .await?;
         let (credits_charged, job_ids) = outcome
@@ -300,14 +303,14 @@ pub async fn retry(
 ) -> Result<Response, ApiError> {
     let (run_id, caller, idempotent) =
         bodiless_run_command(&principal, &run_id, "retry", &headers, &body)?;
-    once(&state.pool.clone(), idempotent, |command_id| async move {
+    once(&state.pool.clone(), idempotent, |invocation| async move {
         let outcome = state
             .ledger
             .run_command(
                 &caller,
                 run_id,
                 RunCommand::Retry,
-                &context(&principal, command_id),
+                &context(&principal, &invocation),
             )
             .await?;
         let response = run_response(&state, &outcome.run, &outcome.appended).await?;
@@ -338,7 +341,7 @@ pub async fn grant(
     let caller = principal.caller(&headers)?;
     let path = format!("/v1/accounts/{tenant_id}/grants");
     let idempotent = IdempotentRequest::from_request(&headers, &principal, "POST", &path, &body)?;
-    once(&state.pool.clone(), idempotent, |command_id| async move {
+    once(&state.pool.clone(), idempotent, |invocation| async move {
         let command = AccountCommand::Grant {
             bucket: request.bucket,
             amount: request.amount,
@@ -350,7 +353,7 @@ pub async fn grant(
                 &caller,
                 &tenant_id,
                 command,
-                &context(&principal, command_id),
+                &context(&principal, &invocation),
             )
             .await?;
         let position = outcome.appended.iter().map(|e| e.global_position).max();
@@ -520,7 +523,7 @@ pub async fn report_facts(
     let path = format!("/v1/runs/{run_id}/events");
     let idempotent = IdempotentRequest::from_request(&headers, &principal, "POST", &path, &body)?;
     let expected_version = request.expected_version;
-    once(&state.pool.clone(), idempotent, |command_id| async move {
+    once(&state.pool.clone(), idempotent, |invocation| async move {
         let outcome = state
             .ledger
             .report_facts(
@@ -528,7 +531,7 @@ pub async fn report_facts(
                 run_id,
                 expected_version,
                 facts,
-                &context(&principal, command_id),
+                &context(&principal, &invocation),
             )
             .await?;
         let run = run_response(&state, &outcome.run, &outcome.appended).await?;

@@ -20,6 +20,16 @@ use crate::ApiError;
 const NAMESPACE: Uuid = Uuid::from_u128(0x6b1e_55d0_3c5e_4f0a_9d0e_2a4b_7c3d_1e5f);
 const MAX_KEY_LEN: usize = 255;
 
+/// What a command knows of the request that carries it.
+#[derive(Debug, Clone, Default)]
+pub struct Invocation {
+    /// Derived from the idempotency key: a repeat gets the same id, and so
+    /// appends the same events, which the store then recognizes.
+    pub command_id: Option<Uuid>,
+    /// The `Idempotency-Key` header, recorded in the events' metadata.
+    pub idempotency_key: Option<String>,
+}
+
 /// A command request that carries an `Idempotency-Key`.
 #[derive(Debug, Clone)]
 pub struct IdempotentRequest {
@@ -130,16 +140,20 @@ pub async fn once<F, Fut>(
     command: F,
 ) -> Result<Response, ApiError>
 where
-    F: FnOnce(Option<Uuid>) -> Fut,
+    F: FnOnce(Invocation) -> Fut,
     Fut: std::future::Future<Output = Result<(StatusCode, Value), ApiError>>,
 {
     let Some(request) = request else {
-        let (status, body) = command(None).await?;
+        let (status, body) = command(Invocation::default()).await?;
         return Ok((status, Json(body)).into_response());
     };
     if let Some(stored) = request.stored(pool).await? {
         return Ok(stored);
     }
-    let (status, body) = command(Some(request.command_id())).await?;
+    let (status, body) = command(Invocation {
+        command_id: Some(request.command_id()),
+        idempotency_key: Some(request.key.clone()),
+    })
+    .await?;
     request.record(pool, status, &body).await
 }

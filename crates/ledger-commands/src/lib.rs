@@ -262,6 +262,28 @@ impl<S: EventStore> Ledger<S> {
         })
     }
 
+    /// The events a command id appended, when its first event is in the
+    /// log: the command ran already (its answer was lost, say, to a crash
+    /// before the response). A repeat is answered from them, not decided
+    /// again against a state the command itself changed.
+    async fn earlier_execution(
+        &self,
+        context: &CommandContext,
+    ) -> Result<Option<Vec<AppendedEvent>>, CommandError> {
+        let Some(command_id) = context.command_id else {
+            return Ok(None);
+        };
+        let ids: Vec<Uuid> = (0..MAX_EVENTS_PER_COMMAND)
+            .map(|index| event_id(Some(command_id), index))
+            .collect();
+        let mut found = self.store.find_events(&ids).await?;
+        if !found.iter().any(|event| event.event_id == ids[0]) {
+            return Ok(None);
+        }
+        found.sort_by_key(|event| event.global_position);
+        Ok(Some(found))
+    }
+
     /// Creates a run (SPEC rule 1). With an idempotency key seen before in
     /// the tenant, returns the existing run and appends nothing.
     ///
@@ -341,6 +363,14 @@ impl<S: EventStore> Ledger<S> {
         new_run_id: Uuid,
         context: &CommandContext,
     ) -> Result<RunOutcome, CommandError> {
+        if let Some(appended) = self.earlier_execution(context).await? {
+            let rerun = self.load_run(new_run_id).await?;
+            return Ok(RunOutcome {
+                run: rerun.state.visible_run(caller)?.clone(),
+                appended,
+                changed: false,
+            });
+        }
         let original = self.load_run(original_run_id).await?;
         let events = run::decide_rerun(&original.state, caller, new_run_id)?;
         let tenant = original
@@ -379,6 +409,14 @@ impl<S: EventStore> Ledger<S> {
         command: RunCommand,
         context: &CommandContext,
     ) -> Result<RunOutcome, CommandError> {
+        if let Some(appended) = self.earlier_execution(context).await? {
+            let loaded = self.load_run(run_id).await?;
+            return Ok(RunOutcome {
+                run: loaded.state.visible_run(caller)?.clone(),
+                appended,
+                changed: false,
+            });
+        }
         let stream_id = run_stream_id(run_id);
         self.with_retries(&stream_id, || async {
             let loaded = self.load_run(run_id).await?;
@@ -435,6 +473,9 @@ impl<S: EventStore> Ledger<S> {
         context: &CommandContext,
     ) -> Result<BillingOutcome, CommandError> {
         let stream_id = run_stream_id(run_id);
+        if let Some(appended) = self.earlier_execution(context).await? {
+            return self.billing_repeat(caller, run_id, appended).await;
+        }
         self.with_retries(&stream_id, || async {
             let run = self.load_run(run_id).await?;
             let tenant = run.state.visible_run(caller)?.created.tenant_id.clone();
@@ -465,16 +506,9 @@ impl<S: EventStore> Ledger<S> {
                 .iter()
                 .fold(account.state.clone(), account::evolve);
             match self.store.append(request).await {
-                Ok(outcome) if outcome.duplicate => {
-                    let run = self.load_run(run_id).await?.state.run;
-                    let account = self.load_account(&tenant).await?.state;
-                    Ok(Attempt::Done(BillingOutcome {
-                        run: run.expect("a run stays a run"),
-                        account,
-                        run_events: vec![],
-                        appended: outcome.events,
-                    }))
-                }
+                Ok(outcome) if outcome.duplicate => Ok(Attempt::Done(
+                    self.billing_repeat(caller, run_id, outcome.events).await?,
+                )),
                 Ok(outcome) => {
                     self.maybe_snapshot(&stream_id, &run, &run_after, decision.run.len())
                         .await;
@@ -501,6 +535,53 @@ impl<S: EventStore> Ledger<S> {
         .await
     }
 
+    /// The answer to a billing command that ran already: the run and
+    /// account as the log has them, and the run events it appended.
+    async fn billing_repeat(
+        &self,
+        caller: &Caller,
+        run_id: Uuid,
+        appended: Vec<AppendedEvent>,
+    ) -> Result<BillingOutcome, CommandError> {
+        let stream_id = run_stream_id(run_id);
+        let loaded = self.load_run(run_id).await?;
+        let run = loaded.state.visible_run(caller)?.clone();
+        let account = self.load_account(&run.created.tenant_id).await?.state;
+        let mut run_events = Vec::new();
+        let first = appended
+            .iter()
+            .filter(|event| event.stream_id == stream_id)
+            .map(|event| event.stream_version)
+            .min();
+        if let Some(first) = first {
+            for recorded in self
+                .store
+                .read_stream(&stream_id, first, ReadUntil::End)
+                .await?
+                .into_iter()
+                .filter(|recorded| {
+                    appended
+                        .iter()
+                        .any(|event| event.event_id == recorded.event_id)
+                })
+            {
+                run_events.push(
+                    RunEvent::decode(&recorded.event_type, recorded.schema_version, recorded.data)
+                        .map_err(|error| CommandError::Corrupt {
+                            stream_id: stream_id.clone(),
+                            reason: error.to_string(),
+                        })?,
+                );
+            }
+        }
+        Ok(BillingOutcome {
+            run,
+            account,
+            run_events,
+            appended,
+        })
+    }
+
     /// Executes a command on a tenant's account.
     ///
     /// # Errors
@@ -513,6 +594,13 @@ impl<S: EventStore> Ledger<S> {
         command: AccountCommand,
         context: &CommandContext,
     ) -> Result<AccountOutcome, CommandError> {
+        if let Some(appended) = self.earlier_execution(context).await? {
+            return Ok(AccountOutcome {
+                account: self.load_account(tenant_id).await?.state,
+                changed: false,
+                appended,
+            });
+        }
         let stream_id = account_stream_id(tenant_id);
         self.with_retries(&stream_id, || async {
             let loaded = self.load_account(tenant_id).await?;
@@ -671,13 +759,31 @@ impl<S: EventStore> Ledger<S> {
         context: &CommandContext,
     ) -> Result<FactsOutcome, CommandError> {
         let stream_id = run_stream_id(run_id);
+        // Each fact's first event id: the reporter's, else derived from the
+        // command id (so a repeated request writes nothing again), else new.
+        let first_ids: Vec<Uuid> = facts
+            .iter()
+            .enumerate()
+            .map(|(index, fact)| {
+                fact.event_id.unwrap_or_else(|| match context.command_id {
+                    Some(command_id) => {
+                        Uuid::new_v5(&command_id, format!("fact:{index}").as_bytes())
+                    }
+                    None => Uuid::new_v4(),
+                })
+            })
+            .collect();
         let given_ids: Vec<Uuid> = facts.iter().filter_map(|fact| fact.event_id).collect();
-        if !given_ids.is_empty() {
-            let known = self.store.find_events(&given_ids).await?;
+        let traceable_ids: Vec<Uuid> = match context.command_id {
+            Some(_) => first_ids.clone(),
+            None => given_ids.clone(),
+        };
+        if !traceable_ids.is_empty() {
+            let known = self.store.find_events(&traceable_ids).await?;
             if !known.is_empty() {
                 // The repeat is answered with every event the facts wrote,
                 // derived ones included, found by their derived ids.
-                let candidates: Vec<Uuid> = given_ids
+                let candidates: Vec<Uuid> = traceable_ids
                     .iter()
                     .flat_map(|id| {
                         (0..MAX_EVENTS_PER_FACT).map(move |index| fact_event_id(*id, index))
@@ -686,7 +792,12 @@ impl<S: EventStore> Ledger<S> {
                 let written = self.store.find_events(&candidates).await?;
                 let loaded = self.load_run(run_id).await?;
                 let run = loaded.state.visible_run(caller)?.clone();
-                if known.len() < given_ids.len() || known.iter().any(|e| e.stream_id != stream_id) {
+                // Reported ids must all be there; a derived one is absent
+                // when its fact changed nothing the first time.
+                let all_given_known = given_ids
+                    .iter()
+                    .all(|id| known.iter().any(|event| event.event_id == *id));
+                if !all_given_known || known.iter().any(|e| e.stream_id != stream_id) {
                     return Err(CommandError::EventIdReused {
                         event_id: known[0].event_id,
                     });
@@ -728,8 +839,7 @@ impl<S: EventStore> Ledger<S> {
             let mut run_ids = Vec::new();
             let mut account_events = Vec::new();
             let mut account_ids = Vec::new();
-            for reported in &facts {
-                let first_id = reported.event_id.unwrap_or_else(Uuid::new_v4);
+            for (reported, first_id) in facts.iter().zip(first_ids.iter().copied()) {
                 let id_of = |index: usize| fact_event_id(first_id, index);
                 match &reported.fact {
                     Fact::Run(command) => {
@@ -814,6 +924,10 @@ impl<S: EventStore> Ledger<S> {
         })
     }
 }
+
+/// Most events one command appends (a rerun's creation, a retry with its
+/// charge on the run and the account): how far a repeat looks for them.
+const MAX_EVENTS_PER_COMMAND: usize = 16;
 
 /// Most events one fact decides into: a derived `run.started`, the fact,
 /// and a derived terminal event; or a charge on the run and on the account.

@@ -634,3 +634,79 @@ async fn executing_the_same_command_id_twice_appends_once() {
     let (_, account) = replayed_balances(ledger.store()).await;
     assert_eq!(account.purchased, 7);
 }
+
+fn repeatable() -> CommandContext {
+    CommandContext {
+        command_id: Some(Uuid::new_v4()),
+        ..CommandContext::default()
+    }
+}
+
+/// Found by fault test F1: a retry-failed whose response was lost, sent
+/// again once the run is running, must get its own result back, not the
+/// 409 a new retry would get.
+#[tokio::test]
+async fn rule_10_a_repeated_command_that_already_ran_answers_its_result_not_a_conflict() {
+    let ledger = ledger().await;
+    grant(&ledger, Bucket::Monthly, 10).await;
+    let run_id = run_with_failed_files(&ledger, 3, 2).await;
+    let context = repeatable();
+    let first = ledger
+        .billing_command(&owner(), run_id, BillingCommand::RetryFailed, &context)
+        .await
+        .unwrap();
+    let again = ledger
+        .billing_command(&owner(), run_id, BillingCommand::RetryFailed, &context)
+        .await
+        .expect("the repeat is answered, not refused because the run now runs");
+    assert_eq!(again.appended, first.appended);
+    assert_eq!(again.run_events, first.run_events);
+    let fresh = ledger
+        .billing_command(&owner(), run_id, BillingCommand::RetryFailed, &repeatable())
+        .await;
+    assert!(fresh.is_err(), "a new retry of a running run is refused");
+    let (_, account) = replayed_balances(ledger.store()).await;
+    assert_eq!(account.total(), 8, "charged once");
+}
+
+/// Found by fault test F1: facts reported without event ids, repeated
+/// under the same command id, were charged twice.
+#[tokio::test]
+async fn rule_10_facts_repeated_under_one_command_id_are_charged_once() {
+    use ledger_commands::{Fact, ReportedFact};
+    let ledger = ledger().await;
+    grant(&ledger, Bucket::Monthly, 10).await;
+    let run_id = ledger
+        .create_run(&owner(), create(1), &ctx())
+        .await
+        .unwrap()
+        .run
+        .run_id();
+    let charge = || {
+        vec![ReportedFact {
+            event_id: None,
+            fact: Fact::Billing(BillingCommand::Charge {
+                amount: 3,
+                reason: None,
+            }),
+        }]
+    };
+    let context = repeatable();
+    let first = ledger
+        .report_facts(&system(), run_id, None, charge(), &context)
+        .await
+        .unwrap();
+    let again = ledger
+        .report_facts(&system(), run_id, None, charge(), &context)
+        .await
+        .unwrap();
+    assert_eq!(again.appended, first.appended);
+    let (_, account) = replayed_balances(ledger.store()).await;
+    assert_eq!(account.total(), 7, "charged once");
+    ledger
+        .report_facts(&system(), run_id, None, charge(), &repeatable())
+        .await
+        .unwrap();
+    let (_, account) = replayed_balances(ledger.store()).await;
+    assert_eq!(account.total(), 4, "another command charges again");
+}

@@ -105,6 +105,8 @@ pub struct Options {
     pub durability: Durability,
     /// `max_connections` of the server.
     pub max_connections: u32,
+    /// The loopback port to listen on; a free one when `None`.
+    pub port: Option<u16>,
 }
 
 impl Options {
@@ -114,6 +116,7 @@ impl Options {
             data_dir: data_dir.into(),
             durability: Durability::Production,
             max_connections: 200,
+            port: None,
         }
     }
 }
@@ -151,7 +154,10 @@ impl EmbeddedPostgres {
         } else {
             stop_orphaned_server(&pgdata)?;
         }
-        let port = free_loopback_port()?;
+        let port = match options.port {
+            Some(port) => port,
+            None => free_loopback_port()?,
+        };
         let child = spawn_server(&bin_dir, &run_as, &pgdata, &log, port, options)?;
         let server = EmbeddedPostgres {
             child: Mutex::new(Some(child)),
@@ -235,11 +241,24 @@ impl EmbeddedPostgres {
     /// # Errors
     /// When waiting for the process fails.
     pub fn stop(&self) -> Result<(), EmbeddedError> {
+        self.stop_with(Signal::SIGINT)
+    }
+
+    /// Immediate shutdown (`pg_ctl -m immediate`): PostgreSQL exits at once
+    /// and recovers from its WAL on the next start, as after a crash.
+    ///
+    /// # Errors
+    /// When waiting for the process fails.
+    pub fn stop_immediately(&self) -> Result<(), EmbeddedError> {
+        self.stop_with(Signal::SIGQUIT)
+    }
+
+    fn stop_with(&self, signal: Signal) -> Result<(), EmbeddedError> {
         let Some(mut child) = self.child.lock().expect("child lock").take() else {
             return Ok(());
         };
         let pid = Pid::from_raw(child.id() as i32);
-        let _ = kill(pid, Signal::SIGINT);
+        let _ = kill(pid, signal);
         let deadline = Instant::now() + STOP_TIMEOUT;
         loop {
             if child.try_wait().map_err(io("stopping postgres"))?.is_some() {

@@ -461,17 +461,22 @@ struct EventRows {
     hash: Vec<Vec<u8>>,
 }
 
+/// The transaction's first round trip: `BEGIN` and the log's head lock,
+/// sent together. Later statements take fresh snapshots, so they see every
+/// append that committed before the lock was granted.
+const BEGIN_AND_LOCK_HEAD: &str =
+    "BEGIN; SELECT position FROM event_log_head WHERE singleton FOR UPDATE";
+
+/// Four round trips per batch whatever its size: begin and lock, one
+/// lookup, one write, commit.
 async fn write_batch(
     pool: &PgPool,
     requests: &[&AppendRequest],
     before_commit: Option<&BeforeCommitHook>,
 ) -> Result<Vec<Result<AppendOutcome, AppendError>>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let head: i64 =
-        sqlx::query_scalar("SELECT position FROM event_log_head WHERE singleton FOR UPDATE")
-            .fetch_one(&mut *tx)
-            .await?;
-    let mut view = load_view(&mut tx, requests, head as u64).await?;
+    let mut tx = pool.begin_with(BEGIN_AND_LOCK_HEAD).await?;
+    let mut view = load_view(&mut tx, requests).await?;
+    let first_position = view.position + 1;
     // Microseconds: what timestamptz keeps, so the hashed value is the stored one.
     let now = Utc::now();
     let recorded_at = DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
@@ -485,16 +490,17 @@ async fn write_batch(
     }
     insert_rows(&mut tx, &view).await?;
     if let Some(hook) = before_commit {
-        hook(head as u64 + 1, view.position).await;
+        hook(first_position, view.position).await;
     }
     tx.commit().await?;
     Ok(results)
 }
 
+/// The log's head and what the batch's requests name (stream heads, event
+/// ids, claims), in one statement of rows tagged by `kind`.
 async fn load_view(
     tx: &mut Transaction<'_, Postgres>,
     requests: &[&AppendRequest],
-    position: u64,
 ) -> Result<BatchView, sqlx::Error> {
     let stream_ids: Vec<&str> = requests
         .iter()
@@ -511,47 +517,56 @@ async fn load_view(
         .map(|claim| (claim.scope.as_str(), claim.key.as_str()))
         .unzip();
 
-    let mut view = BatchView {
-        position,
-        ..BatchView::default()
-    };
-    for row in
-        sqlx::query("SELECT stream_id, version, head_hash FROM streams WHERE stream_id = ANY($1)")
-            .bind(&stream_ids)
-            .fetch_all(&mut **tx)
-            .await?
-    {
-        let version: i64 = row.try_get("version")?;
-        view.heads.insert(
-            row.try_get("stream_id")?,
-            (version as u64, row.try_get("head_hash")?),
-        );
-    }
-    for row in sqlx::query(
-        "SELECT event_id, stream_id, stream_version, global_position FROM events WHERE event_id = ANY($1)",
+    let rows = sqlx::query(
+        "SELECT 'head' AS kind, NULL::text AS t1, NULL::text AS t2, NULL::text AS t3,
+                position AS n1, NULL::bigint AS n2, NULL::bytea AS hash
+         FROM event_log_head WHERE singleton
+         UNION ALL
+         SELECT 'stream', stream_id, NULL, NULL, version, NULL, head_hash
+         FROM streams WHERE stream_id = ANY($1)
+         UNION ALL
+         SELECT 'event', event_id::text, stream_id, NULL, stream_version, global_position, NULL
+         FROM events WHERE event_id = ANY($2)
+         UNION ALL
+         SELECT 'claim', c.scope, c.claim_key, c.stream_id, NULL, NULL, NULL
+         FROM unique_claims c
+         JOIN UNNEST($3::text[], $4::text[]) AS wanted(scope, claim_key)
+           ON c.scope = wanted.scope AND c.claim_key = wanted.claim_key",
     )
+    .bind(&stream_ids)
     .bind(&event_ids)
+    .bind(&claim_scopes)
+    .bind(&claim_keys)
     .fetch_all(&mut **tx)
-    .await?
-    {
-        let event = appended_event(&row)?;
-        view.known_events.insert(event.event_id, event);
-    }
-    if !claim_scopes.is_empty() {
-        for row in sqlx::query(
-            "SELECT c.scope, c.claim_key, c.stream_id FROM unique_claims c
-             JOIN UNNEST($1::text[], $2::text[]) AS wanted(scope, claim_key)
-               ON c.scope = wanted.scope AND c.claim_key = wanted.claim_key",
-        )
-        .bind(&claim_scopes)
-        .bind(&claim_keys)
-        .fetch_all(&mut **tx)
-        .await?
-        {
-            view.claims.insert(
-                (row.try_get("scope")?, row.try_get("claim_key")?),
-                row.try_get("stream_id")?,
-            );
+    .await?;
+    let mut view = BatchView::default();
+    for row in rows {
+        let kind: &str = row.try_get("kind")?;
+        let number = |column: &str| -> Result<u64, sqlx::Error> {
+            Ok(row.try_get::<i64, _>(column)? as u64)
+        };
+        match kind {
+            "head" => view.position = number("n1")?,
+            "stream" => {
+                view.heads
+                    .insert(row.try_get("t1")?, (number("n1")?, row.try_get("hash")?));
+            }
+            "event" => {
+                let event_id: String = row.try_get("t1")?;
+                let event = AppendedEvent {
+                    event_id: event_id
+                        .parse()
+                        .map_err(|error| sqlx::Error::Decode(Box::new(error)))?,
+                    stream_id: row.try_get("t2")?,
+                    stream_version: number("n1")?,
+                    global_position: number("n2")?,
+                };
+                view.known_events.insert(event.event_id, event);
+            }
+            _ => {
+                view.claims
+                    .insert((row.try_get("t1")?, row.try_get("t2")?), row.try_get("t3")?);
+            }
         }
     }
     Ok(view)
@@ -696,33 +711,14 @@ fn earlier_append(
     }
 }
 
+/// Writes the batch in one statement: events, stream heads, claims, the
+/// log's head, and the notification (delivered at commit, so listeners wake
+/// to events they can read).
 async fn insert_rows(
     tx: &mut Transaction<'_, Postgres>,
     view: &BatchView,
 ) -> Result<(), sqlx::Error> {
     let rows = &view.rows;
-    sqlx::query(
-        "INSERT INTO events (global_position, event_id, stream_id, stream_version, event_type,
-                             schema_version, data, metadata, tenant_id, recorded_at, prev_hash, hash)
-         SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[],
-                              $6::int[], $7::jsonb[], $8::jsonb[], $9::text[], $10::timestamptz[],
-                              $11::bytea[], $12::bytea[])",
-    )
-    .bind(&rows.global_position)
-    .bind(&rows.event_id)
-    .bind(&rows.stream_id)
-    .bind(&rows.stream_version)
-    .bind(&rows.event_type)
-    .bind(&rows.schema_version)
-    .bind(&rows.data)
-    .bind(&rows.metadata)
-    .bind(&rows.tenant_id)
-    .bind(&rows.recorded_at)
-    .bind(&rows.prev_hash)
-    .bind(&rows.hash)
-    .execute(&mut **tx)
-    .await?;
-
     let mut stream_ids = Vec::new();
     let mut versions = Vec::new();
     let mut hashes = Vec::new();
@@ -742,51 +738,60 @@ async fn insert_rows(
         hashes.push(hash.as_slice());
         positions.push(position);
     }
+    let (mut scopes, mut keys, mut streams, mut at) = (vec![], vec![], vec![], vec![]);
+    for (scope, key, stream_id, position) in &view.new_claims {
+        scopes.push(scope.as_str());
+        keys.push(key.as_str());
+        streams.push(stream_id.as_str());
+        at.push(to_i64(*position));
+    }
     sqlx::query(
-        "INSERT INTO streams (stream_id, version, head_hash, head_position, updated_at)
-         SELECT id, version, hash, position, now()
-         FROM UNNEST($1::text[], $2::bigint[], $3::bytea[], $4::bigint[]) AS s(id, version, hash, position)
-         ON CONFLICT (stream_id) DO UPDATE
-           SET version = EXCLUDED.version, head_hash = EXCLUDED.head_hash,
-               head_position = EXCLUDED.head_position, updated_at = EXCLUDED.updated_at",
+        "WITH new_events AS (
+             INSERT INTO events (global_position, event_id, stream_id, stream_version, event_type,
+                                 schema_version, data, metadata, tenant_id, recorded_at,
+                                 prev_hash, hash)
+             SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[],
+                                  $6::int[], $7::jsonb[], $8::jsonb[], $9::text[],
+                                  $10::timestamptz[], $11::bytea[], $12::bytea[])
+         ), new_heads AS (
+             INSERT INTO streams (stream_id, version, head_hash, head_position, updated_at)
+             SELECT id, version, hash, position, now()
+             FROM UNNEST($13::text[], $14::bigint[], $15::bytea[], $16::bigint[])
+                  AS s(id, version, hash, position)
+             ON CONFLICT (stream_id) DO UPDATE
+               SET version = EXCLUDED.version, head_hash = EXCLUDED.head_hash,
+                   head_position = EXCLUDED.head_position, updated_at = EXCLUDED.updated_at
+         ), new_claims AS (
+             INSERT INTO unique_claims (scope, claim_key, stream_id, claimed_at_position)
+             SELECT * FROM UNNEST($17::text[], $18::text[], $19::text[], $20::bigint[])
+         ), new_head AS (
+             UPDATE event_log_head SET position = $21 WHERE singleton
+         )
+         SELECT pg_notify($22, $21::text)",
     )
+    .bind(&rows.global_position)
+    .bind(&rows.event_id)
+    .bind(&rows.stream_id)
+    .bind(&rows.stream_version)
+    .bind(&rows.event_type)
+    .bind(&rows.schema_version)
+    .bind(&rows.data)
+    .bind(&rows.metadata)
+    .bind(&rows.tenant_id)
+    .bind(&rows.recorded_at)
+    .bind(&rows.prev_hash)
+    .bind(&rows.hash)
     .bind(&stream_ids)
     .bind(&versions)
     .bind(&hashes)
     .bind(&positions)
+    .bind(&scopes)
+    .bind(&keys)
+    .bind(&streams)
+    .bind(&at)
+    .bind(to_i64(view.position))
+    .bind(NOTIFY_CHANNEL)
     .execute(&mut **tx)
     .await?;
-
-    if !view.new_claims.is_empty() {
-        let (mut scopes, mut keys, mut streams, mut at) = (vec![], vec![], vec![], vec![]);
-        for (scope, key, stream_id, position) in &view.new_claims {
-            scopes.push(scope.as_str());
-            keys.push(key.as_str());
-            streams.push(stream_id.as_str());
-            at.push(to_i64(*position));
-        }
-        sqlx::query(
-            "INSERT INTO unique_claims (scope, claim_key, stream_id, claimed_at_position)
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[])",
-        )
-        .bind(&scopes)
-        .bind(&keys)
-        .bind(&streams)
-        .bind(&at)
-        .execute(&mut **tx)
-        .await?;
-    }
-
-    sqlx::query("UPDATE event_log_head SET position = $1 WHERE singleton")
-        .bind(to_i64(view.position))
-        .execute(&mut **tx)
-        .await?;
-    // Delivered when the transaction commits, so listeners wake to events
-    // they can read.
-    sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(NOTIFY_CHANNEL)
-        .bind(view.position.to_string())
-        .execute(&mut **tx)
-        .await?;
     Ok(())
 }

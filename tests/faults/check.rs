@@ -1,0 +1,263 @@
+//! The checker, run after quiescence: every ok operation's events present
+//! once, no failed operation's events present, chains and read models
+//! verified against a fresh replay, and no balance below zero at any
+//! position of the log.
+
+use std::collections::{BTreeSet, HashMap};
+
+use ledger_domain::account::{self, AccountState};
+use ledger_domain::events::{AccountEvent, StreamEvent};
+use serde_json::{json, Value};
+
+use crate::load::{Op, Outcome};
+use crate::rig::Rig;
+
+/// One logged event, as the checker needs it.
+#[derive(Debug, Clone)]
+pub struct Logged {
+    pub position: i64,
+    pub event_id: uuid::Uuid,
+    pub stream_id: String,
+    pub version: i64,
+    pub event_type: String,
+    pub schema_version: i32,
+    pub data: Value,
+    /// `{tenant}/{idempotency key}`: keys are scoped by tenant.
+    pub key: Option<String>,
+    pub recorded_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The whole log, in position order.
+pub async fn read_log(rig: &Rig) -> Vec<Logged> {
+    let pool = rig.pool().await;
+    #[allow(clippy::type_complexity)]
+    let rows: Vec<(
+        i64,
+        uuid::Uuid,
+        String,
+        i64,
+        String,
+        i32,
+        Value,
+        Option<String>,
+        chrono::DateTime<chrono::Utc>,
+        Option<String>,
+    )> = sqlx::query_as(
+        "SELECT global_position, event_id, stream_id, stream_version, event_type,
+                    schema_version, data, metadata->>'idempotency_key', recorded_at, tenant_id
+             FROM events ORDER BY global_position",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    rows.into_iter()
+        .map(
+            |(
+                position,
+                event_id,
+                stream_id,
+                version,
+                event_type,
+                schema_version,
+                data,
+                key,
+                recorded_at,
+                tenant,
+            )| Logged {
+                position,
+                event_id,
+                stream_id,
+                version,
+                event_type,
+                schema_version,
+                data,
+                key: key.map(|key| format!("{}/{key}", tenant.unwrap_or_default())),
+                recorded_at,
+            },
+        )
+        .collect()
+}
+
+/// What the checker found.
+#[derive(Debug, Default)]
+pub struct Findings {
+    /// Ok operations whose effect is missing from the log.
+    pub lost: Vec<String>,
+    /// Operations applied more than once.
+    pub duplicated: Vec<String>,
+    /// Failed operations whose events are in the log.
+    pub failed_present: Vec<String>,
+    /// Operations still unknown after settling.
+    pub unknown: usize,
+    /// Positions are not 1..n, or a stream's versions are not 0..n.
+    pub gaps: Vec<String>,
+    /// The lowest balance of any account at any position.
+    pub minimum_balance: i64,
+    /// `run-ledger verify`'s verdict and report.
+    pub verified: bool,
+    pub verify_report: String,
+}
+
+impl Findings {
+    pub fn passed(&self) -> bool {
+        self.lost.is_empty()
+            && self.duplicated.is_empty()
+            && self.failed_present.is_empty()
+            && self.unknown == 0
+            && self.gaps.is_empty()
+            && self.minimum_balance >= 0
+            && self.verified
+    }
+
+    pub fn figures(&self) -> Value {
+        json!({
+            "lost": self.lost.len(),
+            "duplicated": self.duplicated.len(),
+            "failed_present": self.failed_present.len(),
+            "unknown_after_settling": self.unknown,
+            "gaps": self.gaps.len(),
+            "minimum_balance": self.minimum_balance,
+            "verify": self.verified,
+        })
+    }
+
+    pub fn explain(&self) -> String {
+        format!(
+            "lost {:?}\nduplicated {:?}\nfailed present {:?}\ngaps {:?}\nunknown {}\nminimum balance {}\n{}",
+            self.lost.iter().take(5).collect::<Vec<_>>(),
+            self.duplicated.iter().take(5).collect::<Vec<_>>(),
+            self.failed_present.iter().take(5).collect::<Vec<_>>(),
+            self.gaps.iter().take(5).collect::<Vec<_>>(),
+            self.unknown,
+            self.minimum_balance,
+            self.verify_report
+        )
+    }
+}
+
+/// Checks the log against the operations, after waiting for the read
+/// models to catch up.
+pub async fn check(rig: &Rig, ops: &[Op]) -> Findings {
+    rig.wait_caught_up().await;
+    let log = read_log(rig).await;
+    let mut findings = Findings {
+        minimum_balance: minimum_balance(&log),
+        ..Findings::default()
+    };
+    for (index, event) in log.iter().enumerate() {
+        if event.position != index as i64 + 1 {
+            findings
+                .gaps
+                .push(format!("position {} at index {index}", event.position));
+            break;
+        }
+    }
+    let mut versions: HashMap<&str, i64> = HashMap::new();
+    for event in &log {
+        let next = versions.entry(&event.stream_id).or_insert(0);
+        if event.version != *next {
+            findings.gaps.push(format!(
+                "{} version {} after {}",
+                event.stream_id,
+                event.version,
+                *next - 1
+            ));
+        }
+        *next = event.version + 1;
+    }
+    let mut by_key: HashMap<String, Vec<&Logged>> = HashMap::new();
+    for event in &log {
+        if let Some(key) = &event.key {
+            by_key.entry(key.clone()).or_default().push(event);
+        }
+    }
+    for op in ops {
+        let events = by_key
+            .get(format!("{}/{}", op.tenant, op.key).as_str())
+            .map_or(&[][..], Vec::as_slice);
+        // One application of a command is one append: one recorded_at.
+        let appends: BTreeSet<_> = events.iter().map(|event| event.recorded_at).collect();
+        if appends.len() > 1 {
+            findings.duplicated.push(format!(
+                "{} {} applied {} times",
+                op.kind,
+                op.key,
+                appends.len()
+            ));
+        }
+        match &op.outcome {
+            Outcome::Unknown(_) => findings.unknown += 1,
+            Outcome::Fail(status, _) if !events.is_empty() => {
+                findings.failed_present.push(format!(
+                    "{} {} answered {status} but has {} events",
+                    op.kind,
+                    op.key,
+                    events.len()
+                ))
+            }
+            Outcome::Fail(..) => {}
+            Outcome::Ok(status, body) => {
+                let expected = expected_events(op, *status, body);
+                let present: BTreeSet<uuid::Uuid> =
+                    events.iter().map(|event| event.event_id).collect();
+                if let Some(missing) = expected.iter().find(|id| !present.contains(id)) {
+                    findings
+                        .lost
+                        .push(format!("{} {}: event {missing} missing", op.kind, op.key));
+                }
+                if op.kind == "create" && *status == 201 && events.is_empty() {
+                    findings.lost.push(format!("create {}: no events", op.key));
+                }
+            }
+        }
+    }
+    let (verified, report) = rig.verify();
+    findings.verified = verified;
+    findings.verify_report = report;
+    findings
+}
+
+/// The event ids an ok answer says were appended.
+fn expected_events(op: &Op, _status: u16, body: &Value) -> Vec<uuid::Uuid> {
+    match op.kind {
+        "charge" | "refund" | "stage" | "file" => body["appended"]
+            .as_array()
+            .map(|appended| {
+                appended
+                    .iter()
+                    .filter_map(|event| event["event_id"].as_str()?.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => vec![],
+    }
+}
+
+/// Folds every account stream along the log; the lowest total seen.
+pub fn minimum_balance(log: &[Logged]) -> i64 {
+    let mut accounts: HashMap<&str, AccountState> = HashMap::new();
+    let mut minimum = i64::MAX;
+    for event in log
+        .iter()
+        .filter(|event| event.stream_id.starts_with("account-"))
+    {
+        let decoded = AccountEvent::decode(
+            &event.event_type,
+            event.schema_version as u32,
+            event.data.clone(),
+        )
+        .expect("account events decode");
+        let state = accounts
+            .remove(event.stream_id.as_str())
+            .unwrap_or_default();
+        let state = account::evolve(state, &decoded);
+        minimum = minimum.min(state.total());
+        accounts.insert(&event.stream_id, state);
+    }
+    if minimum == i64::MAX {
+        0
+    } else {
+        minimum
+    }
+}
