@@ -135,6 +135,10 @@ pub struct ServeConfig {
         default_value_t = 5_000
     )]
     pub min_position_timeout_ms: u64,
+    /// Milliseconds an API key read from the database is trusted before it is
+    /// read again: a key revoked in the database stops working within it.
+    #[arg(long, env = "RUN_LEDGER_KEY_CACHE_MS", default_value_t = 10_000)]
+    pub key_cache_ms: u64,
     /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
     #[arg(long, env = "RUN_LEDGER_SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
     pub shutdown_grace_seconds: u64,
@@ -287,6 +291,7 @@ impl Application {
             body_timeout: Duration::from_secs(config.body_timeout_seconds),
             min_position_timeout: Duration::from_millis(config.min_position_timeout_ms),
             checkpoint_key: signer.as_ref().map(CheckpointSigner::verifying_key),
+            keys: ledger_api::auth::KeyCache::new(Duration::from_millis(config.key_cache_ms)),
         };
         if signer.is_none() {
             tracing::warn!("no checkpoint signing key configured: checkpoints are not signed");

@@ -171,6 +171,7 @@ async fn main() -> anyhow::Result<()> {
         body_timeout_seconds: 30,
         min_position_timeout_ms: 5_000,
         shutdown_grace_seconds: 5,
+        key_cache_ms: 10_000,
         // Signing as in production: the default interval, a key of its own.
         checkpoint_interval_ms: 60_000,
         signing: SigningKeyConfig {

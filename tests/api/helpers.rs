@@ -38,6 +38,7 @@ pub fn config_for(db: &TestDatabase) -> ServeConfig {
         body_timeout_seconds: 2,
         min_position_timeout_ms: 1_500,
         shutdown_grace_seconds: 5,
+        key_cache_ms: 10_000,
         checkpoint_interval_ms: 60_000,
         signing: run_ledger::SigningKeyConfig::default(),
         database: DatabaseConfig {

@@ -223,3 +223,28 @@ async fn the_actor_is_recorded_in_event_metadata() {
     assert_eq!(metadata["tenant_id"], "acme");
     assert!(metadata["source"].as_str().unwrap().starts_with("key:"));
 }
+
+#[tokio::test]
+async fn a_cached_key_still_checks_its_secret_and_a_revoked_key_stops_within_the_cache_time() {
+    let app = spawn_app_with(
+        ledger_embedded_pg::testing::fresh_database().await,
+        |config| config.key_cache_ms = 300,
+    )
+    .await;
+    let key = app.key(Some("acme"), &["read"]).await;
+    assert_eq!(app.get("/v1/runs", &key).await.status, 200);
+    let forged = format!("{}x", &key[..key.len() - 1]);
+    assert_eq!(
+        app.get("/v1/runs", &forged).await.status,
+        401,
+        "the cached key's secret is still compared"
+    );
+    let pool = sqlx::PgPool::connect(&app.db.url).await.unwrap();
+    sqlx::query("UPDATE api_keys SET revoked_at = now()")
+        .execute(&pool)
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let revoked = app.get("/v1/runs", &key).await;
+    assert_eq!(revoked.status, 401, "{:?}", revoked.body);
+}

@@ -4,7 +4,12 @@
 //! SHA-256 is compared in constant time with the stored hash. Secrets are 244
 //! random bits, so a fast hash is enough: there is nothing to brute-force,
 //! unlike a password (docs/decisions.md). `RUN_LEDGER_ADMIN_KEY` is an
-//! admin key held only in memory, as its hash.
+//! admin key held only in memory, as its hash. Keys read from the database
+//! are cached for `KEY_CACHE_TTL`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -283,27 +288,90 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal
         .and_then(|rest| rest.split_once('_'))
         .ok_or_else(unknown)?;
     let id: Uuid = id.parse().map_err(|_| unknown())?;
-    let row = sqlx::query(
-        "SELECT secret_hash, tenant_id, scopes FROM api_keys WHERE key_id = $1 AND revoked_at IS NULL",
-    )
-    .bind(id)
-    .fetch_optional(&state.pool)
-    .await?
-    .ok_or_else(unknown)?;
-    let stored: Vec<u8> = row.try_get("secret_hash")?;
+    let stored = match state.keys.get(id) {
+        Some(stored) => stored,
+        None => {
+            let row = sqlx::query(
+                "SELECT secret_hash, tenant_id, scopes FROM api_keys
+                 WHERE key_id = $1 AND revoked_at IS NULL",
+            )
+            .bind(id)
+            .fetch_optional(&state.pool)
+            .await?
+            .ok_or_else(unknown)?;
+            let scopes: Vec<String> = row.try_get("scopes")?;
+            let stored = StoredKey {
+                secret_hash: row.try_get("secret_hash")?,
+                tenant_id: row.try_get("tenant_id")?,
+                scopes: scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
+            };
+            state.keys.insert(id, stored.clone());
+            stored
+        }
+    };
     if !bool::from(
         sha256(secret.as_bytes())
             .as_slice()
-            .ct_eq(stored.as_slice()),
+            .ct_eq(stored.secret_hash.as_slice()),
     ) {
         return Err(unknown());
     }
-    let scopes: Vec<String> = row.try_get("scopes")?;
     Ok(Principal {
         key_id: Some(id),
-        tenant_id: row.try_get("tenant_id")?,
-        scopes: scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
+        tenant_id: stored.tenant_id,
+        scopes: stored.scopes,
     })
+}
+
+const KEY_CACHE_CAPACITY: usize = 10_000;
+
+#[derive(Debug, Clone)]
+struct StoredKey {
+    secret_hash: Vec<u8>,
+    tenant_id: Option<String>,
+    scopes: Vec<Scope>,
+}
+
+/// Keys recently read from the database, so that authenticating a request
+/// costs no query. Only existing keys are kept, and the secret is checked
+/// against the stored hash on every request. A key revoked in the database
+/// stops working within the cache's time to live.
+#[derive(Debug, Clone)]
+pub struct KeyCache {
+    keys: Arc<Mutex<HashMap<Uuid, (Instant, StoredKey)>>>,
+    ttl: Duration,
+}
+
+impl KeyCache {
+    /// A cache that trusts what it read for `ttl` (zero: no caching).
+    pub fn new(ttl: Duration) -> Self {
+        KeyCache {
+            keys: Arc::default(),
+            ttl,
+        }
+    }
+
+    fn get(&self, id: Uuid) -> Option<StoredKey> {
+        let keys = self.keys.lock().expect("key cache lock");
+        keys.get(&id)
+            .filter(|(read_at, _)| read_at.elapsed() < self.ttl)
+            .map(|(_, stored)| stored.clone())
+    }
+
+    fn insert(&self, id: Uuid, stored: StoredKey) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut keys = self.keys.lock().expect("key cache lock");
+        if keys.len() >= KEY_CACHE_CAPACITY {
+            let ttl = self.ttl;
+            keys.retain(|_, (read_at, _)| read_at.elapsed() < ttl);
+            if keys.len() >= KEY_CACHE_CAPACITY {
+                keys.clear();
+            }
+        }
+        keys.insert(id, (Instant::now(), stored));
+    }
 }
 
 impl FromRequestParts<AppState> for Principal {

@@ -41,6 +41,8 @@ pub struct AppState {
     pub min_position_timeout: std::time::Duration,
     /// Live updates (server-sent events).
     pub live: live::Live,
+    /// API keys recently read from the database.
+    pub keys: auth::KeyCache,
     /// The key checkpoints are signed with, when this service signs them.
     pub checkpoint_key: Option<ledger_store::checkpoint::PublicKey>,
 }
