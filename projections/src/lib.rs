@@ -202,6 +202,7 @@ async fn commit_batch(
         return Ok(0);
     }
     model.apply(&mut tx, events).await?;
+    ledger_store::failpoint::hit("projector.before_commit");
     sqlx::query(
         "UPDATE projection_checkpoints SET position = $2, updated_at = now(), last_error = NULL
          WHERE name = $1",

@@ -614,3 +614,270 @@ async fn f9_sigterm_under_load_finishes_in_flight_requests_and_exits_in_the_grac
     });
     conclude("F9", seed, rig, ops, figures).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f3_crashes_at_exact_points_leave_nothing_half_done_twice_applied_or_skipped() {
+    let seed = seed();
+    let mut rng = load::Rng::new(seed);
+    let mut rig = Rig::start("f3").await;
+    let tenants = tenants(&rig.client, &rig.base(), 4, 500).await;
+    let points = [
+        "append.after_commit",
+        "command.before_record",
+        "projector.before_commit",
+    ];
+    let rounds = if full() { 5 } else { 1 };
+    let mut ops = vec![];
+    let mut per_point = vec![];
+    for point in points {
+        let mut hits = 0;
+        for _ in 0..rounds {
+            let at = 10 + rng.below(40);
+            rig.service_env = vec![(
+                ledger_store::failpoint::FAILPOINT_ENV.into(),
+                format!("{point}@{at}"),
+            )];
+            rig.kill_service();
+            rig.start_service().await;
+            rig.service_env.clear();
+            let stop = Arc::new(AtomicBool::new(false));
+            let load = tokio::spawn(mixed_load(
+                rig.client.clone(),
+                rig.base(),
+                tenants.clone(),
+                16,
+                rng.next(),
+                stop.clone(),
+            ));
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while rig.service_alive() && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            hits += usize::from(!rig.service_alive());
+            rig.kill_service();
+            rig.start_service().await;
+            stop.store(true, Ordering::Relaxed);
+            ops.extend(load.await.unwrap());
+        }
+        assert_eq!(hits, rounds, "{point} was reached");
+        per_point.push(json!({ "point": point, "hits": hits }));
+    }
+    conclude("F3", seed, rig, ops, json!({ "points": per_point })).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f6_writers_with_expected_versions_have_one_winner_per_version_and_read_their_writes() {
+    let seed = seed();
+    let rig = Rig::start("f6").await;
+    let base = rig.base();
+    let tenants = tenants(&rig.client, &base, 1, 1_000_000).await;
+    let (writers, appends_each) = if full() { (64, 20) } else { (16, 5) };
+    let mut create = Op::new(
+        "create",
+        &tenants[0],
+        "/v1/runs".into(),
+        Some(run_body(uuid::Uuid::new_v4())),
+    );
+    send(&rig.client, &base, &mut create).await;
+    let Outcome::Ok(201, created) = &create.outcome else {
+        panic!("{:?}", create.outcome)
+    };
+    let run_id = created["run_id"].as_str().unwrap().to_owned();
+    let created_at = created["global_position"].as_u64().unwrap();
+    let results = join_all((0..writers).map(|writer| {
+        let (client, base, tenant, run_id) = (rig.client.clone(), base.clone(), tenants[0].clone(), run_id.clone());
+        async move {
+            let (mut won, mut conflicts, mut anomalies, mut ops) = (vec![], 0, vec![], vec![]);
+            let mut seen = created_at;
+            while won.len() < appends_each {
+                let current: Value = client
+                    .get(format!("{base}/v1/runs/{run_id}?min_position={seen}"))
+                    .bearer_auth(&tenant.key)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                let Some(version) = current["version"].as_u64() else {
+                    // 503 projection_lagging: the read model is behind; ask again.
+                    assert_eq!(current["code"], "projection_lagging", "{current}");
+                    continue;
+                };
+                let event_id = uuid::Uuid::new_v4();
+                let mut op = Op::new(
+                    "charge",
+                    &tenant,
+                    format!("/v1/runs/{run_id}/events"),
+                    Some(json!({
+                        "expected_version": version,
+                        "events": [{"event_id": event_id, "type": "run.credits_deducted", "data": {"amount": 1}}],
+                    })),
+                );
+                send(&client, &base, &mut op).await;
+                match &op.outcome {
+                    Outcome::Ok(_, body) => {
+                        let position = body["global_position"].as_u64().unwrap();
+                        let appended = body["run"]["version"].as_u64().unwrap_or(0);
+                        won.push((event_id, version + 1, writer));
+                        // Read your writes: the read model shows the append.
+                        let read: Value = client
+                            .get(format!("{base}/v1/runs/{run_id}?min_position={position}"))
+                            .bearer_auth(&tenant.key)
+                            .send()
+                            .await
+                            .unwrap()
+                            .json()
+                            .await
+                            .unwrap();
+                        if read["version"].as_u64() < Some(appended) {
+                            anomalies.push(format!("writer {writer} read {read} after {position}"));
+                        }
+                        seen = position;
+                    }
+                    Outcome::Fail(409, _) => conflicts += 1,
+                    other => anomalies.push(format!("writer {writer}: {other:?}")),
+                }
+                ops.push(op);
+            }
+            (won, conflicts, anomalies, ops)
+        }
+    }))
+    .await;
+    let log = check::read_log(&rig).await;
+    let stream: Vec<&check::Logged> = log
+        .iter()
+        .filter(|event| event.stream_id == format!("run-{run_id}"))
+        .collect();
+    let mut anomalies: Vec<String> = vec![];
+    let mut conflicts = 0;
+    let mut ops = vec![create];
+    let mut versions = std::collections::BTreeMap::new();
+    for (won, lost_races, found, writer_ops) in results {
+        conflicts += lost_races;
+        anomalies.extend(found);
+        ops.extend(writer_ops);
+        for (event_id, version, writer) in won {
+            if let Some(other) = versions.insert(version, writer) {
+                anomalies.push(format!(
+                    "version {version} won by writers {other} and {writer}"
+                ));
+            }
+            match stream.iter().find(|event| event.event_id == event_id) {
+                Some(event) if event.version as u64 == version => {}
+                Some(event) => anomalies.push(format!(
+                    "{event_id} at version {} not {version}",
+                    event.version
+                )),
+                None => anomalies.push(format!("{event_id} lost")),
+            }
+        }
+    }
+    let charges = stream
+        .iter()
+        .filter(|event| event.event_type == "run.credits_deducted")
+        .count();
+    if charges != writers * appends_each {
+        anomalies.push(format!(
+            "{charges} charges for {} wins",
+            writers * appends_each
+        ));
+    }
+    let figures = json!({
+        "writers": writers,
+        "appends": writers * appends_each,
+        "conflicts": conflicts,
+        "anomalies": anomalies.len(),
+    });
+    assert!(anomalies.is_empty(), "{anomalies:?}");
+    conclude("F6", seed, rig, ops, figures).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f8_postgres_refusing_writes_acknowledges_nothing_and_recovers_when_undone() {
+    use sqlx::Connection as _;
+    let seed = seed();
+    let rig = Rig::start("f8").await;
+    let tenants = tenants(&rig.client, &rig.base(), 4, 300).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = tokio::spawn(mixed_load(
+        rig.client.clone(),
+        rig.base(),
+        tenants.clone(),
+        16,
+        seed,
+        stop.clone(),
+    ));
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let mut control = sqlx::PgConnection::connect(&rig.db_url).await.unwrap();
+    sqlx::query("SET default_transaction_read_only = off")
+        .execute(&mut control)
+        .await
+        .unwrap();
+    for statement in [
+        "ALTER SYSTEM SET default_transaction_read_only = on",
+        "SELECT pg_reload_conf()",
+    ] {
+        sqlx::query(statement).execute(&mut control).await.unwrap();
+    }
+    // Sessions apply a reload between statements: give them a moment.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let probing = Arc::new(AtomicBool::new(false));
+    let prober = tokio::spawn(probe(
+        rig.client.clone(),
+        rig.base(),
+        tenants[0].key.clone(),
+        probing.clone(),
+    ));
+    tokio::time::sleep(Duration::from_secs(if full() { 10 } else { 2 })).await;
+    let undone = Instant::now();
+    for statement in [
+        "ALTER SYSTEM RESET default_transaction_read_only",
+        "SELECT pg_reload_conf()",
+    ] {
+        sqlx::query(statement).execute(&mut control).await.unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let recovered = loop {
+        let mut op = Op::new(
+            "create",
+            &tenants[0],
+            "/v1/runs".into(),
+            Some(run_body(uuid::Uuid::new_v4())),
+        );
+        send(&rig.client, &rig.base(), &mut op).await;
+        if matches!(op.outcome, Outcome::Ok(..)) {
+            break undone.elapsed();
+        }
+        assert!(Instant::now() < deadline, "no recovery");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    probing.store(true, Ordering::Relaxed);
+    let seen = prober.await.unwrap();
+    let during: Vec<_> = seen.iter().filter(|(at, ..)| *at < undone).collect();
+    let ok_during = during
+        .iter()
+        .filter(|(_, status, _)| (200..300).contains(status))
+        .count();
+    let unavailable = during
+        .iter()
+        .filter(|(_, status, retry_after)| *status == 503 && *retry_after)
+        .count();
+    stop.store(true, Ordering::Relaxed);
+    let ops = load.await.unwrap();
+    assert_eq!(
+        ok_during, 0,
+        "nothing acknowledged while writes are refused"
+    );
+    assert_eq!(
+        unavailable,
+        during.len(),
+        "503 with Retry-After: {during:?}"
+    );
+    let figures = json!({
+        "probes_during_fault": during.len(),
+        "ok_during_fault": ok_during,
+        "recovery_ms": recovered.as_millis(),
+    });
+    conclude("F8", seed, rig, ops, figures).await;
+}

@@ -46,6 +46,8 @@ pub struct Rig {
     pub db_url: String,
     service: Option<Child>,
     service_port: u16,
+    /// Environment the next service start gets (a failpoint, say).
+    pub service_env: Vec<(String, String)>,
     /// The HTTP client.
     pub client: reqwest::Client,
     /// PostgreSQL's version and durability settings, as the server reports them.
@@ -93,6 +95,7 @@ impl Rig {
             db_url,
             service: None,
             service_port: free_port(),
+            service_env: vec![],
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .pool_max_idle_per_host(128)
@@ -128,6 +131,7 @@ impl Rig {
             .env("RUN_LEDGER_SHUTDOWN_GRACE_SECONDS", "10")
             .env("RUN_LEDGER_DB_ACQUIRE_TIMEOUT_MS", "1000")
             .env("RUST_LOG", "warn")
+            .envs(self.service_env.iter().map(|(name, value)| (name, value)))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

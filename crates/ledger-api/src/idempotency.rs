@@ -155,5 +155,6 @@ where
         idempotency_key: Some(request.key.clone()),
     })
     .await?;
+    ledger_store::failpoint::hit("command.before_record");
     request.record(pool, status, &body).await
 }

@@ -7,6 +7,7 @@
 
 pub mod bundle;
 pub mod checkpoint;
+pub mod failpoint;
 pub mod hash;
 mod postgres;
 

@@ -474,7 +474,23 @@ async fn write_batch(
     requests: &[&AppendRequest],
     before_commit: Option<&BeforeCommitHook>,
 ) -> Result<Vec<Result<AppendOutcome, AppendError>>, sqlx::Error> {
-    let mut tx = pool.begin_with(BEGIN_AND_LOCK_HEAD).await?;
+    let mut connection = pool.acquire().await?;
+    let error = match sqlx::Connection::begin_with(&mut *connection, BEGIN_AND_LOCK_HEAD).await {
+        Ok(tx) => return write_batch_in(tx, requests, before_commit).await,
+        Err(error) => error,
+    };
+    // sqlx rolls back only a transaction it saw begin: a BEGIN whose lock
+    // then failed (on a read-only server, say) would go back to the pool
+    // inside an aborted transaction.
+    let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
+    Err(error)
+}
+
+async fn write_batch_in(
+    mut tx: Transaction<'_, Postgres>,
+    requests: &[&AppendRequest],
+    before_commit: Option<&BeforeCommitHook>,
+) -> Result<Vec<Result<AppendOutcome, AppendError>>, sqlx::Error> {
     let mut view = load_view(&mut tx, requests).await?;
     let first_position = view.position + 1;
     // Microseconds: what timestamptz keeps, so the hashed value is the stored one.
@@ -493,6 +509,7 @@ async fn write_batch(
         hook(first_position, view.position).await;
     }
     tx.commit().await?;
+    crate::failpoint::hit("append.after_commit");
     Ok(results)
 }
 
