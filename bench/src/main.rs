@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Parser;
 use ledger_embedded_pg::{Durability, EmbeddedPostgres, Options};
+
+mod scale;
 use run_ledger::{Application, DatabaseConfig, Secret, ServeConfig, SigningKeyConfig};
 use serde_json::json;
 use sqlx::postgres::PgPoolOptions;
@@ -27,6 +29,15 @@ struct Args {
     /// Concurrent clients of the batched measurements.
     #[arg(long, default_value_t = 16)]
     batch_clients: usize,
+    /// Events per second of the projection-lag measurement.
+    #[arg(long, default_value_t = 1_000)]
+    lag_rate: u64,
+    /// Runs in the log for the rebuild and query measurements (0: skip them).
+    #[arg(long, default_value_t = 1_000_000)]
+    runs: usize,
+    /// Concurrent clients of the query measurements.
+    #[arg(long, default_value_t = 16)]
+    query_clients: usize,
 }
 
 /// Operations done and their latencies.
@@ -301,9 +312,46 @@ async fn main() -> anyhow::Result<()> {
             args.batch_clients
         ))
     );
+    println!(
+        "{}",
+        scale::projection_lag(&client, &base, &key, &raw, args.lag_rate, args.seconds).await
+    );
+    if args.runs > 0 {
+        let store = ledger_store::PgEventStore::new(raw.clone());
+        let seeding = Instant::now();
+        let runs = scale::seed_runs(&store, args.runs).await;
+        let seeded = seeding.elapsed();
+        let projected = scale::wait_projected(&store, &raw).await;
+        println!(
+            "| run-ledger: seeding {} runs straight into the store, 1,000 a transaction | {:.0} | | |",
+            runs.len(),
+            runs.len() as f64 / seeded.as_secs_f64()
+        );
+        println!(
+            "| run-ledger: live projection of them (after seeding ended: {:.1} s) | {:.0} | | |",
+            projected.as_secs_f64(),
+            runs.len() as f64 / (seeded + projected).as_secs_f64()
+        );
+        for line in scale::rebuild_beside_keyset(&store, &raw).await {
+            println!("{line}");
+        }
+        let key_runs: Vec<uuid::Uuid> = runs;
+        for line in scale::queries(
+            &client,
+            &base,
+            &key,
+            Arc::new(key_runs),
+            args.query_clients,
+            args.seconds,
+        )
+        .await
+        {
+            println!("{line}");
+        }
+    }
     println!();
     println!(
-        "peak RSS of this process (service and load clients together): {:.0} MiB",
+        "peak RSS of this process (service, load clients and seeding together): {:.0} MiB",
         rss_mib()
     );
 

@@ -1,0 +1,298 @@
+//! Figures at scale: projection lag under a steady load, rebuild throughput
+//! beside a keyset read of the same rows, and query latency over a large
+//! run history.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ledger_domain::events::StreamEvent;
+use ledger_domain::run::{self, CreateRun, RunCommand, RunState};
+use ledger_domain::Caller;
+use ledger_store::{
+    AppendRequest, EventMetadata, EventStore, ExpectedVersion, NewEvent, PgEventStore, StreamAppend,
+};
+use serde_json::json;
+use sqlx::PgPool;
+
+use crate::{measure, Figures};
+
+/// Milliseconds at quantile `q` of `samples`.
+fn quantile(samples: &mut [Duration], q: f64) -> f64 {
+    samples.sort();
+    samples
+        .get(((samples.len() as f64 * q) as usize).min(samples.len().saturating_sub(1)))
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+/// Appends at `rate` events/s over HTTP for `seconds` while polling the
+/// run-history checkpoint; the lag of each event is the time from its
+/// acknowledgement to the first poll that sees it projected.
+pub async fn projection_lag(
+    client: &reqwest::Client,
+    base: &str,
+    key: &str,
+    pool: &PgPool,
+    rate: u64,
+    seconds: u64,
+) -> String {
+    let acknowledged: Arc<std::sync::Mutex<Vec<(u64, Instant)>>> = Arc::default();
+    let checkpoints: Arc<std::sync::Mutex<Vec<(Instant, u64)>>> = Arc::default();
+    let running = Arc::new(AtomicBool::new(true));
+    let poller = {
+        let (pool, checkpoints, running) = (pool.clone(), checkpoints.clone(), running.clone());
+        tokio::spawn(async move {
+            while running.load(Ordering::Relaxed) {
+                let position: i64 = sqlx::query_scalar(
+                    "SELECT position FROM projection_checkpoints WHERE name = 'run_history'",
+                )
+                .fetch_one(&pool)
+                .await
+                .expect("a checkpoint");
+                checkpoints
+                    .lock()
+                    .unwrap()
+                    .push((Instant::now(), position as u64));
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        })
+    };
+    // Open loop: a request leaves every 1/rate s, whatever the answers do.
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let started = Instant::now();
+    let mut requests = vec![];
+    while started.elapsed() < Duration::from_secs(seconds) {
+        ticker.tick().await;
+        let (client, url, key, acknowledged) = (
+            client.clone(),
+            format!("{base}/v1/runs"),
+            key.to_owned(),
+            acknowledged.clone(),
+        );
+        requests.push(tokio::spawn(async move {
+            let reply: serde_json::Value = client
+                .post(url)
+                .bearer_auth(key)
+                .json(&json!({"owner_id": "bench"}))
+                .send()
+                .await
+                .expect("request")
+                .json()
+                .await
+                .expect("json");
+            let position = reply["global_position"].as_u64().expect("a position");
+            acknowledged
+                .lock()
+                .unwrap()
+                .push((position, Instant::now()));
+        }));
+    }
+    for request in requests {
+        request.await.expect("a request");
+    }
+    let sent_rate = acknowledged.lock().unwrap().len() as f64 / started.elapsed().as_secs_f64();
+    // Let the projector finish what was sent.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    running.store(false, Ordering::Relaxed);
+    poller.await.expect("the poller");
+    let checkpoints = checkpoints.lock().unwrap();
+    let mut lags: Vec<Duration> = acknowledged
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|(position, at)| {
+            let seen = checkpoints
+                .iter()
+                .find(|(polled, checkpoint)| *polled >= *at && checkpoint >= position)?;
+            Some(seen.0 - *at)
+        })
+        .collect();
+    format!(
+        "| run-ledger: projection lag (acknowledged -> in run history) at {sent_rate:.0} events/s | {} events | {:.2} | {:.2} |",
+        lags.len(),
+        quantile(&mut lags, 0.5),
+        quantile(&mut lags, 0.99)
+    )
+}
+
+/// Appends `runs` run.created events straight into the store, 1,000 runs
+/// per append, and returns their ids.
+pub async fn seed_runs(store: &PgEventStore, runs: usize) -> Vec<uuid::Uuid> {
+    let mut ids = Vec::with_capacity(runs);
+    let batch = 1_000;
+    let concurrent = 4;
+    let mut pending = vec![];
+    for chunk_start in (0..runs).step_by(batch) {
+        let mut request = AppendRequest::default();
+        for _ in chunk_start..(chunk_start + batch).min(runs) {
+            let run_id = uuid::Uuid::new_v4();
+            ids.push(run_id);
+            let create = CreateRun {
+                run_id,
+                tenant_id: "bench".into(),
+                owner_id: "bench".into(),
+                project_id: None,
+                pipeline_version: None,
+                input_version: None,
+                document: None,
+                company: None,
+                stages: vec!["extract".into(), "load".into()],
+                files: vec!["a.pdf".into()],
+                credits_per_file: 1,
+                max_retry_count: 3,
+                idempotency_key: None,
+                inputs: None,
+            };
+            let events = run::decide(
+                &RunState::default(),
+                &Caller::system(),
+                &RunCommand::Create(Box::new(create)),
+            )
+            .expect("a valid run");
+            request.streams.push(StreamAppend {
+                stream_id: ledger_domain::run_stream_id(run_id),
+                expected: ExpectedVersion::NoStream,
+                events: events
+                    .iter()
+                    .map(|event| {
+                        let encoded = event.encode();
+                        NewEvent {
+                            event_id: uuid::Uuid::new_v4(),
+                            event_type: encoded.event_type,
+                            schema_version: encoded.schema_version,
+                            data: encoded.data,
+                            metadata: EventMetadata {
+                                tenant_id: Some("bench".into()),
+                                source: Some("bench-seed".into()),
+                                ..EventMetadata::default()
+                            },
+                        }
+                    })
+                    .collect(),
+            });
+        }
+        let store = store.clone();
+        pending.push(tokio::spawn(async move {
+            store.append(request).await.expect("seeding")
+        }));
+        if pending.len() >= concurrent {
+            pending.remove(0).await.expect("a seeding task");
+        }
+    }
+    for task in pending {
+        task.await.expect("a seeding task");
+    }
+    ids
+}
+
+/// Waits until the run-history projection has applied the whole log.
+pub async fn wait_projected(store: &PgEventStore, pool: &PgPool) -> Duration {
+    let started = Instant::now();
+    let head = store.head_position().await.expect("a head");
+    loop {
+        let position: i64 = sqlx::query_scalar("SELECT min(position) FROM projection_checkpoints")
+            .fetch_one(pool)
+            .await
+            .expect("checkpoints");
+        if position as u64 >= head {
+            return started.elapsed();
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Rebuild of run history, beside a keyset read of the same rows.
+pub async fn rebuild_beside_keyset(store: &PgEventStore, pool: &PgPool) -> Vec<String> {
+    let head = store.head_position().await.expect("a head");
+    let started = Instant::now();
+    let mut after = 0i64;
+    let mut rows = 0u64;
+    loop {
+        let page: Vec<(i64, serde_json::Value)> = sqlx::query_as(
+            "SELECT global_position, data FROM events WHERE global_position > $1
+             ORDER BY global_position LIMIT 1000",
+        )
+        .bind(after)
+        .fetch_all(pool)
+        .await
+        .expect("a page");
+        let Some(last) = page.last() else { break };
+        after = last.0;
+        rows += page.len() as u64;
+    }
+    let keyset = rows as f64 / started.elapsed().as_secs_f64();
+    let report =
+        ledger_projections::rebuild(pool, store, ledger_projections::ReadModel::RunHistory)
+            .await
+            .expect("a rebuild");
+    vec![
+        format!(
+            "| PostgreSQL: keyset read of the log, 1,000 rows a page ({head} events) | {keyset:.0} | | |"
+        ),
+        format!(
+            "| run-ledger: rebuild of run history ({} events, swapped in) | {:.0} | | |",
+            report.events,
+            report.events as f64 / report.seconds
+        ),
+    ]
+}
+
+/// Run detail and the first list page, at the current number of runs.
+pub async fn queries(
+    client: &reqwest::Client,
+    base: &str,
+    key: &str,
+    runs: Arc<Vec<uuid::Uuid>>,
+    clients: usize,
+    seconds: u64,
+) -> Vec<String> {
+    let next = Arc::new(AtomicU64::new(0));
+    let (c, b, k, r) = (
+        client.clone(),
+        base.to_owned(),
+        key.to_owned(),
+        runs.clone(),
+    );
+    let detail: Figures = measure(clients, seconds, move |_| {
+        let (client, base, key, runs, next) =
+            (c.clone(), b.clone(), k.clone(), r.clone(), next.clone());
+        async move {
+            let index = next.fetch_add(7_919, Ordering::Relaxed) as usize % runs.len();
+            let response = client
+                .get(format!("{base}/v1/runs/{}", runs[index]))
+                .bearer_auth(&key)
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(response.status(), 200);
+            1
+        }
+    })
+    .await;
+    let (c, b, k) = (client.clone(), base.to_owned(), key.to_owned());
+    let list: Figures = measure(clients, seconds, move |_| {
+        let (client, base, key) = (c.clone(), b.clone(), k.clone());
+        async move {
+            let response = client
+                .get(format!("{base}/v1/runs?limit=50"))
+                .bearer_auth(&key)
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(response.status(), 200);
+            1
+        }
+    })
+    .await;
+    vec![
+        detail.line(&format!(
+            "run-ledger: GET /v1/runs/{{id}} at {} runs, {clients} clients (requests/s)",
+            runs.len()
+        )),
+        list.line(&format!(
+            "run-ledger: GET /v1/runs?limit=50 at {} runs, {clients} clients (requests/s)",
+            runs.len()
+        )),
+    ]
+}
