@@ -112,6 +112,13 @@ impl IdempotentRequest {
         status: StatusCode,
         body: &Value,
     ) -> Result<Response, ApiError> {
+        // The record keeps the first answer; the command's effects are its
+        // events, committed durably already, with ids derived from the key.
+        // A record lost in a crash only means a retry is answered from those
+        // events instead, so it need not wait for a WAL flush of its own.
+        let mut tx = pool
+            .begin_with("BEGIN; SET LOCAL synchronous_commit = off")
+            .await?;
         sqlx::query(
             "INSERT INTO idempotency_records (scope, idempotency_key, request_hash, status, body)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
@@ -121,8 +128,9 @@ impl IdempotentRequest {
         .bind(self.request_hash.as_slice())
         .bind(status.as_u16() as i16)
         .bind(body)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         self.stored(pool)
             .await?
             .ok_or_else(|| ApiError::Internal("an idempotency record vanished".into()))
