@@ -199,9 +199,12 @@ fn facts(events: Value) -> Option<Value> {
 /// The mixed workload of F1 and F2: creates, stage and file updates,
 /// charges, refunds, retry-failed and reruns over many runs and tenants.
 pub fn next_op(rng: &mut Rng, tenants: &[Tenant], runs: &Mutex<Vec<(usize, uuid::Uuid)>>) -> Op {
-    let known = runs.lock().unwrap().clone();
     let roll = rng.below(100);
-    if known.is_empty() || roll < 20 {
+    let picked = {
+        let known = runs.lock().unwrap();
+        (!known.is_empty()).then(|| known[rng.below(known.len() as u64) as usize])
+    };
+    if picked.is_none() || roll < 20 {
         let tenant = rng.below(tenants.len() as u64) as usize;
         let run_id = rng.uuid();
         let mut op = Op::new(
@@ -213,7 +216,7 @@ pub fn next_op(rng: &mut Rng, tenants: &[Tenant], runs: &Mutex<Vec<(usize, uuid:
         op.creates = Some((tenant, run_id));
         return op;
     }
-    let (tenant, run_id) = known[rng.below(known.len() as u64) as usize];
+    let (tenant, run_id) = picked.expect("a known run");
     let key = &tenants[tenant];
     let path = format!("/v1/runs/{run_id}/events");
     match roll {

@@ -211,10 +211,13 @@ async fn f2_postgres_outages_answer_503_with_retry_after_and_the_service_reconne
                 acknowledged, 0,
                 "nothing is acknowledged while PostgreSQL is down"
             );
-            assert!(
-                unavailable > 0,
-                "503 while PostgreSQL is down: {statuses:?}"
-            );
+            // Shorter outages end before a waiting request is refused.
+            if seconds * 1_000 > rig::ACQUIRE_TIMEOUT_MS {
+                assert!(
+                    unavailable > 0,
+                    "503 while PostgreSQL is down: {statuses:?}"
+                );
+            }
         }
         assert_eq!(without_retry_after, 0, "every 503 carries Retry-After");
     }

@@ -11,6 +11,10 @@ use serde_json::{json, Value};
 /// The admin key the rig's service runs with.
 pub const ADMIN_KEY: &str = "fault-rig-admin";
 
+/// How long the rig's service lets a request wait for a connection before
+/// answering 503: shorter outages end before anyone is refused.
+pub const ACQUIRE_TIMEOUT_MS: u64 = 1_000;
+
 /// `RUN_LEDGER_FAULTS=full` runs the long forms; the default is the short
 /// form CI runs.
 pub fn full() -> bool {
@@ -129,7 +133,10 @@ impl Rig {
             )
             .env("RUN_LEDGER_ADMIN_KEY", ADMIN_KEY)
             .env("RUN_LEDGER_SHUTDOWN_GRACE_SECONDS", "10")
-            .env("RUN_LEDGER_DB_ACQUIRE_TIMEOUT_MS", "1000")
+            .env(
+                "RUN_LEDGER_DB_ACQUIRE_TIMEOUT_MS",
+                ACQUIRE_TIMEOUT_MS.to_string(),
+            )
             .env("RUST_LOG", "warn")
             .envs(self.service_env.iter().map(|(name, value)| (name, value)))
             .stdout(Stdio::null())
