@@ -346,17 +346,23 @@ async fn f5_conflicting_retries_have_one_winner_and_no_balance_goes_negative() {
     let rig = Rig::start("f5").await;
     let base = rig.base();
     let (pairs, runs) = if full() { (1_000, 1_000) } else { (40, 60) };
-    // Credits for about half of the retries wanted.
-    let tenants = tenants(&rig.client, &base, 2, (runs as i64) * 3 / 2).await;
+    // Each retry costs 3 credits; each tenant can pay for half of its runs'.
+    let tenants = tenants(&rig.client, &base, 2, (runs as i64) * 3 / 4).await;
     let mut ops = vec![];
     let mut created = vec![];
     for index in 0..pairs.max(runs) {
         let tenant = &tenants[index % 2];
+        // Files and no stages: the run ends when its files do.
         let mut op = Op::new(
             "create",
             tenant,
             "/v1/runs".into(),
-            Some(run_body(rng.uuid())),
+            Some(json!({
+                "run_id": rng.uuid(),
+                "owner_id": "rig",
+                "files": [{"name": "a.pdf"}, {"name": "b.pdf"}, {"name": "c.pdf"}],
+                "credits_per_file": 1,
+            })),
         );
         send(&rig.client, &base, &mut op).await;
         let Outcome::Ok(201, body) = &op.outcome else {
@@ -417,6 +423,14 @@ async fn f5_conflicting_retries_have_one_winner_and_no_balance_goes_negative() {
                 .filter(|op| matches!(op.outcome, Outcome::Ok(..)))
                 .count();
             double_wins += usize::from(wins > 1);
+            if wins == 0 {
+                assert!(
+                    pair.iter()
+                        .all(|op| matches!(op.outcome, Outcome::Fail(402, _))),
+                    "a pair without a winner must have been refused for credits: {:?}",
+                    pair.iter().map(|op| &op.outcome).collect::<Vec<_>>()
+                );
+            }
             for op in &pair {
                 let status = match &op.outcome {
                     Outcome::Ok(status, _) | Outcome::Fail(status, _) => status.to_string(),
@@ -459,6 +473,10 @@ async fn f5_conflicting_retries_have_one_winner_and_no_balance_goes_negative() {
     ops.extend(money);
     let minimum = check::minimum_balance(&check::read_log(&rig).await);
     assert_eq!(double_wins, 0, "two retry-failed won on one run");
+    assert!(
+        statuses.contains_key("200") && statuses.contains_key("402"),
+        "some retries win, and the credits run out: {statuses:?}"
+    );
     let figures = json!({
         "pairs": created.len(),
         "statuses": statuses,
