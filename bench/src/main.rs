@@ -312,6 +312,7 @@ async fn main() -> anyhow::Result<()> {
             args.batch_clients
         ))
     );
+    let rss_after_appends = rss_mib();
     println!(
         "{}",
         scale::projection_lag(&client, &base, &key, &raw, args.lag_rate, args.seconds).await
@@ -351,7 +352,10 @@ async fn main() -> anyhow::Result<()> {
     }
     println!();
     println!(
-        "peak RSS of this process (service, load clients and seeding together): {:.0} MiB",
+        "peak RSS of this process (service and load clients) after the append figures: {rss_after_appends:.0} MiB"
+    );
+    println!(
+        "peak RSS of this process at the end (service, load clients, seeding and the in-process rebuild): {:.0} MiB",
         rss_mib()
     );
 
