@@ -325,3 +325,37 @@ pub fn tally(ops: &[Op]) -> Value {
         "retried": ops.iter().filter(|op| op.attempts.len() > 1).count(),
     })
 }
+
+/// The mixed workload running in the background until stopped.
+pub struct BackgroundLoad {
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<Vec<Op>>,
+}
+
+impl BackgroundLoad {
+    /// Starts `clients` loops of the mixed workload against `base`.
+    pub fn start(
+        client: &reqwest::Client,
+        base: String,
+        tenants: &[Tenant],
+        clients: usize,
+        seed: u64,
+    ) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn(mixed_load(
+            client.clone(),
+            base,
+            tenants.to_vec(),
+            clients,
+            seed,
+            stop.clone(),
+        ));
+        BackgroundLoad { stop, task }
+    }
+
+    /// Stops the clients and returns every operation they made.
+    pub async fn stop(self) -> Vec<Op> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.task.await.expect("the load finished")
+    }
+}

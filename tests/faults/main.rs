@@ -19,7 +19,7 @@ use futures::future::join_all;
 use serde_json::{json, Value};
 
 use check::check;
-use load::{mixed_load, run_body, send, settle, tally, tenants, Op, Outcome};
+use load::{run_body, send, settle, tally, tenants, BackgroundLoad, Op, Outcome};
 use rig::{full, report, seed, Rig, ADMIN_KEY};
 
 fn millis(durations: &[Duration]) -> Vec<u128> {
@@ -43,15 +43,7 @@ async fn f1_kill_9_under_a_64_client_mixed_load_loses_and_duplicates_nothing() {
     let mut rig = Rig::start("f1").await;
     let cycles = if full() { 20 } else { 3 };
     let tenants = tenants(&rig.client, &rig.base(), 8, 300).await;
-    let stop = Arc::new(AtomicBool::new(false));
-    let load = tokio::spawn(mixed_load(
-        rig.client.clone(),
-        rig.base(),
-        tenants,
-        64,
-        seed,
-        stop.clone(),
-    ));
+    let load = BackgroundLoad::start(&rig.client, rig.base(), &tenants, 64, seed);
     let (mut to_ready, mut to_caught_up) = (vec![], vec![]);
     for _ in 0..cycles {
         tokio::time::sleep(Duration::from_millis(if full() { 4_000 } else { 1_500 })).await;
@@ -63,8 +55,7 @@ async fn f1_kill_9_under_a_64_client_mixed_load_loses_and_duplicates_nothing() {
         to_caught_up.push(killed.elapsed());
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    stop.store(true, Ordering::Relaxed);
-    let ops = load.await.unwrap();
+    let ops = load.stop().await;
     let figures = json!({
         "cycles": cycles,
         "clients": 64,
@@ -72,6 +63,21 @@ async fn f1_kill_9_under_a_64_client_mixed_load_loses_and_duplicates_nothing() {
         "kill_to_caught_up_ms": millis(&to_caught_up),
     });
     conclude("F1", seed, rig, ops, figures).await;
+}
+
+/// Sends creates until one succeeds; when it did.
+async fn until_a_create_succeeds(rig: &Rig, tenant: &load::Tenant) -> Instant {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let body = run_body(uuid::Uuid::new_v4());
+        let mut op = Op::new("create", tenant, "/v1/runs".into(), Some(body));
+        send(&rig.client, &rig.base(), &mut op).await;
+        if matches!(op.outcome, Outcome::Ok(..)) {
+            return Instant::now();
+        }
+        assert!(Instant::now() < deadline, "no recovery: {:?}", op.outcome);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Sends a create every 50 ms until `stop`; the statuses seen, and whether
@@ -109,15 +115,7 @@ async fn f2_postgres_outages_answer_503_with_retry_after_and_the_service_reconne
     let seed = seed();
     let mut rig = Rig::start("f2").await;
     let tenants = tenants(&rig.client, &rig.base(), 4, 300).await;
-    let stop = Arc::new(AtomicBool::new(false));
-    let load = tokio::spawn(mixed_load(
-        rig.client.clone(),
-        rig.base(),
-        tenants.clone(),
-        16,
-        seed,
-        stop.clone(),
-    ));
+    let load = BackgroundLoad::start(&rig.client, rig.base(), &tenants, 16, seed);
     let outages: Vec<(&str, u64)> = if full() {
         vec![
             ("immediate", 1),
@@ -161,22 +159,7 @@ async fn f2_postgres_outages_answer_503_with_retry_after_and_the_service_reconne
             up = Instant::now();
             rig.start_postgres().await;
         }
-        // Until a create succeeds again.
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let recovered = loop {
-            let mut op = Op::new(
-                "create",
-                &tenants[0],
-                "/v1/runs".into(),
-                Some(run_body(uuid::Uuid::new_v4())),
-            );
-            send(&rig.client, &rig.base(), &mut op).await;
-            if matches!(op.outcome, Outcome::Ok(..)) {
-                break Instant::now();
-            }
-            assert!(Instant::now() < deadline, "no recovery after {mode}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
+        let recovered = until_a_create_succeeds(&rig, &tenants[0]).await;
         probing.store(true, Ordering::Relaxed);
         let seen = prober.await.unwrap();
         assert!(rig.service_alive(), "the service stays up through {mode}");
@@ -221,8 +204,7 @@ async fn f2_postgres_outages_answer_503_with_retry_after_and_the_service_reconne
         }
         assert_eq!(without_retry_after, 0, "every 503 carries Retry-After");
     }
-    stop.store(true, Ordering::Relaxed);
-    let ops = load.await.unwrap();
+    let ops = load.stop().await;
     conclude("F2", seed, rig, ops, json!({ "outages": per_outage })).await;
 }
 
@@ -600,20 +582,11 @@ async fn f9_sigterm_under_load_finishes_in_flight_requests_and_exits_in_the_grac
     let seed = seed();
     let mut rig = Rig::start("f9").await;
     let tenants = tenants(&rig.client, &rig.base(), 4, 300).await;
-    let stop = Arc::new(AtomicBool::new(false));
-    let load = tokio::spawn(mixed_load(
-        rig.client.clone(),
-        rig.base(),
-        tenants,
-        32,
-        seed,
-        stop.clone(),
-    ));
+    let load = BackgroundLoad::start(&rig.client, rig.base(), &tenants, 32, seed);
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     let terminated = Instant::now();
     let (to_exit, status) = rig.terminate_service().await;
-    stop.store(true, Ordering::Relaxed);
-    let ops = load.await.unwrap();
+    let ops = load.stop().await;
     // Requests answered with a server error around the stop: in-flight ones
     // must finish, not fail.
     let server_errors = ops
@@ -661,15 +634,7 @@ async fn f3_crashes_at_exact_points_leave_nothing_half_done_twice_applied_or_ski
             rig.kill_service();
             rig.start_service().await;
             rig.service_env.clear();
-            let stop = Arc::new(AtomicBool::new(false));
-            let load = tokio::spawn(mixed_load(
-                rig.client.clone(),
-                rig.base(),
-                tenants.clone(),
-                16,
-                rng.next(),
-                stop.clone(),
-            ));
+            let load = BackgroundLoad::start(&rig.client, rig.base(), &tenants, 16, rng.next());
             let deadline = Instant::now() + Duration::from_secs(30);
             while rig.service_alive() && Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -677,8 +642,7 @@ async fn f3_crashes_at_exact_points_leave_nothing_half_done_twice_applied_or_ski
             hits += usize::from(!rig.service_alive());
             rig.kill_service();
             rig.start_service().await;
-            stop.store(true, Ordering::Relaxed);
-            ops.extend(load.await.unwrap());
+            ops.extend(load.stop().await);
         }
         assert_eq!(hits, rounds, "{point} was reached");
         per_point.push(json!({ "point": point, "hits": hits }));
@@ -820,15 +784,7 @@ async fn f8_postgres_refusing_writes_acknowledges_nothing_and_recovers_when_undo
     let seed = seed();
     let rig = Rig::start("f8").await;
     let tenants = tenants(&rig.client, &rig.base(), 4, 300).await;
-    let stop = Arc::new(AtomicBool::new(false));
-    let load = tokio::spawn(mixed_load(
-        rig.client.clone(),
-        rig.base(),
-        tenants.clone(),
-        16,
-        seed,
-        stop.clone(),
-    ));
+    let load = BackgroundLoad::start(&rig.client, rig.base(), &tenants, 16, seed);
     tokio::time::sleep(Duration::from_millis(800)).await;
     let mut control = sqlx::PgConnection::connect(&rig.db_url).await.unwrap();
     sqlx::query("SET default_transaction_read_only = off")
@@ -858,21 +814,7 @@ async fn f8_postgres_refusing_writes_acknowledges_nothing_and_recovers_when_undo
     ] {
         sqlx::query(statement).execute(&mut control).await.unwrap();
     }
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let recovered = loop {
-        let mut op = Op::new(
-            "create",
-            &tenants[0],
-            "/v1/runs".into(),
-            Some(run_body(uuid::Uuid::new_v4())),
-        );
-        send(&rig.client, &rig.base(), &mut op).await;
-        if matches!(op.outcome, Outcome::Ok(..)) {
-            break undone.elapsed();
-        }
-        assert!(Instant::now() < deadline, "no recovery");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let recovered = until_a_create_succeeds(&rig, &tenants[0]).await - undone;
     probing.store(true, Ordering::Relaxed);
     let seen = prober.await.unwrap();
     let during: Vec<_> = seen.iter().filter(|(at, ..)| *at < undone).collect();
@@ -884,8 +826,7 @@ async fn f8_postgres_refusing_writes_acknowledges_nothing_and_recovers_when_undo
         .iter()
         .filter(|(_, status, retry_after)| *status == 503 && *retry_after)
         .count();
-    stop.store(true, Ordering::Relaxed);
-    let ops = load.await.unwrap();
+    let ops = load.stop().await;
     assert_eq!(
         ok_during, 0,
         "nothing acknowledged while writes are refused"
