@@ -258,6 +258,12 @@ async fn main() -> anyhow::Result<()> {
             ))
         );
     }
+    if let Some(&most) = args.clients.iter().max() {
+        println!(
+            "{}",
+            scale::in_process_creates(&raw, most, args.seconds).await
+        );
+    }
     let pool = raw.clone();
     let figures = measure(args.batch_clients, args.seconds, move |client| {
         let pool = pool.clone();

@@ -128,22 +128,11 @@ pub async fn seed_runs(store: &PgEventStore, runs: usize) -> Vec<uuid::Uuid> {
         for _ in chunk_start..(chunk_start + batch).min(runs) {
             let run_id = uuid::Uuid::new_v4();
             ids.push(run_id);
-            let create = CreateRun {
+            let create = bench_run(
                 run_id,
-                tenant_id: "bench".into(),
-                owner_id: "bench".into(),
-                project_id: None,
-                pipeline_version: None,
-                input_version: None,
-                document: None,
-                company: None,
-                stages: vec!["extract".into(), "load".into()],
-                files: vec!["a.pdf".into()],
-                credits_per_file: 1,
-                max_retry_count: 3,
-                idempotency_key: None,
-                inputs: None,
-            };
+                vec!["extract".into(), "load".into()],
+                vec!["a.pdf".into()],
+            );
             let events = run::decide(
                 &RunState::default(),
                 &Caller::system(),
@@ -286,4 +275,50 @@ async fn get_ok(client: reqwest::Client, url: String, key: String) -> u64 {
         .expect("request");
     assert_eq!(response.status(), 200);
     1
+}
+
+/// A run of tenant `bench`.
+pub fn bench_run(run_id: uuid::Uuid, stages: Vec<String>, files: Vec<String>) -> CreateRun {
+    CreateRun {
+        run_id,
+        tenant_id: "bench".into(),
+        owner_id: "bench".into(),
+        project_id: None,
+        pipeline_version: None,
+        input_version: None,
+        document: None,
+        company: None,
+        stages,
+        files,
+        credits_per_file: 1,
+        max_retry_count: 3,
+        idempotency_key: None,
+        inputs: None,
+    }
+}
+
+/// The same creates as `POST /v1/runs`, through the command layer and the
+/// store in this process, without HTTP: where the service's time goes.
+pub async fn in_process_creates(pool: &PgPool, clients: usize, seconds: u64) -> String {
+    let ledger = Arc::new(ledger_commands::Ledger::new(PgEventStore::new(
+        pool.clone(),
+    )));
+    let figures = measure(clients, seconds, move |_| {
+        let ledger = ledger.clone();
+        async move {
+            ledger
+                .create_run(
+                    &Caller::system(),
+                    bench_run(uuid::Uuid::new_v4(), vec![], vec![]),
+                    &ledger_commands::CommandContext::default(),
+                )
+                .await
+                .expect("a create");
+            1
+        }
+    })
+    .await;
+    figures.line(&format!(
+        "run-ledger without HTTP: `Ledger::create_run` in process, {clients} tasks"
+    ))
 }
