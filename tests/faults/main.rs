@@ -1,4 +1,4 @@
-//! Fault tests of ../RELIABILITY.md (docs/reliability.md): the service as a
+//! Fault tests F1-F9 (docs/reliability.md): the service as a
 //! child process on a PostgreSQL of its own with production durability,
 //! faults injected while a load client records every operation, and a
 //! checker run after quiescence. Each test writes a JSON report and a
