@@ -139,6 +139,15 @@ pub struct ServeConfig {
     /// read again: a key revoked in the database stops working within it.
     #[arg(long, env = "RUN_LEDGER_KEY_CACHE_MS", default_value_t = 10_000)]
     pub key_cache_ms: u64,
+    /// Seconds an `Idempotency-Key`'s first answer is kept. A later retry is
+    /// still applied once (it is answered from the log), but may get 200
+    /// where the first answer was 201.
+    #[arg(
+        long,
+        env = "RUN_LEDGER_IDEMPOTENCY_RETENTION_SECONDS",
+        default_value_t = 7 * 24 * 3_600
+    )]
+    pub idempotency_retention_seconds: u64,
     /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
     #[arg(long, env = "RUN_LEDGER_SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
     pub shutdown_grace_seconds: u64,
@@ -265,6 +274,8 @@ pub struct Application {
     stop_background: tokio::sync::watch::Sender<bool>,
     /// Signs checkpoints at this interval, when a key is configured.
     checkpointer: Option<(Checkpointer, Duration)>,
+    /// How long idempotency records are kept.
+    idempotency_retention: Duration,
 }
 
 impl Application {
@@ -308,6 +319,7 @@ impl Application {
             state,
             grace: Duration::from_secs(config.shutdown_grace_seconds),
             stop_background,
+            idempotency_retention: Duration::from_secs(config.idempotency_retention_seconds),
         })
     }
 
@@ -337,6 +349,7 @@ impl Application {
             grace,
             stop_background,
             checkpointer,
+            idempotency_retention,
         } = self;
         let router_state = state.clone();
         let (stopping, stop_signal) = tokio::sync::watch::channel(false);
@@ -360,6 +373,11 @@ impl Application {
                 ))
             })
             .collect();
+        background.push(tokio::spawn(ledger_api::idempotency::sweep_records(
+            database.pool.clone(),
+            idempotency_retention,
+            projectors_stopping.clone(),
+        )));
         if let Some((checkpointer, interval)) = checkpointer {
             background.push(tokio::spawn(
                 checkpointer.run(interval, projectors_stopping.clone()),

@@ -39,6 +39,7 @@ pub fn config_for(db: &TestDatabase) -> ServeConfig {
         min_position_timeout_ms: 1_500,
         shutdown_grace_seconds: 5,
         key_cache_ms: 10_000,
+        idempotency_retention_seconds: 7 * 24 * 3_600,
         checkpoint_interval_ms: 60_000,
         signing: run_ledger::SigningKeyConfig::default(),
         database: DatabaseConfig {

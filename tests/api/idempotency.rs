@@ -193,3 +193,36 @@ async fn an_event_id_reused_for_other_events_is_409_and_a_taken_run_id_is_409() 
         (409, "run_already_exists")
     );
 }
+
+#[tokio::test]
+async fn an_expired_idempotency_record_still_applies_a_retried_rerun_once() {
+    let app = spawn_app_with(
+        ledger_embedded_pg::testing::fresh_database().await,
+        |config| config.idempotency_retention_seconds = 1,
+    )
+    .await;
+    let key = app.append_key("acme").await;
+    let run = app.create_run(&key, run_body("ada", 0, &[])).await;
+    let path = format!("/v1/runs/{}/rerun", run["run_id"].as_str().unwrap());
+    let first = post_with_key(&app, &path, &key, "k-expiring", json!({})).await;
+    assert_eq!(first.status, 201);
+    let pool = sqlx::PgPool::connect(&app.db.url).await.unwrap();
+    let records = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM idempotency_records")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(records().await, 1);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while records().await > 0 {
+        assert!(std::time::Instant::now() < deadline, "the record expires");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let before = app.log_state().await;
+    let again = post_with_key(&app, &path, &key, "k-expiring", json!({})).await;
+    assert_eq!(again.status, 201, "answered from the log: {:?}", again.body);
+    assert_eq!(again.body["run_id"], first.body["run_id"], "the same rerun");
+    assert_eq!(again.body["version"], first.body["version"]);
+    assert_eq!(app.log_state().await, before, "nothing appended again");
+}

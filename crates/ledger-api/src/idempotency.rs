@@ -166,3 +166,43 @@ where
     ledger_store::failpoint::hit("command.before_record");
     request.record(pool, status, &body).await
 }
+
+/// Deletes idempotency records older than `retention`, every `retention / 10`
+/// (at least every second, at most every hour), until `stopping` turns true.
+///
+/// A retry after its record is gone is still safe: the command id derives
+/// from the key, and a command whose events are in the log is answered from
+/// them. What is lost is the exact first answer, and the 422 for a reused key
+/// with another body.
+pub async fn sweep_records(
+    pool: PgPool,
+    retention: std::time::Duration,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
+    let every = (retention / 10).clamp(
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_secs(3_600),
+    );
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stopping.wait_for(|stop| *stop) => return,
+        }
+        let deleted = sqlx::query(
+            "DELETE FROM idempotency_records WHERE created_at < now() - make_interval(secs => $1)",
+        )
+        .bind(retention.as_secs_f64())
+        .execute(&pool)
+        .await;
+        match deleted {
+            Ok(done) if done.rows_affected() > 0 => {
+                tracing::debug!(
+                    deleted = done.rows_affected(),
+                    "expired idempotency records"
+                );
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "sweeping idempotency records"),
+        }
+    }
+}

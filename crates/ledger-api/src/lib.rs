@@ -6,7 +6,7 @@ mod audit;
 pub mod auth;
 mod body;
 mod commands;
-mod idempotency;
+pub mod idempotency;
 pub mod live;
 mod metrics;
 mod problem;
