@@ -137,6 +137,25 @@ async fn raw_insert(pool: &PgPool, client: usize, rows: usize) -> u64 {
     rows as u64
 }
 
+/// A POST of `body` with `key`; the JSON answer.
+async fn post_json(
+    client: &reqwest::Client,
+    url: String,
+    key: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    client
+        .post(url)
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json")
+}
+
 fn rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -206,14 +225,13 @@ async fn main() -> anyhow::Result<()> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(128)
         .build()?;
-    let key: String = client
-        .post(format!("{base}/v1/keys"))
-        .bearer_auth(admin)
-        .json(&json!({"tenant_id": "bench", "scopes": ["append", "read"]}))
-        .send()
-        .await?
-        .json::<serde_json::Value>()
-        .await?["key"]
+    let key: String = post_json(
+        &client,
+        format!("{base}/v1/keys"),
+        admin,
+        json!({"tenant_id": "bench", "scopes": ["append", "read"]}),
+    )
+    .await["key"]
         .as_str()
         .context("a key")?
         .to_owned();
@@ -287,27 +305,21 @@ async fn main() -> anyhow::Result<()> {
         let (client, base, key) = (client_http.clone(), base_url.clone(), key_batch.clone());
         let (stages, events) = (stages.clone(), events.clone());
         async move {
-            let run: serde_json::Value = client
-                .post(format!("{base}/v1/runs"))
-                .bearer_auth(&key)
-                .json(&json!({"owner_id": "bench", "stages": stages}))
-                .send()
-                .await
-                .expect("request")
-                .json()
-                .await
-                .expect("json");
+            let run = post_json(
+                &client,
+                format!("{base}/v1/runs"),
+                &key,
+                json!({"owner_id": "bench", "stages": stages}),
+            )
+            .await;
             let run_id = run["run_id"].as_str().expect("run id");
-            let reply: serde_json::Value = client
-                .post(format!("{base}/v1/runs/{run_id}/events"))
-                .bearer_auth(&key)
-                .json(&json!({"events": events}))
-                .send()
-                .await
-                .expect("request")
-                .json()
-                .await
-                .expect("json");
+            let reply = post_json(
+                &client,
+                format!("{base}/v1/runs/{run_id}/events"),
+                &key,
+                json!({"events": events}),
+            )
+            .await;
             1 + reply["appended"].as_array().map_or(0, Vec::len) as u64
         }
     })

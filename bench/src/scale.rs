@@ -15,7 +15,7 @@ use ledger_store::{
 use serde_json::json;
 use sqlx::PgPool;
 
-use crate::{measure, Figures};
+use crate::{measure, post_json, Figures};
 
 /// Milliseconds at quantile `q` of `samples`.
 fn quantile(samples: &mut [Duration], q: f64) -> f64 {
@@ -71,16 +71,7 @@ pub async fn projection_lag(
             acknowledged.clone(),
         );
         requests.push(tokio::spawn(async move {
-            let reply: serde_json::Value = client
-                .post(url)
-                .bearer_auth(key)
-                .json(&json!({"owner_id": "bench"}))
-                .send()
-                .await
-                .expect("request")
-                .json()
-                .await
-                .expect("json");
+            let reply = post_json(&client, url, &key, json!({"owner_id": "bench"})).await;
             let position = reply["global_position"].as_u64().expect("a position");
             acknowledged
                 .lock()

@@ -13,7 +13,7 @@ use crate::load::{Op, Outcome};
 use crate::rig::Rig;
 
 /// One logged event, as the checker needs it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Logged {
     pub position: i64,
     pub event_id: uuid::Uuid,
@@ -30,53 +30,18 @@ pub struct Logged {
 /// The whole log, in position order.
 pub async fn read_log(rig: &Rig) -> Vec<Logged> {
     let pool = rig.pool().await;
-    #[allow(clippy::type_complexity)]
-    let rows: Vec<(
-        i64,
-        uuid::Uuid,
-        String,
-        i64,
-        String,
-        i32,
-        Value,
-        Option<String>,
-        chrono::DateTime<chrono::Utc>,
-        Option<String>,
-    )> = sqlx::query_as(
-        "SELECT global_position, event_id, stream_id, stream_version, event_type,
-                    schema_version, data, metadata->>'idempotency_key', recorded_at, tenant_id
-             FROM events ORDER BY global_position",
+    let log = sqlx::query_as(
+        "SELECT global_position AS position, event_id, stream_id, stream_version AS version,
+                event_type, schema_version, data,
+                COALESCE(tenant_id, '') || '/' || (metadata->>'idempotency_key') AS key,
+                recorded_at
+         FROM events ORDER BY global_position",
     )
     .fetch_all(&pool)
     .await
     .unwrap();
     pool.close().await;
-    rows.into_iter()
-        .map(
-            |(
-                position,
-                event_id,
-                stream_id,
-                version,
-                event_type,
-                schema_version,
-                data,
-                key,
-                recorded_at,
-                tenant,
-            )| Logged {
-                position,
-                event_id,
-                stream_id,
-                version,
-                event_type,
-                schema_version,
-                data,
-                key: key.map(|key| format!("{}/{key}", tenant.unwrap_or_default())),
-                recorded_at,
-            },
-        )
-        .collect()
+    log
 }
 
 /// What the checker found.

@@ -650,6 +650,28 @@ async fn f3_crashes_at_exact_points_leave_nothing_half_done_twice_applied_or_ski
     conclude("F3", seed, rig, ops, json!({ "points": per_point })).await;
 }
 
+/// A run's detail once its read model has reached `min_position` (or the
+/// 503 problem body when it did not in time).
+async fn read_run(
+    client: &reqwest::Client,
+    base: &str,
+    tenant: &load::Tenant,
+    run_id: &str,
+    min_position: u64,
+) -> Value {
+    client
+        .get(format!(
+            "{base}/v1/runs/{run_id}?min_position={min_position}"
+        ))
+        .bearer_auth(&tenant.key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn f6_writers_with_expected_versions_have_one_winner_per_version_and_read_their_writes() {
     let seed = seed();
@@ -675,15 +697,7 @@ async fn f6_writers_with_expected_versions_have_one_winner_per_version_and_read_
             let (mut won, mut conflicts, mut anomalies, mut ops) = (vec![], 0, vec![], vec![]);
             let mut seen = created_at;
             while won.len() < appends_each {
-                let current: Value = client
-                    .get(format!("{base}/v1/runs/{run_id}?min_position={seen}"))
-                    .bearer_auth(&tenant.key)
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
+                let current = read_run(&client, &base, &tenant, &run_id, seen).await;
                 let Some(version) = current["version"].as_u64() else {
                     // 503 projection_lagging: the read model is behind; ask again.
                     assert_eq!(current["code"], "projection_lagging", "{current}");
@@ -706,15 +720,7 @@ async fn f6_writers_with_expected_versions_have_one_winner_per_version_and_read_
                         let appended = body["run"]["version"].as_u64().unwrap_or(0);
                         won.push((event_id, version + 1, writer));
                         // Read your writes: the read model shows the append.
-                        let read: Value = client
-                            .get(format!("{base}/v1/runs/{run_id}?min_position={position}"))
-                            .bearer_auth(&tenant.key)
-                            .send()
-                            .await
-                            .unwrap()
-                            .json()
-                            .await
-                            .unwrap();
+                        let read = read_run(&client, &base, &tenant, &run_id, position).await;
                         if read["version"].as_u64() < Some(appended) {
                             anomalies.push(format!("writer {writer} read {read} after {position}"));
                         }
