@@ -35,6 +35,9 @@ struct Args {
     /// Runs in the log for the rebuild and query measurements (0: skip them).
     #[arg(long, default_value_t = 1_000_000)]
     runs: usize,
+    /// Seconds of unmeasured load before the figures (then `VACUUM ANALYZE`).
+    #[arg(long, default_value_t = 5)]
+    warm_up_seconds: u64,
     /// Concurrent clients of the query measurements.
     #[arg(long, default_value_t = 16)]
     query_clients: usize,
@@ -137,6 +140,48 @@ async fn raw_insert(pool: &PgPool, client: usize, rows: usize) -> u64 {
     rows as u64
 }
 
+/// Runs both single-event loads unmeasured, then `VACUUM ANALYZE`, as
+/// pgbench does before it measures: statements planned while a table was
+/// empty keep their plans until the table is first analyzed, which
+/// autovacuum does only after a minute or so, and a figure should not
+/// depend on where in that minute it fell.
+async fn warm_up(
+    raw: &PgPool,
+    client: &reqwest::Client,
+    base: &str,
+    key: &str,
+    args: &Args,
+) -> anyhow::Result<()> {
+    let clients = args.clients.iter().copied().max().unwrap_or(1);
+    let pool = raw.clone();
+    measure(clients, args.warm_up_seconds, move |client| {
+        let pool = pool.clone();
+        async move { raw_insert(&pool, client, 1).await }
+    })
+    .await;
+    let (client, url, key) = (client.clone(), format!("{base}/v1/runs"), key.to_owned());
+    measure(clients, args.warm_up_seconds, move |_| {
+        let (client, url, key) = (client.clone(), url.clone(), key.clone());
+        async move { create_run(&client, url, &key).await }
+    })
+    .await;
+    sqlx::raw_sql("VACUUM ANALYZE").execute(raw).await?;
+    Ok(())
+}
+
+/// One `POST /v1/runs`: one event.
+async fn create_run(client: &reqwest::Client, url: String, key: &str) -> u64 {
+    let response = client
+        .post(url)
+        .bearer_auth(key)
+        .json(&json!({"owner_id": "bench"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 201);
+    1
+}
+
 /// A POST of `body` with `key`; the JSON answer.
 async fn post_json(
     client: &reqwest::Client,
@@ -236,6 +281,8 @@ async fn main() -> anyhow::Result<()> {
         .context("a key")?
         .to_owned();
 
+    warm_up(&raw, &client, &base, &key, &args).await?;
+
     println!("PostgreSQL {version}, fsync={fsync}, synchronous_commit={commit}; {} s per figure; {} cores",
         args.seconds, std::thread::available_parallelism().map_or(0, |n| n.get()));
     println!();
@@ -254,20 +301,10 @@ async fn main() -> anyhow::Result<()> {
                 "PostgreSQL: single-row INSERT transactions, {clients} clients"
             ))
         );
-        let (client_http, base_url, key) = (client.clone(), base.clone(), key.clone());
+        let (client_http, url, key) = (client.clone(), format!("{base}/v1/runs"), key.clone());
         let figures = measure(clients, args.seconds, move |_| {
-            let (client, base, key) = (client_http.clone(), base_url.clone(), key.clone());
-            async move {
-                let response = client
-                    .post(format!("{base}/v1/runs"))
-                    .bearer_auth(&key)
-                    .json(&json!({"owner_id": "bench"}))
-                    .send()
-                    .await
-                    .expect("request");
-                assert_eq!(response.status(), 201);
-                1
-            }
+            let (client, url, key) = (client_http.clone(), url.clone(), key.clone());
+            async move { create_run(&client, url, &key).await }
         })
         .await;
         println!(

@@ -197,15 +197,25 @@ impl EventStore for PgEventStore {
         limit: u32,
         tenant_id: Option<&str>,
     ) -> Result<Vec<RecordedEvent>, ReadError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events
-             WHERE global_position > $1 AND ($3::text IS NULL OR tenant_id = $3)
-             ORDER BY global_position
-             LIMIT $2"
-        ))
-        .bind(to_i64(after_position))
-        .bind(i64::from(limit))
-        .bind(tenant_id)
+        // Two statements, not one with `$3 IS NULL OR tenant_id = $3`: a
+        // prepared statement's generic plan cannot see that the filter is
+        // off, and one made while the log was small scanned the whole log
+        // on every projector batch until the table was next analyzed.
+        let filter = match tenant_id {
+            None => "",
+            Some(_) => "AND tenant_id = $3",
+        };
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE global_position > $1 {filter}
+             ORDER BY global_position LIMIT $2"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(to_i64(after_position))
+            .bind(i64::from(limit));
+        let rows = match tenant_id {
+            None => rows,
+            Some(tenant) => rows.bind(tenant),
+        }
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(recorded_event).collect()
