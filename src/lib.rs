@@ -159,6 +159,15 @@ pub struct ServeConfig {
         default_value_t = 60_000
     )]
     pub checkpoint_interval_ms: u64,
+    /// Milliseconds a projector waits after catching up before it reads
+    /// again, so that under steady appends it applies fewer, larger batches;
+    /// at most this much is added to the projection lag. 0 reads at once.
+    #[arg(
+        long,
+        env = "RUN_LEDGER_PROJECTOR_BATCH_DELAY_MS",
+        default_value_t = 20
+    )]
+    pub projector_batch_delay_ms: u64,
     /// The checkpoint signing key.
     #[command(flatten)]
     pub signing: SigningKeyConfig,
@@ -276,6 +285,8 @@ pub struct Application {
     checkpointer: Option<(Checkpointer, Duration)>,
     /// How long idempotency records are kept.
     idempotency_retention: Duration,
+    /// How the read models' projectors run.
+    projector_options: ProjectorOptions,
 }
 
 impl Application {
@@ -318,6 +329,10 @@ impl Application {
             database,
             state,
             grace: Duration::from_secs(config.shutdown_grace_seconds),
+            projector_options: ProjectorOptions {
+                batch_delay: Duration::from_millis(config.projector_batch_delay_ms),
+                ..ProjectorOptions::default()
+            },
             stop_background,
             idempotency_retention: Duration::from_secs(config.idempotency_retention_seconds),
         })
@@ -350,6 +365,7 @@ impl Application {
             stop_background,
             checkpointer,
             idempotency_retention,
+            projector_options,
         } = self;
         let router_state = state.clone();
         let (stopping, stop_signal) = tokio::sync::watch::channel(false);
@@ -368,7 +384,7 @@ impl Application {
                     database.pool.clone(),
                     state.ledger.store().clone(),
                     model,
-                    ProjectorOptions::default(),
+                    projector_options.clone(),
                     projectors_stopping.clone(),
                 ))
             })

@@ -26,10 +26,10 @@ struct Args {
     /// Concurrent clients of the single-event measurements.
     #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
     clients: Vec<usize>,
-    /// Concurrent clients of the batched measurements.
+    /// Concurrent clients of the batched measurements (0: skip them).
     #[arg(long, default_value_t = 16)]
     batch_clients: usize,
-    /// Events per second of the projection-lag measurement.
+    /// Events per second of the projection-lag measurement (0: skip it).
     #[arg(long, default_value_t = 1_000)]
     lag_rate: u64,
     /// Runs in the log for the rebuild and query measurements (0: skip them).
@@ -48,6 +48,29 @@ struct Figures {
     events: u64,
     latencies: Vec<Duration>,
     elapsed: Duration,
+    /// CPU time the whole machine spent while the figure ran.
+    machine_cpu: Duration,
+}
+
+/// CPU time the machine has been busy since boot (every core, every
+/// process: PostgreSQL, the service and the load alike), from
+/// `/proc/stat`; zero where it cannot be read.
+fn machine_busy() -> Duration {
+    // The kernel reports /proc/stat in USER_HZ ticks, 100 a second.
+    const TICKS_PER_SECOND: f64 = 100.0;
+    let ticks: u64 = std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|stat| {
+            let cpu = stat.lines().next()?.strip_prefix("cpu ")?.to_owned();
+            let fields: Vec<u64> = cpu
+                .split_whitespace()
+                .filter_map(|field| field.parse().ok())
+                .collect();
+            // user, nice, system, (idle, iowait skipped), irq, softirq
+            Some([0, 1, 2, 5, 6].iter().filter_map(|&i| fields.get(i)).sum())
+        })
+        .unwrap_or(0);
+    Duration::from_secs_f64(ticks as f64 / TICKS_PER_SECOND)
 }
 
 impl Figures {
@@ -60,10 +83,11 @@ impl Figures {
                 .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
         };
         format!(
-            "| {what} | {:.0} | {:.2} | {:.2} |",
+            "| {what} | {:.0} | {:.2} | {:.2} | {:.0} |",
             self.events as f64 / self.elapsed.as_secs_f64(),
             at(0.5),
-            at(0.99)
+            at(0.99),
+            self.machine_cpu.as_secs_f64() * 1e6 / self.events.max(1) as f64,
         )
     }
 }
@@ -77,6 +101,7 @@ where
 {
     let running = Arc::new(AtomicBool::new(true));
     let started = Instant::now();
+    let busy_before = machine_busy();
     let tasks: Vec<_> = (0..clients)
         .map(|client| {
             let running = running.clone();
@@ -98,6 +123,7 @@ where
         events: 0,
         latencies: vec![],
         elapsed: Duration::ZERO,
+        machine_cpu: Duration::ZERO,
     };
     for task in tasks {
         let (events, latencies) = task.await.expect("a client finished");
@@ -105,6 +131,7 @@ where
         figures.latencies.extend(latencies);
     }
     figures.elapsed = started.elapsed();
+    figures.machine_cpu = machine_busy().saturating_sub(busy_before);
     figures
 }
 
@@ -159,27 +186,49 @@ async fn warm_up(
         async move { raw_insert(&pool, client, 1).await }
     })
     .await;
-    let (client, url, key) = (client.clone(), format!("{base}/v1/runs"), key.to_owned());
+    let (client, request) = (client.clone(), CreateRunRequest::new(base, key)?);
     measure(clients, args.warm_up_seconds, move |_| {
-        let (client, url, key) = (client.clone(), url.clone(), key.clone());
-        async move { create_run(&client, url, &key).await }
+        let (client, request) = (client.clone(), request.clone());
+        async move { request.send(&client).await }
     })
     .await;
     sqlx::raw_sql("VACUUM ANALYZE").execute(raw).await?;
     Ok(())
 }
 
-/// One `POST /v1/runs`: one event.
-async fn create_run(client: &reqwest::Client, url: String, key: &str) -> u64 {
-    let response = client
-        .post(url)
-        .bearer_auth(key)
-        .json(&json!({"owner_id": "bench"}))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), 201);
-    1
+/// What every single-event append sends: `POST /v1/runs` with a fixed
+/// body. The URL, the authorization header and the body are made once, so
+/// the load client spends as little of the shared CPU as it can, as the
+/// INSERT loop does with its prepared statement.
+#[derive(Clone)]
+struct CreateRunRequest {
+    url: reqwest::Url,
+    authorization: reqwest::header::HeaderValue,
+}
+
+impl CreateRunRequest {
+    const BODY: &'static str = r#"{"owner_id":"bench"}"#;
+
+    fn new(base: &str, key: &str) -> anyhow::Result<Self> {
+        Ok(CreateRunRequest {
+            url: format!("{base}/v1/runs").parse()?,
+            authorization: format!("Bearer {key}").parse()?,
+        })
+    }
+
+    /// Sends it; one event.
+    async fn send(&self, client: &reqwest::Client) -> u64 {
+        let response = client
+            .post(self.url.clone())
+            .header(reqwest::header::AUTHORIZATION, self.authorization.clone())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(Self::BODY)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 201);
+        1
+    }
 }
 
 /// A POST of `body` with `key`; the JSON answer.
@@ -211,6 +260,58 @@ fn rss_mib() -> f64 {
                 .and_then(|line| line.split_whitespace().nth(1)?.parse::<f64>().ok())
         })
         .map_or(0.0, |kib| kib / 1024.0)
+}
+
+/// Batched appends beside multi-row INSERTs.
+async fn batches(raw: &PgPool, client: &reqwest::Client, base: &str, key: &str, args: &Args) {
+    let pool = raw.clone();
+    let figures = measure(args.batch_clients, args.seconds, move |client| {
+        let pool = pool.clone();
+        async move { raw_insert(&pool, client, 100).await }
+    })
+    .await;
+    println!(
+        "{}",
+        figures.line(&format!(
+            "PostgreSQL: 100-row INSERT transactions, {} clients",
+            args.batch_clients
+        ))
+    );
+    let stages: Vec<String> = (0..100).map(|i| format!("s{i}")).collect();
+    let events: Vec<serde_json::Value> = (1..=100)
+        .map(|stage| json!({"type": "run.stage_updated", "data": {"stage": stage, "status": "processing"}}))
+        .collect();
+    let (client_http, base_url, key_batch) = (client.clone(), base.to_owned(), key.to_owned());
+    let figures = measure(args.batch_clients, args.seconds, move |_| {
+        let (client, base, key) = (client_http.clone(), base_url.clone(), key_batch.clone());
+        let (stages, events) = (stages.clone(), events.clone());
+        async move {
+            let run = post_json(
+                &client,
+                format!("{base}/v1/runs"),
+                &key,
+                json!({"owner_id": "bench", "stages": stages}),
+            )
+            .await;
+            let run_id = run["run_id"].as_str().expect("run id");
+            let reply = post_json(
+                &client,
+                format!("{base}/v1/runs/{run_id}/events"),
+                &key,
+                json!({"events": events}),
+            )
+            .await;
+            1 + reply["appended"].as_array().map_or(0, Vec::len) as u64
+        }
+    })
+    .await;
+    println!(
+        "{}",
+        figures.line(&format!(
+            "run-ledger: HTTP batches (a run, then 100 stage updates in one request), {} clients",
+            args.batch_clients
+        ))
+    );
 }
 
 #[tokio::main]
@@ -250,6 +351,7 @@ async fn main() -> anyhow::Result<()> {
         idempotency_retention_seconds: 7 * 24 * 3_600,
         // Signing as in production: the default interval, a key of its own.
         checkpoint_interval_ms: 60_000,
+        projector_batch_delay_ms: 20,
         signing: SigningKeyConfig {
             signing_key_file: Some(dir.join("signing.key")),
         },
@@ -286,8 +388,8 @@ async fn main() -> anyhow::Result<()> {
     println!("PostgreSQL {version}, fsync={fsync}, synchronous_commit={commit}; {} s per figure; {} cores",
         args.seconds, std::thread::available_parallelism().map_or(0, |n| n.get()));
     println!();
-    println!("| measurement | events/s | p50 ms | p99 ms |");
-    println!("|---|---|---|---|");
+    println!("| measurement | events/s | p50 ms | p99 ms | machine CPU µs/event |");
+    println!("|---|---|---|---|---|");
     for &clients in &args.clients {
         let pool = raw.clone();
         let figures = measure(clients, args.seconds, move |client| {
@@ -301,10 +403,10 @@ async fn main() -> anyhow::Result<()> {
                 "PostgreSQL: single-row INSERT transactions, {clients} clients"
             ))
         );
-        let (client_http, url, key) = (client.clone(), format!("{base}/v1/runs"), key.clone());
+        let (client_http, request) = (client.clone(), CreateRunRequest::new(&base, &key)?);
         let figures = measure(clients, args.seconds, move |_| {
-            let (client, url, key) = (client_http.clone(), url.clone(), key.clone());
-            async move { create_run(&client, url, &key).await }
+            let (client, request) = (client_http.clone(), request.clone());
+            async move { request.send(&client).await }
         })
         .await;
         println!(
@@ -320,59 +422,16 @@ async fn main() -> anyhow::Result<()> {
             scale::in_process_creates(&raw, most, args.seconds).await
         );
     }
-    let pool = raw.clone();
-    let figures = measure(args.batch_clients, args.seconds, move |client| {
-        let pool = pool.clone();
-        async move { raw_insert(&pool, client, 100).await }
-    })
-    .await;
-    println!(
-        "{}",
-        figures.line(&format!(
-            "PostgreSQL: 100-row INSERT transactions, {} clients",
-            args.batch_clients
-        ))
-    );
-    let stages: Vec<String> = (0..100).map(|i| format!("s{i}")).collect();
-    let events: Vec<serde_json::Value> = (1..=100)
-        .map(|stage| json!({"type": "run.stage_updated", "data": {"stage": stage, "status": "processing"}}))
-        .collect();
-    let (client_http, base_url, key_batch) = (client.clone(), base.clone(), key.clone());
-    let figures = measure(args.batch_clients, args.seconds, move |_| {
-        let (client, base, key) = (client_http.clone(), base_url.clone(), key_batch.clone());
-        let (stages, events) = (stages.clone(), events.clone());
-        async move {
-            let run = post_json(
-                &client,
-                format!("{base}/v1/runs"),
-                &key,
-                json!({"owner_id": "bench", "stages": stages}),
-            )
-            .await;
-            let run_id = run["run_id"].as_str().expect("run id");
-            let reply = post_json(
-                &client,
-                format!("{base}/v1/runs/{run_id}/events"),
-                &key,
-                json!({"events": events}),
-            )
-            .await;
-            1 + reply["appended"].as_array().map_or(0, Vec::len) as u64
-        }
-    })
-    .await;
-    println!(
-        "{}",
-        figures.line(&format!(
-            "run-ledger: HTTP batches (a run, then 100 stage updates in one request), {} clients",
-            args.batch_clients
-        ))
-    );
+    if args.batch_clients > 0 {
+        batches(&raw, &client, &base, &key, &args).await;
+    }
     let rss_after_appends = rss_mib();
-    println!(
-        "{}",
-        scale::projection_lag(&client, &base, &key, &raw, args.lag_rate, args.seconds).await
-    );
+    if args.lag_rate > 0 {
+        println!(
+            "{}",
+            scale::projection_lag(&client, &base, &key, &raw, args.lag_rate, args.seconds).await
+        );
+    }
     if args.runs > 0 {
         let store = ledger_store::PgEventStore::new(raw.clone());
         let seeding = Instant::now();

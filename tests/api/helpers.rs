@@ -41,6 +41,7 @@ pub fn config_for(db: &TestDatabase) -> ServeConfig {
         key_cache_ms: 10_000,
         idempotency_retention_seconds: 7 * 24 * 3_600,
         checkpoint_interval_ms: 60_000,
+        projector_batch_delay_ms: 20,
         signing: run_ledger::SigningKeyConfig::default(),
         database: DatabaseConfig {
             database_url: Some(db.url.parse::<Secret>().unwrap()),
