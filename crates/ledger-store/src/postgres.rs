@@ -406,12 +406,32 @@ fn contains_nul(value: &Value) -> bool {
     }
 }
 
+/// How long the writer keeps its connection while no append comes.
+const WRITER_IDLE_RELEASE: std::time::Duration = std::time::Duration::from_secs(1);
+
 async fn run_writer(
     pool: PgPool,
     mut queue: mpsc::Receiver<AppendJob>,
     options: PgEventStoreOptions,
 ) {
-    while let Some(first) = queue.recv().await {
+    // The writer keeps one connection while appends keep coming: taking one
+    // from the pool per batch costs a round trip (the pool's liveness
+    // check) on the path every append waits on. It goes back to the pool
+    // after a failed batch (the next batch takes a checked one) and when
+    // the writer is idle.
+    let mut held: Option<sqlx::pool::PoolConnection<Postgres>> = None;
+    loop {
+        let next = match held {
+            Some(_) => match tokio::time::timeout(WRITER_IDLE_RELEASE, queue.recv()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    held = None;
+                    continue;
+                }
+            },
+            None => queue.recv().await,
+        };
+        let Some(first) = next else { break };
         let mut events = first.request.event_count();
         let mut jobs = vec![first];
         while events < options.max_batch_events {
@@ -425,7 +445,22 @@ async fn run_writer(
         }
         let requests: Vec<&AppendRequest> = jobs.iter().map(|job| &job.request).collect();
         metrics::histogram!("ledger_append_batch_size").record(requests.len() as f64);
-        match write_batch(&pool, &requests, options.before_commit.as_ref()).await {
+        let connection = match held.take() {
+            Some(connection) => Ok(connection),
+            None => pool.acquire().await,
+        };
+        let outcome = match connection {
+            Ok(mut connection) => {
+                let outcome =
+                    write_batch(&mut connection, &requests, options.before_commit.as_ref()).await;
+                if outcome.is_ok() {
+                    held = Some(connection);
+                }
+                outcome
+            }
+            Err(error) => Err(error),
+        };
+        match outcome {
             Ok(results) => {
                 for (job, result) in jobs.into_iter().zip(results) {
                     let _ = job.reply.send(result);
@@ -480,11 +515,10 @@ const BEGIN_AND_LOCK_HEAD: &str =
 /// Four round trips per batch whatever its size: begin and lock, one
 /// lookup, one write, commit.
 async fn write_batch(
-    pool: &PgPool,
+    connection: &mut sqlx::PgConnection,
     requests: &[&AppendRequest],
     before_commit: Option<&BeforeCommitHook>,
 ) -> Result<Vec<Result<AppendOutcome, AppendError>>, sqlx::Error> {
-    let mut connection = pool.acquire().await?;
     let error = match sqlx::Connection::begin_with(&mut *connection, BEGIN_AND_LOCK_HEAD).await {
         Ok(tx) => return write_batch_in(tx, requests, before_commit).await,
         Err(error) => error,
