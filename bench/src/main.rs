@@ -426,6 +426,10 @@ async fn main() -> anyhow::Result<()> {
         batches(&raw, &client, &base, &key, &args).await;
     }
     let rss_after_appends = rss_mib();
+    let store = ledger_store::PgEventStore::new(raw.clone());
+    // The lag figure is taken at a steady rate from caught-up read models,
+    // not on top of the backlog an earlier figure left.
+    let backlog = scale::wait_projected(&store, &raw).await;
     if args.lag_rate > 0 {
         println!(
             "{}",
@@ -433,7 +437,6 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     if args.runs > 0 {
-        let store = ledger_store::PgEventStore::new(raw.clone());
         let seeding = Instant::now();
         let runs = scale::seed_runs(&store, args.runs).await;
         let seeded = seeding.elapsed();
@@ -466,6 +469,10 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     println!();
+    println!(
+        "read models caught up {:.1} s after the append figures ended",
+        backlog.as_secs_f64()
+    );
     println!(
         "peak RSS of this process (service and load clients) after the append figures: {rss_after_appends:.0} MiB"
     );
