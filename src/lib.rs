@@ -165,7 +165,7 @@ pub struct ServeConfig {
     #[arg(
         long,
         env = "RUN_LEDGER_PROJECTOR_BATCH_DELAY_MS",
-        default_value_t = 20
+        default_value_t = ledger_projections::DEFAULT_BATCH_DELAY.as_millis() as u64
     )]
     pub projector_batch_delay_ms: u64,
     /// The checkpoint signing key.

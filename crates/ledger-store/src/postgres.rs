@@ -445,21 +445,17 @@ async fn run_writer(
         }
         let requests: Vec<&AppendRequest> = jobs.iter().map(|job| &job.request).collect();
         metrics::histogram!("ledger_append_batch_size").record(requests.len() as f64);
-        let connection = match held.take() {
-            Some(connection) => Ok(connection),
-            None => pool.acquire().await,
-        };
-        let outcome = match connection {
-            Ok(mut connection) => {
-                let outcome =
-                    write_batch(&mut connection, &requests, options.before_commit.as_ref()).await;
-                if outcome.is_ok() {
-                    held = Some(connection);
-                }
-                outcome
-            }
-            Err(error) => Err(error),
-        };
+        let outcome = async {
+            let mut connection = match held.take() {
+                Some(connection) => connection,
+                None => pool.acquire().await?,
+            };
+            let results =
+                write_batch(&mut connection, &requests, options.before_commit.as_ref()).await?;
+            held = Some(connection);
+            Ok::<_, sqlx::Error>(results)
+        }
+        .await;
         match outcome {
             Ok(results) => {
                 for (job, result) in jobs.into_iter().zip(results) {
