@@ -15,11 +15,12 @@ use std::io::{BufRead, Write};
 
 use chrono::{DateTime, Utc};
 use ed25519_dalek::VerifyingKey;
+use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
 use crate::checkpoint::{
-    list_checkpoints, load_heads, CheckpointAudit, HeadInLog, SignedCheckpoint, SignedHead,
+    checkpoints_after, load_heads, CheckpointAudit, HeadInLog, SignedCheckpoint, SignedHead,
 };
 use crate::{chain_break, EventStore, ReadError, ReadUntil, RecordedEvent};
 
@@ -160,27 +161,22 @@ pub async fn export<S: EventStore>(
             write_events(events, out)?;
         }
     }
-    let mut checkpoint_after = after;
-    loop {
-        let page = list_checkpoints(pool, checkpoint_after, PAGE).await?;
-        let Some(last) = page.last() else { break };
-        checkpoint_after = last.position;
-        for checkpoint in page {
-            if checkpoint.position > head_position {
-                break;
-            }
-            let heads_complete = summary.checkpoints == 0;
-            let heads = load_heads(pool, checkpoint.position, !heads_complete).await?;
-            summary.checkpoints += 1;
-            write_line(
-                out,
-                &BundleLine::Checkpoint(BundleCheckpoint {
-                    checkpoint,
-                    heads: heads.into_values().collect(),
-                    heads_complete,
-                }),
-            )?;
+    let mut checkpoints = std::pin::pin!(checkpoints_after(pool, after));
+    while let Some(checkpoint) = checkpoints.try_next().await? {
+        if checkpoint.position > head_position {
+            break;
         }
+        let heads_complete = summary.checkpoints == 0;
+        let heads = load_heads(pool, checkpoint.position, !heads_complete).await?;
+        summary.checkpoints += 1;
+        write_line(
+            out,
+            &BundleLine::Checkpoint(BundleCheckpoint {
+                checkpoint,
+                heads: heads.into_values().collect(),
+                heads_complete,
+            }),
+        )?;
     }
     out.flush()?;
     Ok(summary)

@@ -449,6 +449,27 @@ pub async fn load_heads<'c>(
         .collect()
 }
 
+/// Checkpoints read per page by `checkpoints_after`.
+const CHECKPOINT_PAGE: u32 = 1_000;
+
+/// Every checkpoint after `after_position`, oldest first, read a page at a
+/// time as the stream is consumed.
+pub fn checkpoints_after(
+    pool: &PgPool,
+    after_position: u64,
+) -> impl futures::Stream<Item = Result<SignedCheckpoint, sqlx::Error>> + '_ {
+    use futures::TryStreamExt;
+    futures::stream::try_unfold(after_position, move |after| async move {
+        let page = list_checkpoints(pool, after, CHECKPOINT_PAGE).await?;
+        Ok::<_, sqlx::Error>(
+            page.last()
+                .map(|last| last.position)
+                .map(|next| (futures::stream::iter(page.into_iter().map(Ok)), next)),
+        )
+    })
+    .try_flatten()
+}
+
 /// Checkpoints after `after_position`, oldest first, at most `limit`.
 ///
 /// # Errors
@@ -565,48 +586,44 @@ pub async fn audit_checkpoints(
     pool: &PgPool,
     trusted: Option<&VerifyingKey>,
 ) -> Result<CheckpointAudit, sqlx::Error> {
+    use futures::TryStreamExt;
     let mut audit = CheckpointAudit::default();
-    let mut after = 0;
-    loop {
-        let page = list_checkpoints(pool, after, 1_000).await?;
-        let Some(last) = page.last() else { break };
-        after = last.position;
-        for checkpoint in page {
-            let changed = load_heads(pool, checkpoint.position, true).await?;
-            let in_log: std::collections::HashMap<(String, u64), (u64, Vec<u8>)> = sqlx::query(
-                "SELECT e.stream_id, e.stream_version, e.global_position, e.hash
+    let mut checkpoints = std::pin::pin!(checkpoints_after(pool, 0));
+    while let Some(checkpoint) = checkpoints.try_next().await? {
+        let changed = load_heads(pool, checkpoint.position, true).await?;
+        let in_log: std::collections::HashMap<(String, u64), (u64, Vec<u8>)> = sqlx::query(
+            "SELECT e.stream_id, e.stream_version, e.global_position, e.hash
                  FROM UNNEST($1::text[], $2::bigint[]) AS signed (stream_id, stream_version)
                  JOIN events e USING (stream_id, stream_version)",
-            )
-            .bind(changed.keys().cloned().collect::<Vec<_>>())
-            .bind(
-                changed
-                    .values()
-                    .map(|head| head.stream_version as i64)
-                    .collect::<Vec<_>>(),
-            )
-            .fetch_all(pool)
-            .await?
-            .iter()
-            .map(|row| {
-                head_from_row(row).map(|head| {
-                    (
-                        (head.stream_id, head.stream_version),
-                        (head.global_position, head.hash),
-                    )
-                })
+        )
+        .bind(changed.keys().cloned().collect::<Vec<_>>())
+        .bind(
+            changed
+                .values()
+                .map(|head| head.stream_version as i64)
+                .collect::<Vec<_>>(),
+        )
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|row| {
+            head_from_row(row).map(|head| {
+                (
+                    (head.stream_id, head.stream_version),
+                    (head.global_position, head.hash),
+                )
             })
-            .collect::<Result<_, _>>()?;
-            audit.check(&checkpoint, changed, false, trusted, |head| {
-                match in_log.get(&(head.stream_id.clone(), head.stream_version)) {
-                    Some((global_position, hash)) => HeadInLog::Found {
-                        global_position: *global_position,
-                        hash: hash.clone(),
-                    },
-                    None => HeadInLog::Missing,
-                }
-            });
-        }
+        })
+        .collect::<Result<_, _>>()?;
+        audit.check(&checkpoint, changed, false, trusted, |head| {
+            match in_log.get(&(head.stream_id.clone(), head.stream_version)) {
+                Some((global_position, hash)) => HeadInLog::Found {
+                    global_position: *global_position,
+                    hash: hash.clone(),
+                },
+                None => HeadInLog::Missing,
+            }
+        });
     }
     Ok(audit)
 }
