@@ -80,34 +80,65 @@ async fn until_a_create_succeeds(rig: &Rig, tenant: &load::Tenant) -> Instant {
     }
 }
 
-/// Sends a create every 50 ms until `stop`; the statuses seen, and whether
-/// every 503 carried Retry-After.
-async fn probe(
-    client: reqwest::Client,
-    base: String,
-    key: String,
-    stop: Arc<AtomicBool>,
-) -> Vec<(Instant, u16, bool)> {
-    let mut seen = vec![];
-    while !stop.load(Ordering::Relaxed) {
-        let response = client
-            .post(format!("{base}/v1/runs"))
-            .bearer_auth(&key)
-            .json(&run_body(uuid::Uuid::new_v4()))
-            .timeout(Duration::from_secs(8))
-            .send()
-            .await;
-        let (status, retry_after) = match response {
-            Ok(response) => (
-                response.status().as_u16(),
-                response.headers().contains_key("retry-after"),
-            ),
-            Err(_) => (0, false),
-        };
-        seen.push((Instant::now(), status, retry_after));
-        tokio::time::sleep(Duration::from_millis(50)).await;
+/// One answer a `Prober` got.
+#[derive(Debug)]
+struct Probe {
+    at: Instant,
+    status: u16,
+    retry_after: bool,
+}
+
+impl Probe {
+    fn acknowledged(&self) -> bool {
+        (200..300).contains(&self.status)
     }
-    seen
+}
+
+/// Creates a run every 50 ms until stopped, and keeps each answer (status
+/// 0 for no answer in 8 s).
+struct Prober {
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<Vec<Probe>>,
+}
+
+impl Prober {
+    fn start(rig: &Rig, key: &str) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (client, base, key, stopped) =
+            (rig.client.clone(), rig.base(), key.to_owned(), stop.clone());
+        let task = tokio::spawn(async move {
+            let mut seen = vec![];
+            while !stopped.load(Ordering::Relaxed) {
+                let response = client
+                    .post(format!("{base}/v1/runs"))
+                    .bearer_auth(&key)
+                    .json(&run_body(uuid::Uuid::new_v4()))
+                    .timeout(Duration::from_secs(8))
+                    .send()
+                    .await;
+                let (status, retry_after) = match response {
+                    Ok(response) => (
+                        response.status().as_u16(),
+                        response.headers().contains_key("retry-after"),
+                    ),
+                    Err(_) => (0, false),
+                };
+                seen.push(Probe {
+                    at: Instant::now(),
+                    status,
+                    retry_after,
+                });
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            seen
+        });
+        Prober { stop, task }
+    }
+
+    async fn stop(self) -> Vec<Probe> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.task.await.expect("the prober finished")
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -132,13 +163,7 @@ async fn f2_postgres_outages_answer_503_with_retry_after_and_the_service_reconne
     let mut per_outage = vec![];
     for (mode, seconds) in outages {
         tokio::time::sleep(Duration::from_millis(700)).await;
-        let probing = Arc::new(AtomicBool::new(false));
-        let prober = tokio::spawn(probe(
-            rig.client.clone(),
-            rig.base(),
-            tenants[0].key.clone(),
-            probing.clone(),
-        ));
+        let prober = Prober::start(&rig, &tenants[0].key);
         let (down, up);
         if mode == "backend-killed" {
             let pool = rig.pool().await;
@@ -160,28 +185,21 @@ async fn f2_postgres_outages_answer_503_with_retry_after_and_the_service_reconne
             rig.start_postgres().await;
         }
         let recovered = until_a_create_succeeds(&rig, &tenants[0]).await;
-        probing.store(true, Ordering::Relaxed);
-        let seen = prober.await.unwrap();
+        let seen = prober.stop().await;
         assert!(rig.service_alive(), "the service stays up through {mode}");
         let during: Vec<_> = seen
             .iter()
-            .filter(|(at, ..)| *at > down && *at < up)
+            .filter(|probe| probe.at > down && probe.at < up)
             .collect();
-        let acknowledged = during
-            .iter()
-            .filter(|(_, status, _)| (200..300).contains(status))
-            .count();
-        let unavailable = during
-            .iter()
-            .filter(|(_, status, _)| *status == 503)
-            .count();
+        let acknowledged = during.iter().filter(|probe| probe.acknowledged()).count();
+        let unavailable = during.iter().filter(|probe| probe.status == 503).count();
         let without_retry_after = during
             .iter()
-            .filter(|(_, status, retry_after)| *status == 503 && !retry_after)
+            .filter(|probe| probe.status == 503 && !probe.retry_after)
             .count();
         let mut statuses = std::collections::BTreeMap::new();
-        for (_, status, _) in &during {
-            *statuses.entry(status.to_string()).or_insert(0) += 1;
+        for probe in &during {
+            *statuses.entry(probe.status.to_string()).or_insert(0) += 1;
         }
         per_outage.push(json!({
             "mode": mode,
@@ -805,13 +823,7 @@ async fn f8_postgres_refusing_writes_acknowledges_nothing_and_recovers_when_undo
     }
     // Sessions apply a reload between statements: give them a moment.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let probing = Arc::new(AtomicBool::new(false));
-    let prober = tokio::spawn(probe(
-        rig.client.clone(),
-        rig.base(),
-        tenants[0].key.clone(),
-        probing.clone(),
-    ));
+    let prober = Prober::start(&rig, &tenants[0].key);
     tokio::time::sleep(Duration::from_secs(if full() { 10 } else { 2 })).await;
     let undone = Instant::now();
     for statement in [
@@ -821,16 +833,12 @@ async fn f8_postgres_refusing_writes_acknowledges_nothing_and_recovers_when_undo
         sqlx::query(statement).execute(&mut control).await.unwrap();
     }
     let recovered = until_a_create_succeeds(&rig, &tenants[0]).await - undone;
-    probing.store(true, Ordering::Relaxed);
-    let seen = prober.await.unwrap();
-    let during: Vec<_> = seen.iter().filter(|(at, ..)| *at < undone).collect();
-    let ok_during = during
-        .iter()
-        .filter(|(_, status, _)| (200..300).contains(status))
-        .count();
+    let seen = prober.stop().await;
+    let during: Vec<_> = seen.iter().filter(|probe| probe.at < undone).collect();
+    let ok_during = during.iter().filter(|probe| probe.acknowledged()).count();
     let unavailable = during
         .iter()
-        .filter(|(_, status, retry_after)| *status == 503 && *retry_after)
+        .filter(|probe| probe.status == 503 && probe.retry_after)
         .count();
     let ops = load.stop().await;
     assert_eq!(
