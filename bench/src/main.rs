@@ -180,12 +180,7 @@ async fn warm_up(
     args: &Args,
 ) -> anyhow::Result<()> {
     let clients = args.clients.iter().copied().max().unwrap_or(1);
-    let pool = raw.clone();
-    measure(clients, args.warm_up_seconds, move |client| {
-        let pool = pool.clone();
-        async move { raw_insert(&pool, client, 1).await }
-    })
-    .await;
+    raw_inserts(raw, clients, args.warm_up_seconds, 1).await;
     let (client, request) = (client.clone(), CreateRunRequest::new(base, key)?);
     measure(clients, args.warm_up_seconds, move |_| {
         let (client, request) = (client.clone(), request.clone());
@@ -231,6 +226,16 @@ impl CreateRunRequest {
     }
 }
 
+/// `clients` loops of `rows`-row INSERT transactions for `seconds`.
+async fn raw_inserts(raw: &PgPool, clients: usize, seconds: u64, rows: usize) -> Figures {
+    let pool = raw.clone();
+    measure(clients, seconds, move |client| {
+        let pool = pool.clone();
+        async move { raw_insert(&pool, client, rows).await }
+    })
+    .await
+}
+
 /// A POST of `body` with `key`; the JSON answer.
 async fn post_json(
     client: &reqwest::Client,
@@ -264,12 +269,7 @@ fn rss_mib() -> f64 {
 
 /// Batched appends beside multi-row INSERTs.
 async fn batches(raw: &PgPool, client: &reqwest::Client, base: &str, key: &str, args: &Args) {
-    let pool = raw.clone();
-    let figures = measure(args.batch_clients, args.seconds, move |client| {
-        let pool = pool.clone();
-        async move { raw_insert(&pool, client, 100).await }
-    })
-    .await;
+    let figures = raw_inserts(raw, args.batch_clients, args.seconds, 100).await;
     println!(
         "{}",
         figures.line(&format!(
@@ -391,12 +391,7 @@ async fn main() -> anyhow::Result<()> {
     println!("| measurement | events/s | p50 ms | p99 ms | machine CPU µs/event |");
     println!("|---|---|---|---|---|");
     for &clients in &args.clients {
-        let pool = raw.clone();
-        let figures = measure(clients, args.seconds, move |client| {
-            let pool = pool.clone();
-            async move { raw_insert(&pool, client, 1).await }
-        })
-        .await;
+        let figures = raw_inserts(&raw, clients, args.seconds, 1).await;
         println!(
             "{}",
             figures.line(&format!(
