@@ -239,6 +239,7 @@ impl Database {
             .await?;
         check_durability(&pool, config.allow_unsafe_durability).await?;
         MIGRATOR.run(&pool).await?;
+        warm_up(&pool, config.max_connections).await;
         Ok(Database { pool, embedded })
     }
 
@@ -252,6 +253,22 @@ impl Database {
             }
         }
     }
+}
+
+/// Opens the pool's connections before the first request comes. A burst
+/// of requests right after start-up would otherwise each wait for a
+/// connection to be made (a server process forked, a password checked),
+/// and on a busy machine some would wait past the acquire timeout and be
+/// refused with 503. Best effort: a connection that cannot be opened now
+/// is opened when it is needed. Idle connections still close after
+/// sqlx's idle timeout.
+async fn warm_up(pool: &PgPool, connections: u32) {
+    let acquired = futures::future::join_all((0..connections).map(|_| pool.acquire())).await;
+    let opened = acquired
+        .iter()
+        .filter(|connection| connection.is_ok())
+        .count();
+    tracing::debug!(opened, "connection pool warmed up");
 }
 
 async fn check_durability(pool: &PgPool, allow_unsafe: bool) -> Result<(), StartError> {
