@@ -2,6 +2,7 @@
 //! grant, deduction and refund), from account streams.
 
 use ledger_domain::events::{AccountEvent, Bucket, BucketSplit};
+use ledger_domain::ACCOUNT_STREAM_PREFIX;
 use ledger_store::RecordedEvent;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -18,7 +19,7 @@ pub async fn apply(
 ) -> Result<(), ProjectionError> {
     let mut entries: Vec<(&str, &RecordedEvent, LedgerEntry)> = Vec::new();
     for recorded in events {
-        let Some(tenant_id) = recorded.stream_id.strip_prefix("account-") else {
+        let Some(tenant_id) = recorded.stream_id.strip_prefix(ACCOUNT_STREAM_PREFIX) else {
             continue;
         };
         let event: AccountEvent = crate::decode(recorded)?;

@@ -20,7 +20,7 @@ pub use rebuild::{rebuild, RebuildError, RebuildReport};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use ledger_store::{AppendNotifications, EventStore, PgEventStore, RecordedEvent};
+use ledger_store::{AppendNotifications, PgEventStore, RecordedEvent};
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool, Row};
 use tokio::sync::watch;
@@ -99,6 +99,14 @@ impl ReadModel {
             .find(|model| model.name() == name)
     }
 
+    /// What the ids of the streams it is made from start with.
+    pub fn stream_prefix(self) -> &'static str {
+        match self {
+            ReadModel::RunHistory => ledger_domain::RUN_STREAM_PREFIX,
+            ReadModel::Credits => ledger_domain::ACCOUNT_STREAM_PREFIX,
+        }
+    }
+
     pub(crate) fn lock_key(self) -> i64 {
         // Distinct, stable keys in the advisory lock space of this database.
         match self {
@@ -156,9 +164,13 @@ impl Default for ProjectorOptions {
 }
 
 /// Applies the next batch after the checkpoint, with the checkpoint, in one
-/// transaction. Returns how many events it applied. When the batch holds an
-/// event the read model cannot apply, the events before it are applied and
-/// the error is returned, so the read model stops exactly at that event.
+/// transaction. A batch is the read model's events (those of its streams;
+/// the database skips the others) from the checkpoint up to the log's head,
+/// at most `batch_size` of them and at most `SCAN_WINDOW_BATCHES` batch
+/// sizes of positions. Returns how many positions the checkpoint moved
+/// (0 when caught up). When the batch holds an event the read model cannot
+/// apply, the events before it are applied and the error is returned, so
+/// the read model stops exactly at that event.
 ///
 /// # Errors
 /// See `ProjectionError`; nothing of the failed batch is applied then.
@@ -167,41 +179,68 @@ pub async fn step(
     store: &PgEventStore,
     model: ReadModel,
     batch_size: u32,
-) -> Result<usize, ProjectionError> {
-    let row = sqlx::query("SELECT position, stopped FROM projection_checkpoints WHERE name = $1")
-        .bind(model.name())
-        .fetch_one(pool)
-        .await?;
+) -> Result<u64, ProjectionError> {
+    // The head is read first: every event up to a committed head is
+    // visible (appends commit in position order), so the range up to it
+    // can be passed over whole even where it holds none of the model's
+    // events.
+    let row = sqlx::query(
+        "SELECT c.position, c.stopped, h.position AS head
+         FROM projection_checkpoints c CROSS JOIN event_log_head h WHERE c.name = $1",
+    )
+    .bind(model.name())
+    .fetch_one(pool)
+    .await?;
     if row.try_get::<bool, _>("stopped")? {
         return Ok(0);
     }
-    let from: i64 = row.try_get("position")?;
-    let events = store.read_all(from as u64, batch_size, None).await?;
-    match commit_batch(pool, model, from, &events).await {
+    let from = row.try_get::<i64, _>("position")? as u64;
+    let window = u64::from(batch_size.max(1)) * SCAN_WINDOW_BATCHES;
+    let until = (row.try_get::<i64, _>("head")? as u64).min(from + window);
+    if until <= from {
+        return Ok(0);
+    }
+    let events = store
+        .read_all_with_prefix(model.stream_prefix(), from, until, batch_size)
+        .await?;
+    // A full batch may stop short of `until`; any other holds every event
+    // of the model's streams up to it.
+    let to = match events.last() {
+        Some(last) if events.len() >= batch_size as usize => last.global_position,
+        _ => until,
+    };
+    match commit_batch(pool, model, from, to, &events).await {
         Err(ProjectionError::Undecodable { position, reason }) => {
             let readable: Vec<RecordedEvent> = events
                 .into_iter()
                 .take_while(|event| event.global_position < position)
                 .collect();
-            commit_batch(pool, model, from, &readable).await?;
+            commit_batch(pool, model, from, position - 1, &readable).await?;
             Err(ProjectionError::Undecodable { position, reason })
         }
         result => result,
     }
 }
 
-/// Applies `events`, which follow checkpoint `from`, and moves the
-/// checkpoint past them, in one transaction. Applies nothing if the
-/// checkpoint is no longer at `from` (another runner got there first).
+/// How many batch sizes of log positions one step reads through at most,
+/// so a read model whose streams are rare in a long backlog still moves in
+/// short statements.
+const SCAN_WINDOW_BATCHES: u64 = 20;
+
+/// Applies `events`, the read model's events after checkpoint `from` up to
+/// position `to`, and moves the checkpoint to `to`, in one transaction.
+/// Applies nothing if the checkpoint is no longer at `from` (another runner
+/// got there first). Returns how many positions the checkpoint moved.
 async fn commit_batch(
     pool: &PgPool,
     model: ReadModel,
-    from: i64,
+    from: u64,
+    to: u64,
     events: &[RecordedEvent],
-) -> Result<usize, ProjectionError> {
-    let Some(last) = events.last() else {
+) -> Result<u64, ProjectionError> {
+    if to <= from {
         return Ok(0);
-    };
+    }
     // A read model can always be rebuilt from the log, and its rows commit
     // with the checkpoint that covers them: a batch lost in a crash is lost
     // whole and applied again. So it need not wait for its own WAL flush,
@@ -215,7 +254,7 @@ async fn commit_batch(
     .bind(model.name())
     .fetch_one(&mut *tx)
     .await?;
-    if current != from {
+    if current as u64 != from {
         return Ok(0);
     }
     model.apply(&mut tx, events).await?;
@@ -225,11 +264,11 @@ async fn commit_batch(
          WHERE name = $1",
     )
     .bind(model.name())
-    .bind(last.global_position as i64)
+    .bind(to as i64)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(events.len())
+    Ok(to - from)
 }
 
 async fn record_error(pool: &PgPool, model: ReadModel, error: &ProjectionError) {
@@ -299,9 +338,9 @@ pub async fn run_projector(
                     _ = shutdown.changed() => {}
                 }
             }
-            Ok(applied) => {
-                tracing::debug!(projection = name, applied, "batch applied");
-                if applied < options.batch_size as usize && !options.batch_delay.is_zero() {
+            Ok(moved) => {
+                tracing::debug!(projection = name, moved, "batch applied");
+                if moved < u64::from(options.batch_size) && !options.batch_delay.is_zero() {
                     tokio::select! {
                         _ = tokio::time::sleep(options.batch_delay) => {}
                         _ = shutdown.changed() => {}

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use ledger_domain::events::{FileStatus, RunEvent};
 use ledger_domain::run::{self, Run, RunState};
+use ledger_domain::RUN_STREAM_PREFIX;
 use ledger_store::RecordedEvent;
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
@@ -125,7 +126,11 @@ pub async fn apply(
 }
 
 fn run_id_of(event: &RecordedEvent) -> Option<Uuid> {
-    event.stream_id.strip_prefix("run-")?.parse().ok()
+    event
+        .stream_id
+        .strip_prefix(RUN_STREAM_PREFIX)?
+        .parse()
+        .ok()
 }
 
 fn snake(value: impl serde::Serialize) -> String {

@@ -42,14 +42,20 @@ impl Caller {
     }
 }
 
+/// What every run stream's id starts with.
+pub const RUN_STREAM_PREFIX: &str = "run-";
+
+/// What every credit account stream's id starts with.
+pub const ACCOUNT_STREAM_PREFIX: &str = "account-";
+
 /// The stream of a run: `run-{run_id}`.
 pub fn run_stream_id(run_id: uuid::Uuid) -> String {
-    format!("run-{run_id}")
+    format!("{RUN_STREAM_PREFIX}{run_id}")
 }
 
 /// The stream of a tenant's credit account: `account-{tenant_id}`.
 pub fn account_stream_id(tenant_id: &str) -> String {
-    format!("account-{tenant_id}")
+    format!("{ACCOUNT_STREAM_PREFIX}{tenant_id}")
 }
 
 #[cfg(test)]

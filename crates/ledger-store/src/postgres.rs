@@ -16,7 +16,8 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use serde_json::Value;
 use sqlx::migrate::Migrator;
-use sqlx::{PgPool, Postgres, Row, Transaction};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, PgConnection, PgPool, Postgres, Row, Transaction};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -127,13 +128,58 @@ impl PgEventStore {
     /// A store with explicit writer options.
     pub fn with_options(pool: PgPool, options: PgEventStoreOptions) -> Self {
         let (writer, queue) = mpsc::channel(options.queue_capacity.max(1));
-        tokio::spawn(run_writer(pool.clone(), queue, options));
+        let connect_options = pool.connect_options();
+        // The writer runs on a thread and runtime of its own. Every append
+        // waits on its round trips one after another; on the shared runtime
+        // each reply from PostgreSQL would wait behind every ready HTTP task
+        // before the writer saw it.
+        std::thread::Builder::new()
+            .name("ledger-writer".into())
+            .spawn(move || {
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime.block_on(run_writer(&connect_options, queue, options)),
+                    // Dropping the queue answers every append ShuttingDown.
+                    Err(error) => tracing::error!(%error, "cannot start the append writer"),
+                }
+            })
+            .expect("the append writer's thread starts");
         PgEventStore { pool, writer }
     }
 
     /// The connection pool.
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// The events of streams whose id starts with `prefix`, after position
+    /// `after` and up to `until`, in log order, at most `limit`. A reader
+    /// of one kind of stream uses it to skip the others in the database
+    /// rather than fetch and decode them.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn read_all_with_prefix(
+        &self,
+        prefix: &str,
+        after: u64,
+        until: u64,
+        limit: u32,
+    ) -> Result<Vec<RecordedEvent>, ReadError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events
+             WHERE global_position > $1 AND global_position <= $2 AND starts_with(stream_id, $3)
+             ORDER BY global_position LIMIT $4"
+        ))
+        .bind(to_i64(after))
+        .bind(to_i64(until))
+        .bind(prefix)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(recorded_event).collect()
     }
 }
 
@@ -410,16 +456,16 @@ fn contains_nul(value: &Value) -> bool {
 const WRITER_IDLE_RELEASE: std::time::Duration = std::time::Duration::from_secs(1);
 
 async fn run_writer(
-    pool: PgPool,
+    connect_options: &PgConnectOptions,
     mut queue: mpsc::Receiver<AppendJob>,
     options: PgEventStoreOptions,
 ) {
-    // The writer keeps one connection while appends keep coming: taking one
-    // from the pool per batch costs a round trip (the pool's liveness
-    // check) on the path every append waits on. It goes back to the pool
-    // after a failed batch (the next batch takes a checked one) and when
-    // the writer is idle.
-    let mut held: Option<sqlx::pool::PoolConnection<Postgres>> = None;
+    // The writer has a connection of its own, outside the pool, opened on
+    // its runtime so that PostgreSQL's replies wake it directly. It keeps
+    // the connection while appends keep coming, and closes it after a
+    // failed batch (the next batch opens a fresh one) and when idle.
+    let mut held: Option<PgConnection> = None;
+    let mut known = KnownHeads::default();
     loop {
         let next = match held {
             Some(_) => match tokio::time::timeout(WRITER_IDLE_RELEASE, queue.recv()).await {
@@ -448,10 +494,15 @@ async fn run_writer(
         let outcome = async {
             let mut connection = match held.take() {
                 Some(connection) => connection,
-                None => pool.acquire().await?,
+                None => PgConnection::connect_with(connect_options).await?,
             };
-            let results =
-                write_batch(&mut connection, &requests, options.before_commit.as_ref()).await?;
+            let results = write_batch(
+                &mut connection,
+                &requests,
+                options.before_commit.as_ref(),
+                &mut known,
+            )
+            .await?;
             held = Some(connection);
             Ok::<_, sqlx::Error>(results)
         }
@@ -463,6 +514,7 @@ async fn run_writer(
                 }
             }
             Err(error) => {
+                known.forget();
                 tracing::error!(%error, appends = jobs.len(), "append batch failed");
                 let error = Arc::new(error);
                 for job in jobs {
@@ -477,6 +529,9 @@ async fn run_writer(
 /// the database's view, plus what earlier appends of the batch wrote.
 #[derive(Default)]
 struct BatchView {
+    /// The log's head the batch follows.
+    head_before: u64,
+    /// The last position the batch has taken so far.
     position: u64,
     heads: HashMap<String, (u64, Vec<u8>)>,
     touched_streams: Vec<String>,
@@ -502,21 +557,70 @@ struct EventRows {
     hash: Vec<Vec<u8>>,
 }
 
+/// What the writer knows of the log from its own batches: the log's head
+/// and the heads of the streams it wrote or looked up. With it, a batch can
+/// be written in one statement, without the locked lookup; the log's unique
+/// keys and the head check refuse that statement whole if anything it
+/// assumed is out of date (another instance appended, say).
+#[derive(Default)]
+struct KnownHeads {
+    position: Option<u64>,
+    streams: HashMap<String, (u64, Vec<u8>)>,
+}
+
+/// Most stream heads the writer remembers; past it, it starts afresh.
+const KNOWN_STREAMS_LIMIT: usize = 100_000;
+
+impl KnownHeads {
+    /// After a batch committed: the log's head and stream heads as `view`
+    /// left them.
+    fn remember(&mut self, view: &BatchView) {
+        if self.streams.len() + view.heads.len() > KNOWN_STREAMS_LIMIT {
+            self.streams.clear();
+        }
+        self.position = Some(view.position);
+        self.streams.extend(
+            view.heads
+                .iter()
+                .map(|(id, head)| (id.clone(), head.clone())),
+        );
+    }
+
+    fn forget(&mut self) {
+        self.position = None;
+        self.streams.clear();
+    }
+}
+
+/// The SQLSTATE of `ledger_log_head_moved()` (migration 0007).
+const LOG_HEAD_MOVED: &str = "RL001";
+/// unique_violation: an event id, stream version, position or claim the
+/// batch assumed free is taken.
+const UNIQUE_VIOLATION: &str = "23505";
+
 /// The transaction's first round trip: `BEGIN` and the log's head lock,
 /// sent together. Later statements take fresh snapshots, so they see every
 /// append that committed before the lock was granted.
 const BEGIN_AND_LOCK_HEAD: &str =
     "BEGIN; SELECT position FROM event_log_head WHERE singleton FOR UPDATE";
 
-/// Four round trips per batch whatever its size: begin and lock, one
-/// lookup, one write, commit.
+/// Writes a batch: in one round trip when what the writer knows lets every
+/// append of it go ahead and the log agrees, otherwise in four (begin and
+/// lock, one lookup, one write, commit) whatever the batch's size.
 async fn write_batch(
-    connection: &mut sqlx::PgConnection,
+    connection: &mut PgConnection,
     requests: &[&AppendRequest],
     before_commit: Option<&BeforeCommitHook>,
+    known: &mut KnownHeads,
 ) -> Result<Vec<Result<AppendOutcome, AppendError>>, sqlx::Error> {
-    let error = match sqlx::Connection::begin_with(&mut *connection, BEGIN_AND_LOCK_HEAD).await {
-        Ok(tx) => return write_batch_in(tx, requests, before_commit).await,
+    // The test hook needs a transaction to hold open.
+    if before_commit.is_none() {
+        if let Some(results) = write_batch_unlocked(connection, requests, known).await? {
+            return Ok(results);
+        }
+    }
+    let error = match connection.begin_with(BEGIN_AND_LOCK_HEAD).await {
+        Ok(tx) => return write_batch_in(tx, requests, before_commit, known).await,
         Err(error) => error,
     };
     // sqlx rolls back only a transaction it saw begin: a BEGIN whose lock
@@ -526,22 +630,81 @@ async fn write_batch(
     Err(error)
 }
 
+/// The one-statement path: decides the batch on what the writer knows (a
+/// stream it does not know is taken to be new) and writes it in a single
+/// autocommitted statement. Returns `None`, having written nothing, when
+/// some append would not go ahead on that knowledge (a refusal needs the
+/// log's word) or when the log refuses the statement as out of date.
+async fn write_batch_unlocked(
+    connection: &mut PgConnection,
+    requests: &[&AppendRequest],
+    known: &mut KnownHeads,
+) -> Result<Option<Vec<Result<AppendOutcome, AppendError>>>, sqlx::Error> {
+    let Some(position) = known.position else {
+        return Ok(None);
+    };
+    let mut view = BatchView {
+        head_before: position,
+        position,
+        ..BatchView::default()
+    };
+    for part in requests.iter().flat_map(|request| &request.streams) {
+        if let Some(head) = known.streams.get(&part.stream_id) {
+            view.heads.insert(part.stream_id.clone(), head.clone());
+        }
+    }
+    let results = decide_batch(requests, &mut view);
+    if view.rows.global_position.is_empty() || results.iter().any(Result::is_err) {
+        return Ok(None);
+    }
+    match insert_rows(connection, &view).await {
+        Ok(()) => {
+            known.remember(&view);
+            crate::failpoint::hit("append.after_commit");
+            Ok(Some(results))
+        }
+        Err(error) if is_out_of_date(&error) => {
+            known.forget();
+            Ok(None)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+fn is_out_of_date(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|error| error.code())
+        .is_some_and(|code| code == UNIQUE_VIOLATION || code == LOG_HEAD_MOVED)
+}
+
+/// Decides each request in turn against `view`, adding the rows of those
+/// that go ahead.
+fn decide_batch(
+    requests: &[&AppendRequest],
+    view: &mut BatchView,
+) -> Vec<Result<AppendOutcome, AppendError>> {
+    // Microseconds: what timestamptz keeps, so the hashed value is the stored one.
+    let now = Utc::now();
+    let recorded_at = DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
+    requests
+        .iter()
+        .map(|request| decide_append(request, view, recorded_at))
+        .collect()
+}
+
 async fn write_batch_in(
     mut tx: Transaction<'_, Postgres>,
     requests: &[&AppendRequest],
     before_commit: Option<&BeforeCommitHook>,
+    known: &mut KnownHeads,
 ) -> Result<Vec<Result<AppendOutcome, AppendError>>, sqlx::Error> {
     let mut view = load_view(&mut tx, requests).await?;
     let first_position = view.position + 1;
-    // Microseconds: what timestamptz keeps, so the hashed value is the stored one.
-    let now = Utc::now();
-    let recorded_at = DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
-    let results: Vec<_> = requests
-        .iter()
-        .map(|request| decide_append(request, &mut view, recorded_at))
-        .collect();
+    let results = decide_batch(requests, &mut view);
     if view.rows.global_position.is_empty() {
         tx.rollback().await?;
+        known.remember(&view);
         return Ok(results);
     }
     insert_rows(&mut tx, &view).await?;
@@ -549,6 +712,7 @@ async fn write_batch_in(
         hook(first_position, view.position).await;
     }
     tx.commit().await?;
+    known.remember(&view);
     crate::failpoint::hit("append.after_commit");
     Ok(results)
 }
@@ -603,7 +767,10 @@ async fn load_view(
             Ok(row.try_get::<i64, _>(column)? as u64)
         };
         match kind {
-            "head" => view.position = number("n1")?,
+            "head" => {
+                view.position = number("n1")?;
+                view.head_before = view.position;
+            }
             "stream" => {
                 view.heads
                     .insert(row.try_get("t1")?, (number("n1")?, row.try_get("hash")?));
@@ -770,11 +937,10 @@ fn earlier_append(
 
 /// Writes the batch in one statement: events, stream heads, claims, the
 /// log's head, and the notification (delivered at commit, so listeners wake
-/// to events they can read).
-async fn insert_rows(
-    tx: &mut Transaction<'_, Postgres>,
-    view: &BatchView,
-) -> Result<(), sqlx::Error> {
+/// to events they can read). The statement fails whole, with
+/// `LOG_HEAD_MOVED`, unless the log's head is still the one the batch
+/// follows.
+async fn insert_rows(connection: &mut PgConnection, view: &BatchView) -> Result<(), sqlx::Error> {
     let rows = &view.rows;
     let mut stream_ids = Vec::new();
     let mut versions = Vec::new();
@@ -822,9 +988,11 @@ async fn insert_rows(
              INSERT INTO unique_claims (scope, claim_key, stream_id, claimed_at_position)
              SELECT * FROM UNNEST($17::text[], $18::text[], $19::text[], $20::bigint[])
          ), new_head AS (
-             UPDATE event_log_head SET position = $21 WHERE singleton
+             UPDATE event_log_head SET position = $21 WHERE singleton AND position = $23
+             RETURNING position
          )
-         SELECT pg_notify($22, $21::text)",
+         SELECT CASE WHEN EXISTS (SELECT 1 FROM new_head) THEN pg_notify($22, $21::text)
+                     ELSE ledger_log_head_moved() END",
     )
     .bind(&rows.global_position)
     .bind(&rows.event_id)
@@ -848,7 +1016,8 @@ async fn insert_rows(
     .bind(&at)
     .bind(to_i64(view.position))
     .bind(NOTIFY_CHANNEL)
-    .execute(&mut **tx)
+    .bind(to_i64(view.head_before))
+    .execute(connection)
     .await?;
     Ok(())
 }
