@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use ledger_api::AppState;
 use ledger_commands::Ledger;
 use ledger_embedded_pg::{EmbeddedPostgres, Options as EmbeddedOptions};
@@ -386,6 +387,13 @@ impl Application {
         } = self;
         let router_state = state.clone();
         let (stopping, stop_signal) = tokio::sync::watch::channel(false);
+        // Responses go out as soon as they are written, not held back by
+        // Nagle's algorithm waiting for the client's acknowledgement.
+        let listener = listener.tap_io(|stream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%error, "cannot set TCP_NODELAY on a connection");
+            }
+        });
         let server = axum::serve(listener, ledger_api::router(router_state))
             .with_graceful_shutdown(async move {
                 shutdown.await;

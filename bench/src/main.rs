@@ -12,6 +12,13 @@ use clap::Parser;
 use ledger_embedded_pg::{Durability, EmbeddedPostgres, Options};
 
 mod scale;
+
+// The allocator of the service's binary, so the service measured here is
+// the one that ships.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
 use run_ledger::{Application, DatabaseConfig, Secret, ServeConfig, SigningKeyConfig};
 use serde_json::json;
 use sqlx::postgres::PgPoolOptions;
@@ -172,57 +179,77 @@ async fn raw_insert(pool: &PgPool, client: usize, rows: usize) -> u64 {
 /// empty keep their plans until the table is first analyzed, which
 /// autovacuum does only after a minute or so, and a figure should not
 /// depend on where in that minute it fell.
-async fn warm_up(
-    raw: &PgPool,
-    client: &reqwest::Client,
-    base: &str,
-    key: &str,
-    args: &Args,
-) -> anyhow::Result<()> {
-    let clients = args.clients.iter().copied().max().unwrap_or(1);
+async fn warm_up(raw: &PgPool, load: &CreateRunLoad, args: &Args) -> anyhow::Result<()> {
+    let clients = load.connections.len();
     raw_inserts(raw, clients, args.warm_up_seconds, 1).await;
-    let (client, request) = (client.clone(), CreateRunRequest::new(base, key)?);
-    measure(clients, args.warm_up_seconds, move |_| {
-        let (client, request) = (client.clone(), request.clone());
-        async move { request.send(&client).await }
-    })
-    .await;
+    load.run(clients, args.warm_up_seconds).await;
     sqlx::raw_sql("VACUUM ANALYZE").execute(raw).await?;
     Ok(())
 }
 
-/// What every single-event append sends: `POST /v1/runs` with a fixed
-/// body. The URL, the authorization header and the body are made once, so
-/// the load client spends as little of the shared CPU as it can, as the
-/// INSERT loop does with its prepared statement.
+/// The single-event load: `clients` HTTP/1.1 connections, each sending
+/// `POST /v1/runs` with a fixed body, one request at a time. It drives
+/// hyper's connection API directly, with the URL, authorization header and
+/// body made once, so the load client spends as little of the shared CPU as
+/// it can, as the INSERT loop does with its prepared statement.
 #[derive(Clone)]
-struct CreateRunRequest {
-    url: reqwest::Url,
-    authorization: reqwest::header::HeaderValue,
+struct CreateRunLoad {
+    connections: Arc<Vec<tokio::sync::Mutex<SendRequest<Full<Bytes>>>>>,
+    authority: hyper::header::HeaderValue,
+    authorization: hyper::header::HeaderValue,
 }
 
-impl CreateRunRequest {
+type SendRequest<B> = hyper::client::conn::http1::SendRequest<B>;
+
+impl CreateRunLoad {
     const BODY: &'static str = r#"{"owner_id":"bench"}"#;
 
-    fn new(base: &str, key: &str) -> anyhow::Result<Self> {
-        Ok(CreateRunRequest {
-            url: format!("{base}/v1/runs").parse()?,
+    async fn connect(
+        address: std::net::SocketAddr,
+        key: &str,
+        clients: usize,
+    ) -> anyhow::Result<Self> {
+        let mut connections = Vec::with_capacity(clients);
+        for _ in 0..clients {
+            let stream = tokio::net::TcpStream::connect(address).await?;
+            stream.set_nodelay(true)?;
+            let (sender, connection) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+            tokio::spawn(connection);
+            connections.push(tokio::sync::Mutex::new(sender));
+        }
+        Ok(CreateRunLoad {
+            connections: Arc::new(connections),
+            authority: address.to_string().parse()?,
             authorization: format!("Bearer {key}").parse()?,
         })
     }
 
-    /// Sends it; one event.
-    async fn send(&self, client: &reqwest::Client) -> u64 {
-        let response = client
-            .post(self.url.clone())
-            .header(reqwest::header::AUTHORIZATION, self.authorization.clone())
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(Self::BODY)
-            .send()
-            .await
-            .expect("request");
+    /// Client `client` sends one append; one event.
+    async fn send(&self, client: usize) -> u64 {
+        let mut sender = self.connections[client].lock().await;
+        let request = hyper::Request::post("/v1/runs")
+            .header(hyper::header::HOST, self.authority.clone())
+            .header(hyper::header::AUTHORIZATION, self.authorization.clone())
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from_static(Self::BODY.as_bytes())))
+            .expect("a valid request");
+        sender.ready().await.expect("connection ready");
+        let response = sender.send_request(request).await.expect("request");
         assert_eq!(response.status(), 201);
+        // Read to the end, so the connection takes the next request.
+        response.into_body().collect().await.expect("response body");
         1
+    }
+
+    /// `clients` loops of appends for `seconds`.
+    async fn run(&self, clients: usize, seconds: u64) -> Figures {
+        let load = self.clone();
+        measure(clients, seconds, move |client| {
+            let load = load.clone();
+            async move { load.send(client).await }
+        })
+        .await
     }
 }
 
@@ -364,7 +391,8 @@ async fn main() -> anyhow::Result<()> {
         },
     })
     .await?;
-    let base = format!("http://{}", app.local_addr());
+    let app_address = app.local_addr();
+    let base = format!("http://{app_address}");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let service = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
@@ -383,7 +411,9 @@ async fn main() -> anyhow::Result<()> {
         .context("a key")?
         .to_owned();
 
-    warm_up(&raw, &client, &base, &key, &args).await?;
+    let most_clients = args.clients.iter().copied().max().unwrap_or(1);
+    let load = CreateRunLoad::connect(app_address, &key, most_clients).await?;
+    warm_up(&raw, &load, &args).await?;
 
     println!("PostgreSQL {version}, fsync={fsync}, synchronous_commit={commit}; {} s per figure; {} cores",
         args.seconds, std::thread::available_parallelism().map_or(0, |n| n.get()));
@@ -398,12 +428,7 @@ async fn main() -> anyhow::Result<()> {
                 "PostgreSQL: single-row INSERT transactions, {clients} clients"
             ))
         );
-        let (client_http, request) = (client.clone(), CreateRunRequest::new(&base, &key)?);
-        let figures = measure(clients, args.seconds, move |_| {
-            let (client, request) = (client_http.clone(), request.clone());
-            async move { request.send(&client).await }
-        })
-        .await;
+        let figures = load.run(clients, args.seconds).await;
         println!(
             "{}",
             figures.line(&format!(
