@@ -61,8 +61,12 @@ pub fn event_hash(input: &HashInput<'_>) -> [u8; 32] {
     hasher.update(input.event_id.as_bytes());
     put_str(&mut hasher, input.event_type.as_bytes());
     hasher.update(input.schema_version.to_be_bytes());
-    put_str(&mut hasher, canonical_json(input.data).as_bytes());
-    put_str(&mut hasher, canonical_json(input.metadata).as_bytes());
+    let mut json = Vec::with_capacity(256);
+    write_canonical(input.data, &mut json);
+    put_str(&mut hasher, &json);
+    json.clear();
+    write_canonical(input.metadata, &mut json);
+    put_str(&mut hasher, &json);
     put_str(
         &mut hasher,
         format_recorded_at(input.recorded_at).as_bytes(),
@@ -85,39 +89,44 @@ pub fn format_recorded_at(at: DateTime<Utc>) -> String {
 /// print as serde_json prints them, which depends only on their value, so
 /// a document stored as JSONB and read back encodes the same.
 pub fn canonical_json(value: &Value) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
     write_canonical(value, &mut out);
-    out
+    String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
-fn write_canonical(value: &Value, out: &mut String) {
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => {
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push('{');
+            entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            out.push(b'{');
             for (index, (key, item)) in entries.into_iter().enumerate() {
                 if index > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
+                write_json(out, key);
+                out.push(b':');
                 write_canonical(item, out);
             }
-            out.push('}');
+            out.push(b'}');
         }
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (index, item) in items.iter().enumerate() {
                 if index > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_canonical(item, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        scalar => out.push_str(&scalar.to_string()),
+        scalar => write_json(out, scalar),
     }
+}
+
+/// Appends `value` as serde_json writes it compactly.
+fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
+    serde_json::to_writer(out, value).expect("writing JSON to memory cannot fail");
 }
 
 #[cfg(test)]
@@ -199,5 +208,33 @@ mod tests {
             assert_ne!(event_hash(&variant), original, "{variant:?}");
         }
         assert_eq!(event_hash(&base), original);
+    }
+
+    /// Stored chains are checked against this encoding for ever: a change
+    /// to it (escaping, number format, key order) breaks every stored hash.
+    #[test]
+    fn the_hash_of_a_fixed_event_never_changes() {
+        let data = json!({"z": [1.5e-7, null, "é\"\\\n\u{1}"], "a": {"y": -7, "b": u64::MAX, "ключ": "значение"}, "f": 0.1, "t": true});
+        let metadata = json!({"tenant_id": "t", "actor": {"id": "ada", "tenant_admin": false}});
+        let input = HashInput {
+            stream_id: "run-1",
+            stream_version: 3,
+            global_position: 42,
+            event_id: Uuid::from_u128(0x1234),
+            event_type: "run.stage_updated",
+            schema_version: 2,
+            data: &data,
+            metadata: &metadata,
+            recorded_at: DateTime::from_timestamp(1_700_000_000, 123_456_000).unwrap(),
+            prev_hash: &[7u8; 32],
+        };
+        assert_eq!(
+            canonical_json(&data),
+            r#"{"a":{"b":18446744073709551615,"y":-7,"ключ":"значение"},"f":0.1,"t":true,"z":[1.5e-7,null,"é\"\\\n\u0001"]}"#
+        );
+        assert_eq!(
+            hex::encode(event_hash(&input)),
+            "d9bb24fc9ba07565b2504f898c9a78f42c96335e1185ecedf2ac56eee92e5340"
+        );
     }
 }
