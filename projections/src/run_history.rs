@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use ledger_domain::events::{FileStatus, RunEvent};
-use ledger_domain::run::{self, Run, RunState};
+use ledger_domain::run::{self, Run, RunFile, RunState, Stage};
 use ledger_domain::RUN_STREAM_PREFIX;
 use ledger_store::RecordedEvent;
 use sqlx::{PgConnection, Row};
@@ -16,6 +16,11 @@ use crate::ProjectionError;
 /// A run's row while a batch is applied.
 struct RunRow {
     state: RunState,
+    /// The stage and file rows stored before the batch (none for a run the
+    /// batch creates): only a run whose stages or files changed has its
+    /// rows rewritten.
+    stored_stages: Vec<Stage>,
+    stored_files: Vec<RunFile>,
     created_at: DateTime<Utc>,
     created_position: i64,
     updated_at: DateTime<Utc>,
@@ -47,10 +52,19 @@ pub async fn apply(
     .await?
     {
         let state: serde_json::Value = row.try_get("state")?;
+        let state: RunState = serde_json::from_value(state)
+            .map_err(|error| ProjectionError::Corrupt(error.to_string()))?;
+        let (stored_stages, stored_files) = state
+            .run
+            .as_ref()
+            .map(|run| (run.stages.clone(), run.files.clone()))
+            .unwrap_or_default();
         rows.insert(
             row.try_get("run_id")?,
             RunRow {
-                state: serde_json::from_value(state).map_err(|error| ProjectionError::Corrupt(error.to_string()))?,
+                state,
+                stored_stages,
+                stored_files,
                 created_at: row.try_get("created_at")?,
                 created_position: row.try_get("created_position")?,
                 updated_at: row.try_get("updated_at")?,
@@ -72,6 +86,8 @@ pub async fn apply(
         let position = recorded.global_position as i64;
         let row = rows.entry(run_id).or_insert_with(|| RunRow {
             state: RunState::default(),
+            stored_stages: Vec::new(),
+            stored_files: Vec::new(),
             created_at: recorded.recorded_at,
             created_position: position,
             updated_at: recorded.recorded_at,
@@ -140,9 +156,11 @@ fn snake(value: impl serde::Serialize) -> String {
     }
 }
 
-/// Writes the batch's runs, their stages and their files: six statements
-/// whatever the batch holds, so a projector's speed does not hang on round
-/// trips.
+/// Writes the batch's runs, and the stages and files of those whose stages
+/// or files changed: at most five statements whatever the batch holds, so
+/// a projector's speed does not hang on round trips. A run whose stages did
+/// not change keeps its stage rows, rather than leaving a dead row per
+/// stage for vacuum on every batch that touches it.
 async fn write_runs(
     conn: &mut PgConnection,
     runs: &[(&Run, &RunRow)],
@@ -225,11 +243,11 @@ async fn write_runs(
     .execute(&mut *conn)
     .await?;
 
-    sqlx::query("DELETE FROM run_stages WHERE run_id = ANY($1)")
-        .bind(&run_ids)
-        .execute(&mut *conn)
-        .await?;
-    let stages: Vec<(Uuid, i32, &ledger_domain::run::Stage)> = runs
+    let stages_changed: Vec<&(&Run, &RunRow)> = runs
+        .iter()
+        .filter(|(run, row)| run.stages != row.stored_stages)
+        .collect();
+    let stage_rows: Vec<(Uuid, i32, &Stage)> = stages_changed
         .iter()
         .flat_map(|(run, _)| {
             run.stages
@@ -238,24 +256,30 @@ async fn write_runs(
                 .map(|(index, stage)| (run.created.run_id, index as i32 + 1, stage))
         })
         .collect();
-    sqlx::query(
-        "INSERT INTO run_stages (run_id, number, name, status, output, error)
-         SELECT * FROM UNNEST($1::uuid[], $2::int[], $3::text[], $4::text[], $5::jsonb[], $6::text[])",
+    replace_child_rows(
+        conn,
+        "run_stages",
+        &stages_changed,
+        |row| !row.stored_stages.is_empty(),
+        stage_rows.is_empty(),
+        sqlx::query(
+            "INSERT INTO run_stages (run_id, number, name, status, output, error)
+             SELECT * FROM UNNEST($1::uuid[], $2::int[], $3::text[], $4::text[], $5::jsonb[], $6::text[])",
+        )
+        .bind(stage_rows.iter().map(|(id, _, _)| *id).collect::<Vec<_>>())
+        .bind(stage_rows.iter().map(|(_, number, _)| *number).collect::<Vec<_>>())
+        .bind(stage_rows.iter().map(|(_, _, s)| s.name.clone()).collect::<Vec<_>>())
+        .bind(stage_rows.iter().map(|(_, _, s)| snake(s.status)).collect::<Vec<_>>())
+        .bind(stage_rows.iter().map(|(_, _, s)| s.output.clone()).collect::<Vec<_>>())
+        .bind(stage_rows.iter().map(|(_, _, s)| s.error.clone()).collect::<Vec<_>>()),
     )
-    .bind(stages.iter().map(|(id, _, _)| *id).collect::<Vec<_>>())
-    .bind(stages.iter().map(|(_, number, _)| *number).collect::<Vec<_>>())
-    .bind(stages.iter().map(|(_, _, s)| s.name.clone()).collect::<Vec<_>>())
-    .bind(stages.iter().map(|(_, _, s)| snake(s.status)).collect::<Vec<_>>())
-    .bind(stages.iter().map(|(_, _, s)| s.output.clone()).collect::<Vec<_>>())
-    .bind(stages.iter().map(|(_, _, s)| s.error.clone()).collect::<Vec<_>>())
-    .execute(&mut *conn)
     .await?;
 
-    sqlx::query("DELETE FROM run_files WHERE run_id = ANY($1)")
-        .bind(&run_ids)
-        .execute(&mut *conn)
-        .await?;
-    let files: Vec<(Uuid, i32, &ledger_domain::run::RunFile)> = runs
+    let files_changed: Vec<&(&Run, &RunRow)> = runs
+        .iter()
+        .filter(|(run, row)| run.files != row.stored_files)
+        .collect();
+    let file_rows: Vec<(Uuid, i32, &RunFile)> = files_changed
         .iter()
         .flat_map(|(run, _)| {
             run.files
@@ -264,17 +288,51 @@ async fn write_runs(
                 .map(|(index, file)| (run.created.run_id, index as i32, file))
         })
         .collect();
-    sqlx::query(
-        "INSERT INTO run_files (run_id, file_index, name, status, retry_attempt, error)
-         SELECT * FROM UNNEST($1::uuid[], $2::int[], $3::text[], $4::text[], $5::int[], $6::text[])",
+    replace_child_rows(
+        conn,
+        "run_files",
+        &files_changed,
+        |row| !row.stored_files.is_empty(),
+        file_rows.is_empty(),
+        sqlx::query(
+            "INSERT INTO run_files (run_id, file_index, name, status, retry_attempt, error)
+             SELECT * FROM UNNEST($1::uuid[], $2::int[], $3::text[], $4::text[], $5::int[], $6::text[])",
+        )
+        .bind(file_rows.iter().map(|(id, _, _)| *id).collect::<Vec<_>>())
+        .bind(file_rows.iter().map(|(_, index, _)| *index).collect::<Vec<_>>())
+        .bind(file_rows.iter().map(|(_, _, f)| f.name.clone()).collect::<Vec<_>>())
+        .bind(file_rows.iter().map(|(_, _, f)| snake(f.status)).collect::<Vec<_>>())
+        .bind(file_rows.iter().map(|(_, _, f)| f.retry_attempt as i32).collect::<Vec<_>>())
+        .bind(file_rows.iter().map(|(_, _, f)| f.error.clone()).collect::<Vec<_>>()),
     )
-    .bind(files.iter().map(|(id, _, _)| *id).collect::<Vec<_>>())
-    .bind(files.iter().map(|(_, index, _)| *index).collect::<Vec<_>>())
-    .bind(files.iter().map(|(_, _, f)| f.name.clone()).collect::<Vec<_>>())
-    .bind(files.iter().map(|(_, _, f)| snake(f.status)).collect::<Vec<_>>())
-    .bind(files.iter().map(|(_, _, f)| f.retry_attempt as i32).collect::<Vec<_>>())
-    .bind(files.iter().map(|(_, _, f)| f.error.clone()).collect::<Vec<_>>())
-    .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+/// Replaces the rows of `table` (`run_stages` or `run_files`) of the runs in
+/// `changed`: deletes those of the runs that had rows (`had_rows`), then
+/// runs `insert` with the new ones unless there are none.
+async fn replace_child_rows(
+    conn: &mut PgConnection,
+    table: &str,
+    changed: &[&(&Run, &RunRow)],
+    had_rows: impl Fn(&RunRow) -> bool,
+    nothing_to_insert: bool,
+    insert: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+) -> Result<(), ProjectionError> {
+    let stale: Vec<Uuid> = changed
+        .iter()
+        .filter(|(_, row)| had_rows(row))
+        .map(|(run, _)| run.created.run_id)
+        .collect();
+    if !stale.is_empty() {
+        sqlx::query(&format!("DELETE FROM {table} WHERE run_id = ANY($1)"))
+            .bind(&stale)
+            .execute(&mut *conn)
+            .await?;
+    }
+    if !nothing_to_insert {
+        insert.execute(&mut *conn).await?;
+    }
     Ok(())
 }

@@ -160,6 +160,15 @@ async fn catch_up(pool: &PgPool, store: &PgEventStore) {
     }
 }
 
+/// A status as the read model's rows spell it (its serde name).
+fn wire_name(status: impl serde::Serialize) -> String {
+    serde_json::to_value(status)
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// The read models equal what folding the log afresh gives.
 async fn assert_read_models_equal_the_log(
     pool: &PgPool,
@@ -190,12 +199,32 @@ async fn assert_read_models_equal_the_log(
             .await
             .unwrap();
         assert_eq!(i64::from(row.get::<i32, _>("rerun_count")), reruns);
-        let files: i64 = sqlx::query_scalar("SELECT count(*) FROM run_files WHERE run_id = $1")
-            .bind(run_id)
-            .fetch_one(pool)
-            .await
-            .unwrap();
-        assert_eq!(files as usize, loaded.state.run.unwrap().files.len());
+        let run = loaded.state.run.unwrap();
+        let stages: Vec<(String, String)> =
+            sqlx::query_as("SELECT name, status FROM run_stages WHERE run_id = $1 ORDER BY number")
+                .bind(run_id)
+                .fetch_all(pool)
+                .await
+                .unwrap();
+        let folded: Vec<(String, String)> = run
+            .stages
+            .iter()
+            .map(|stage| (stage.name.clone(), wire_name(stage.status)))
+            .collect();
+        assert_eq!(stages, folded, "stage rows of run {run_id}");
+        let files: Vec<(String, String)> = sqlx::query_as(
+            "SELECT name, status FROM run_files WHERE run_id = $1 ORDER BY file_index",
+        )
+        .bind(run_id)
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        let folded: Vec<(String, String)> = run
+            .files
+            .iter()
+            .map(|file| (file.name.clone(), wire_name(file.status)))
+            .collect();
+        assert_eq!(files, folded, "file rows of run {run_id}");
     }
     for tenant in ["acme", "globex"] {
         let account = ledger.load_account(tenant).await.unwrap();

@@ -393,16 +393,31 @@ async fn concurrent_appends_get_dense_positions_and_the_feed_pages_through_each_
     }
     assert_eq!(seen, (1..=640).collect::<Vec<u64>>());
     for writer in 0..32 {
-        let stream = store
-            .read_stream(&format!("s-{writer}"), 0, ReadUntil::End)
-            .await
-            .unwrap();
-        assert_eq!(
-            stream.iter().map(|e| e.stream_version).collect::<Vec<_>>(),
-            (0..20).collect::<Vec<u64>>()
-        );
-        verify_chain(&stream).unwrap();
+        assert_stream_is_dense_and_chained(&store, &format!("s-{writer}"), 20).await;
     }
+}
+
+/// Asserts that `stream_id` holds versions `0..count` and its chain verifies.
+async fn assert_stream_is_dense_and_chained(store: &PgEventStore, stream_id: &str, count: u64) {
+    let stream = store
+        .read_stream(stream_id, 0, ReadUntil::End)
+        .await
+        .unwrap();
+    assert_eq!(
+        stream.iter().map(|e| e.stream_version).collect::<Vec<_>>(),
+        (0..count).collect::<Vec<u64>>(),
+        "{stream_id}"
+    );
+    verify_chain(&stream).unwrap();
+}
+
+/// The positions of the whole log, in feed order.
+async fn positions(store: &PgEventStore) -> Vec<u64> {
+    all_events(store)
+        .await
+        .iter()
+        .map(|e| e.global_position)
+        .collect()
 }
 
 /// A writer takes a position and holds its transaction open while writers of
@@ -629,23 +644,10 @@ async fn two_instances_appending_to_shared_streams_keep_the_log_dense_and_chaine
     });
     join_all(tasks).await.into_iter().for_each(Result::unwrap);
     let store = &instances[0];
-    let positions: Vec<u64> = all_events(store)
-        .await
-        .iter()
-        .map(|e| e.global_position)
-        .collect();
-    assert_eq!(positions, (1..=512).collect::<Vec<u64>>());
+    assert_eq!(positions(store).await, (1..=512).collect::<Vec<u64>>());
     assert_eq!(store.head_position().await.unwrap(), 512);
     for shared in 0..4 {
-        let stream = store
-            .read_stream(&format!("shared-{shared}"), 0, ReadUntil::End)
-            .await
-            .unwrap();
-        assert_eq!(
-            stream.iter().map(|e| e.stream_version).collect::<Vec<_>>(),
-            (0..64).collect::<Vec<u64>>()
-        );
-        verify_chain(&stream).unwrap();
+        assert_stream_is_dense_and_chained(store, &format!("shared-{shared}"), 64).await;
     }
 }
 
@@ -695,8 +697,7 @@ async fn a_writer_that_knows_an_old_stream_head_decides_on_the_real_one() {
         .unwrap();
     assert_eq!(any.events[0].stream_version, 2);
     assert_eq!(any.last_position(), Some(3));
-    let stream = first.read_stream("s", 0, ReadUntil::End).await.unwrap();
-    verify_chain(&stream).unwrap();
+    assert_stream_is_dense_and_chained(&first, "s", 3).await;
 }
 
 /// The log's head is further than the writer knows, with no event at the
@@ -726,10 +727,5 @@ async fn a_writer_that_knows_an_old_log_head_writes_after_the_real_one() {
         .await
         .unwrap();
     assert_eq!(outcome.last_position(), Some(7));
-    let positions: Vec<u64> = all_events(&store)
-        .await
-        .iter()
-        .map(|e| e.global_position)
-        .collect();
-    assert_eq!(positions, vec![1, 7]);
+    assert_eq!(positions(&store).await, vec![1, 7]);
 }
