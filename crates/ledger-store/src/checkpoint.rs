@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use futures::TryStreamExt;
 
 /// An Ed25519 public key that checkpoints are verified with.
 pub type PublicKey = VerifyingKey;
@@ -458,7 +459,6 @@ pub fn checkpoints_after(
     pool: &PgPool,
     after_position: u64,
 ) -> impl futures::Stream<Item = Result<SignedCheckpoint, sqlx::Error>> + '_ {
-    use futures::TryStreamExt;
     futures::stream::try_unfold(after_position, move |after| async move {
         let page = list_checkpoints(pool, after, CHECKPOINT_PAGE).await?;
         Ok::<_, sqlx::Error>(
@@ -586,7 +586,6 @@ pub async fn audit_checkpoints(
     pool: &PgPool,
     trusted: Option<&VerifyingKey>,
 ) -> Result<CheckpointAudit, sqlx::Error> {
-    use futures::TryStreamExt;
     let mut audit = CheckpointAudit::default();
     let mut checkpoints = std::pin::pin!(checkpoints_after(pool, 0));
     while let Some(checkpoint) = checkpoints.try_next().await? {

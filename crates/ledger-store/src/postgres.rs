@@ -452,8 +452,10 @@ fn contains_nul(value: &Value) -> bool {
     }
 }
 
-/// How long the writer keeps its connection while no append comes.
-const WRITER_IDLE_RELEASE: std::time::Duration = std::time::Duration::from_secs(1);
+/// After this long without appends, the writer checks its connection (a
+/// ping) before the next batch rather than learn of a dead one from a
+/// failed batch.
+const WRITER_IDLE_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 async fn run_writer(
     connect_options: &PgConnectOptions,
@@ -462,20 +464,22 @@ async fn run_writer(
 ) {
     // The writer has a connection of its own, outside the pool, opened on
     // its runtime so that PostgreSQL's replies wake it directly. It keeps
-    // the connection while appends keep coming, and closes it after a
-    // failed batch (the next batch opens a fresh one) and when idle.
+    // the connection, pings it before the first batch after an idle spell,
+    // and drops it after a failed batch (the next batch opens a fresh one).
     let mut held: Option<PgConnection> = None;
+    let mut idle = false;
     let mut known = KnownHeads::default();
     loop {
-        let next = match held {
-            Some(_) => match tokio::time::timeout(WRITER_IDLE_RELEASE, queue.recv()).await {
+        let next = if held.is_some() && !idle {
+            match tokio::time::timeout(WRITER_IDLE_CHECK, queue.recv()).await {
                 Ok(next) => next,
                 Err(_) => {
-                    held = None;
+                    idle = true;
                     continue;
                 }
-            },
-            None => queue.recv().await,
+            }
+        } else {
+            queue.recv().await
         };
         let Some(first) = next else { break };
         let mut events = first.request.event_count();
@@ -492,7 +496,14 @@ async fn run_writer(
         let requests: Vec<&AppendRequest> = jobs.iter().map(|job| &job.request).collect();
         metrics::histogram!("ledger_append_batch_size").record(requests.len() as f64);
         let outcome = async {
-            let mut connection = match held.take() {
+            let was_idle = std::mem::take(&mut idle);
+            let checked = match held.take() {
+                Some(mut connection) if was_idle => {
+                    connection.ping().await.ok().map(|()| connection)
+                }
+                other => other,
+            };
+            let mut connection = match checked {
                 Some(connection) => connection,
                 None => PgConnection::connect_with(connect_options).await?,
             };
@@ -700,7 +711,6 @@ async fn write_batch_in(
     known: &mut KnownHeads,
 ) -> Result<Vec<Result<AppendOutcome, AppendError>>, sqlx::Error> {
     let mut view = load_view(&mut tx, requests).await?;
-    let first_position = view.position + 1;
     let results = decide_batch(requests, &mut view);
     if view.rows.global_position.is_empty() {
         tx.rollback().await?;
@@ -709,7 +719,7 @@ async fn write_batch_in(
     }
     insert_rows(&mut tx, &view).await?;
     if let Some(hook) = before_commit {
-        hook(first_position, view.position).await;
+        hook(view.head_before + 1, view.position).await;
     }
     tx.commit().await?;
     known.remember(&view);
