@@ -48,6 +48,9 @@ impl From<ledger_store::ReadError> for ProjectionError {
     fn from(error: ledger_store::ReadError) -> Self {
         match error {
             ledger_store::ReadError::Database(error) => ProjectionError::Database(error),
+            ledger_store::ReadError::Undecodable {
+                position, reason, ..
+            } => ProjectionError::Undecodable { position, reason },
         }
     }
 }
@@ -200,9 +203,24 @@ pub async fn step(
     if until <= from {
         return Ok(0);
     }
-    let events = store
-        .read_all_with_prefix(model.stream_prefix(), from, until, batch_size)
-        .await?;
+    let prefix = model.stream_prefix();
+    let events = match store
+        .read_all_with_prefix(prefix, from, until, batch_size)
+        .await
+    {
+        Ok(events) => events,
+        // A row that cannot be read stops the read model there too; it
+        // was within this batch, so the events before it are fewer.
+        Err(ledger_store::ReadError::Undecodable {
+            position, reason, ..
+        }) => {
+            let readable = store
+                .read_all_with_prefix(prefix, from, position - 1, batch_size)
+                .await?;
+            return stop_at(pool, model, from, readable, position, reason).await;
+        }
+        Err(error) => return Err(error.into()),
+    };
     // A full batch may stop short of `until`; any other holds every event
     // of the model's streams up to it.
     let to = match events.last() {
@@ -211,15 +229,28 @@ pub async fn step(
     };
     match commit_batch(pool, model, from, to, &events).await {
         Err(ProjectionError::Undecodable { position, reason }) => {
-            let readable: Vec<RecordedEvent> = events
-                .into_iter()
-                .take_while(|event| event.global_position < position)
-                .collect();
-            commit_batch(pool, model, from, position - 1, &readable).await?;
-            Err(ProjectionError::Undecodable { position, reason })
+            stop_at(pool, model, from, events, position, reason).await
         }
         result => result,
     }
+}
+
+/// Applies the events before `position` and fails with the reason the
+/// event there cannot be applied, so the read model stops exactly at it.
+async fn stop_at(
+    pool: &PgPool,
+    model: ReadModel,
+    from: u64,
+    events: Vec<RecordedEvent>,
+    position: u64,
+    reason: String,
+) -> Result<u64, ProjectionError> {
+    let readable: Vec<RecordedEvent> = events
+        .into_iter()
+        .take_while(|event| event.global_position < position)
+        .collect();
+    commit_batch(pool, model, from, position - 1, &readable).await?;
+    Err(ProjectionError::Undecodable { position, reason })
 }
 
 /// How many batch sizes of log positions one step reads through at most,

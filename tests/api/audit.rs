@@ -23,16 +23,6 @@ async fn history(app: &TestApp, key: &str) -> (String, u64) {
     (run_id, last.body["global_position"].as_u64().unwrap())
 }
 
-fn cli(app: &TestApp, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_run-ledger"))
-        .args(args)
-        .arg("--allow-unsafe-durability")
-        .env("DATABASE_URL", &app.db.url)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_runs_raw_events_and_its_state_at_any_point_are_readable() {
     let app = spawn_app().await;
@@ -353,7 +343,7 @@ async fn signed_checkpoints_are_served_exported_and_verified_offline_and_a_rewri
         .unwrap();
     for index in 1..recorded.len() {
         recorded[index].prev_hash = recorded[index - 1].hash.clone();
-        recorded[index].hash = recorded[index].computed_hash().to_vec();
+        recorded[index].hash = recorded[index].computed_hash().unwrap().to_vec();
         sqlx::query(
             "UPDATE events SET data = $1, prev_hash = $2, hash = $3 WHERE global_position = $4",
         )

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use futures::StreamExt;
 use ledger_embedded_pg::testing::{fresh_database, TestDatabase};
 use run_ledger::{Application, DatabaseConfig, Secret, ServeConfig};
 use tokio::sync::oneshot;
@@ -83,6 +84,17 @@ pub async fn spawn_app_with(db: TestDatabase, configure: impl FnOnce(&mut ServeC
         db,
         _stop: stop,
     }
+}
+
+/// Runs the `run-ledger` binary on the service's database.
+pub fn cli(app: &TestApp, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_run-ledger"))
+        .args(args)
+        .arg("--allow-unsafe-durability")
+        .env("DATABASE_URL", &app.db.url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
 }
 
 /// A response: status and JSON body (problem bodies included).
@@ -250,5 +262,68 @@ impl TestApp {
     pub async fn get(&self, path: &str, key: &str) -> Reply {
         self.send(self.client.get(self.url(path)).bearer_auth(key))
             .await
+    }
+}
+
+/// A minimal server-sent events reader.
+pub struct SseReader {
+    body: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
+    buffer: String,
+}
+
+#[derive(Debug)]
+pub struct SseEvent {
+    pub id: Option<String>,
+    pub event: Option<String>,
+    pub data: serde_json::Value,
+}
+
+impl SseReader {
+    pub async fn open(app: &TestApp, path: &str, key: &str, last_event_id: Option<u64>) -> Self {
+        let mut request = app.client.get(app.url(path)).bearer_auth(key);
+        if let Some(id) = last_event_id {
+            request = request.header("Last-Event-ID", id.to_string());
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream"));
+        SseReader {
+            body: Box::pin(response.bytes_stream()),
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event with data, or `None` when the stream ends or stays quiet for 10 s.
+    pub async fn next(&mut self) -> Option<SseEvent> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let (mut id, mut event, mut data) = (None, None, String::new());
+                for line in block.lines() {
+                    if let Some(value) = line.strip_prefix("id:") {
+                        id = Some(value.trim().to_owned());
+                    } else if let Some(value) = line.strip_prefix("event:") {
+                        event = Some(value.trim().to_owned());
+                    } else if let Some(value) = line.strip_prefix("data:") {
+                        data.push_str(value.trim_start());
+                    }
+                }
+                if data.is_empty() {
+                    continue; // a keep-alive comment
+                }
+                return Some(SseEvent {
+                    id,
+                    event,
+                    data: serde_json::from_str(&data).unwrap(),
+                });
+            }
+            match tokio::time::timeout(std::time::Duration::from_secs(10), self.body.next()).await {
+                Ok(Some(Ok(bytes))) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
+                _ => return None,
+            }
+        }
     }
 }

@@ -3,73 +3,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use futures::StreamExt;
 use serde_json::json;
 
 use crate::helpers::*;
-
-/// A minimal server-sent events reader.
-struct SseReader {
-    body: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
-    buffer: String,
-}
-
-#[derive(Debug)]
-struct SseEvent {
-    id: Option<String>,
-    event: Option<String>,
-    data: serde_json::Value,
-}
-
-impl SseReader {
-    async fn open(app: &TestApp, path: &str, key: &str, last_event_id: Option<u64>) -> Self {
-        let mut request = app.client.get(app.url(path)).bearer_auth(key);
-        if let Some(id) = last_event_id {
-            request = request.header("Last-Event-ID", id.to_string());
-        }
-        let response = request.send().await.unwrap();
-        assert_eq!(response.status(), 200);
-        assert!(response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/event-stream"));
-        SseReader {
-            body: Box::pin(response.bytes_stream()),
-            buffer: String::new(),
-        }
-    }
-
-    /// The next event with data, or `None` when the stream ends or stays quiet for 10 s.
-    async fn next(&mut self) -> Option<SseEvent> {
-        loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                let (mut id, mut event, mut data) = (None, None, String::new());
-                for line in block.lines() {
-                    if let Some(value) = line.strip_prefix("id:") {
-                        id = Some(value.trim().to_owned());
-                    } else if let Some(value) = line.strip_prefix("event:") {
-                        event = Some(value.trim().to_owned());
-                    } else if let Some(value) = line.strip_prefix("data:") {
-                        data.push_str(value.trim_start());
-                    }
-                }
-                if data.is_empty() {
-                    continue; // a keep-alive comment
-                }
-                return Some(SseEvent {
-                    id,
-                    event,
-                    data: serde_json::from_str(&data).unwrap(),
-                });
-            }
-            match tokio::time::timeout(Duration::from_secs(10), self.body.next()).await {
-                Ok(Some(Ok(bytes))) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
-                _ => return None,
-            }
-        }
-    }
-}
 
 #[tokio::test]
 async fn watching_a_run_delivers_each_change_and_ends_when_the_run_ends() {

@@ -6,6 +6,7 @@ mod binary;
 mod health;
 mod helpers;
 mod idempotency;
+mod json_integrity;
 mod live;
 mod openapi;
 mod queries;

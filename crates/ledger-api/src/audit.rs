@@ -14,7 +14,9 @@ use ledger_domain::run_stream_id;
 use ledger_store::checkpoint::{
     audit_checkpoints, list_checkpoints, CheckpointAudit, SignedCheckpoint,
 };
-use ledger_store::{verify_streams, ChainReport, EventStore, ReadUntil, RecordedEvent};
+use ledger_store::{
+    read_all_readable, verify_streams, ChainReport, EventStore, ReadUntil, RecordedEvent,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -41,10 +43,6 @@ fn audit_tenant(principal: &Principal) -> Result<Option<String>, ApiError> {
     })
 }
 
-fn store_error(error: ledger_store::ReadError) -> ApiError {
-    ApiError::Unavailable(error.to_string())
-}
-
 /// A run's events up to `until`, if the key may see the run.
 async fn run_events(
     state: &AppState,
@@ -60,7 +58,7 @@ async fn run_events(
         .store()
         .read_stream(&stream, 0, ReadUntil::Version(0))
         .await
-        .map_err(store_error)?;
+        .map_err(ApiError::from)?;
     let visible = owner.first().is_some_and(|created| {
         tenant
             .as_deref()
@@ -74,7 +72,7 @@ async fn run_events(
         .store()
         .read_stream(&stream, 0, until)
         .await
-        .map_err(store_error)
+        .map_err(ApiError::from)
 }
 
 /// A stream's raw events.
@@ -211,12 +209,9 @@ pub async fn feed(
 ) -> Result<Response, ApiError> {
     let tenant = audit_tenant(&principal)?;
     let (after, limit) = FeedPage::bounds(page)?;
-    let events = state
-        .ledger
-        .store()
-        .read_all(after, limit, tenant.as_deref())
+    let events = read_all_readable(state.ledger.store(), after, limit, tenant.as_deref())
         .await
-        .map_err(store_error)?;
+        .map_err(ApiError::from)?;
     let next_after = events.last().map_or(after, |event| event.global_position);
     let ndjson = headers
         .get(header::ACCEPT)
@@ -312,7 +307,7 @@ pub async fn verify(
                 Some(tenant) => store
                     .stream_ids(Some(tenant))
                     .await
-                    .map_err(store_error)?
+                    .map_err(ApiError::from)?
                     .contains(&stream_id),
             };
             if !visible {
@@ -327,7 +322,7 @@ pub async fn verify(
     let whole_ledger = tenant.is_none() && streams.is_none();
     let report = verify_streams(store, streams, tenant.as_deref())
         .await
-        .map_err(store_error)?;
+        .map_err(ApiError::from)?;
     let checkpoints = if whole_ledger {
         Some(
             audit_checkpoints(&state.pool, state.checkpoint_key.as_ref())

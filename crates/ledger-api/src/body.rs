@@ -4,6 +4,7 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderMap, StatusCode};
+use ledger_store::json::ParseError;
 use serde::de::DeserializeOwned;
 
 use crate::{ApiError, AppState};
@@ -36,11 +37,16 @@ impl FromRequest<AppState> for RawBody {
 }
 
 /// Parses a JSON body. An empty body reads as `{}` for commands that take
-/// no body or only optional fields.
+/// no body or only optional fields. Every JSON value stored comes through
+/// here, parsed as I-JSON into the form it reads back in
+/// (`ledger_store::json`).
 ///
 /// # Errors
 /// 415 without a JSON content type (when there is a body), 400 for bytes
-/// that are not JSON, 422 for JSON of the wrong shape.
+/// that are not JSON, 422 `invalid_input` naming the JSON Pointer of a
+/// value the ledger cannot store unchanged (a number no double holds, a
+/// duplicate member name, a lone surrogate, U+0000, nesting deeper than
+/// 64), 422 `invalid_body` for JSON of the wrong shape.
 pub fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, ApiError> {
     let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}"
@@ -59,8 +65,12 @@ pub fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Resu
         }
         body
     };
-    serde_json::from_slice(body).map_err(|error| match error.classify() {
-        serde_json::error::Category::Data => ApiError::InvalidBody(error.to_string()),
-        _ => ApiError::MalformedJson(error.to_string()),
-    })
+    let value = ledger_store::json::parse(body).map_err(|error| match error {
+        ParseError::Syntax { .. } => ApiError::MalformedJson(error.to_string()),
+        ParseError::Refused(refused) => ApiError::InvalidInput {
+            field: refused.pointer,
+            reason: refused.reason,
+        },
+    })?;
+    T::deserialize(value).map_err(|error| ApiError::InvalidBody(error.to_string()))
 }

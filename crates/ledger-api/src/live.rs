@@ -18,7 +18,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::stream::{self, Stream, StreamExt};
 use ledger_projections::ReadModel;
-use ledger_store::{AppendNotifications, EventStore, RecordedEvent};
+use ledger_store::{read_all_readable, AppendNotifications, ReadError, RecordedEvent};
 use serde::Deserialize;
 use serde_json::Value;
 use sqlx::{PgPool, Row};
@@ -280,22 +280,35 @@ pub async fn event_stream(
     };
     let store = state.ledger.store().clone();
     let positions = state.live.positions.clone();
-    let pages = stream::unfold((after, positions), move |(after, mut positions)| {
+    let pages = stream::unfold(Some((after, positions)), move |state| {
         let store = store.clone();
         let tenant = tenant.clone();
         async move {
+            let (after, mut positions) = state?;
             loop {
-                let page = match store.read_all(after, FEED_PAGE, tenant.as_deref()).await {
-                    Ok(page) => page,
-                    Err(error) => {
-                        tracing::warn!(%error, "event stream read failed");
-                        tokio::time::sleep(POLL).await;
-                        continue;
-                    }
-                };
+                let page =
+                    match read_all_readable(&store, after, FEED_PAGE, tenant.as_deref()).await {
+                        Ok(page) => page,
+                        // The stream cannot go past it: say so, once, and end.
+                        Err(ReadError::Undecodable {
+                            position, reason, ..
+                        }) => {
+                            tracing::error!(
+                                position,
+                                reason,
+                                "event stream stopped at an unreadable event"
+                            );
+                            return Some((Err(position), None));
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "event stream read failed");
+                            tokio::time::sleep(POLL).await;
+                            continue;
+                        }
+                    };
                 if let Some(last) = page.last() {
                     let next = last.global_position;
-                    return Some((page, (next, positions)));
+                    return Some((Ok(page), Some((next, positions))));
                 }
                 tokio::select! {
                     changed = positions.changed() => if changed.is_err() { return None },
@@ -304,7 +317,25 @@ pub async fn event_stream(
             }
         }
     });
-    let events =
-        pages.flat_map(|page| stream::iter(page.into_iter().map(|event| Ok(sse_event(&event)))));
+    let events = pages.flat_map(|page| match page {
+        Ok(page) => stream::iter(page.into_iter().map(|event| Ok(sse_event(&event)))).left_stream(),
+        Err(position) => stream::once(async move { Ok(unreadable_event(position)) }).right_stream(),
+    });
     Ok(sse_response(&state.live, events))
+}
+
+/// The `error` event that ends a stream at an event this build cannot
+/// read. A reconnecting client would meet it again at once, so it asks
+/// for a minute between attempts.
+fn unreadable_event(position: u64) -> Event {
+    let problem = ApiError::UnreadableEvent {
+        position,
+        reason: String::new(),
+    }
+    .problem();
+    Event::default()
+        .event("error")
+        .retry(Duration::from_secs(60))
+        .json_data(problem)
+        .expect("problems serialize")
 }

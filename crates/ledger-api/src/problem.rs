@@ -113,9 +113,29 @@ pub enum ApiError {
     /// The database cannot be used now (HTTP 503, `store_unavailable`, with `Retry-After`).
     #[error("{0}")]
     Unavailable(String),
+    /// A stored event this build cannot read, named by position; the
+    /// reason is logged, not sent (HTTP 500, `event_unreadable`).
+    #[error("the event at position {position} cannot be read by this build; the reason is in the service's log")]
+    UnreadableEvent {
+        /// Its global position.
+        position: u64,
+        /// Why (logged).
+        reason: String,
+    },
     /// A bug or an unexpected failure; the cause is logged, not sent (HTTP 500, `internal_error`).
     #[error("internal error")]
     Internal(String),
+}
+
+impl From<ledger_store::ReadError> for ApiError {
+    fn from(error: ledger_store::ReadError) -> Self {
+        match error {
+            ledger_store::ReadError::Undecodable {
+                position, reason, ..
+            } => ApiError::UnreadableEvent { position, reason },
+            ledger_store::ReadError::Database(_) => ApiError::Unavailable(error.to_string()),
+        }
+    }
 }
 
 impl From<sqlx::Error> for ApiError {
@@ -170,6 +190,9 @@ impl ApiError {
             ApiError::RouteNotFound(_) => (StatusCode::NOT_FOUND, "route_not_found"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
+            ApiError::UnreadableEvent { .. } => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "event_unreadable")
+            }
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
     }
@@ -189,6 +212,10 @@ impl ApiError {
                 _ => None,
             },
             ApiError::InvalidInput { field, .. } => Some(json!({ "field": field })),
+            ApiError::UnreadableEvent { position, .. }
+            | ApiError::Command(CommandError::Unreadable { position, .. }) => {
+                Some(json!({ "position": position }))
+            }
             ApiError::UnknownEventType { allowed, .. } => Some(json!({ "allowed": allowed })),
             _ => None,
         }
@@ -206,6 +233,13 @@ impl ApiError {
             ApiError::Internal(_) => "an unexpected error occurred; it has been logged".to_owned(),
             ApiError::Command(CommandError::Corrupt { .. }) => {
                 "an unexpected error occurred; it has been logged".to_owned()
+            }
+            ApiError::Command(CommandError::Unreadable { position, reason }) => {
+                ApiError::UnreadableEvent {
+                    position: *position,
+                    reason: reason.clone(),
+                }
+                .to_string()
             }
             other => other.to_string(),
         };
@@ -240,7 +274,9 @@ fn command_parts(error: &CommandError) -> (StatusCode, &'static str) {
             StatusCode::CONFLICT
         }
         CommandError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        CommandError::Corrupt { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        CommandError::Corrupt { .. } | CommandError::Unreadable { .. } => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
         CommandError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
     };
     (status, error.code())

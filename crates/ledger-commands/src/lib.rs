@@ -55,6 +55,15 @@ pub enum CommandError {
         /// Why.
         reason: String,
     },
+    /// An event the command needs cannot be read by this build (see
+    /// `ReadError::Undecodable`); HTTP 500 `event_unreadable`.
+    #[error("the event at position {position} cannot be read: {reason}")]
+    Unreadable {
+        /// Its global position.
+        position: u64,
+        /// Why.
+        reason: String,
+    },
     /// The database failed; HTTP 503 `store_unavailable`.
     #[error("event store unavailable: {0}")]
     Store(String),
@@ -69,6 +78,7 @@ impl CommandError {
             CommandError::EventIdReused { .. } => "event_id_reused",
             CommandError::Invalid(_) => "invalid_input",
             CommandError::Corrupt { .. } => "internal_error",
+            CommandError::Unreadable { .. } => "event_unreadable",
             CommandError::Store(_) => "store_unavailable",
         }
     }
@@ -76,7 +86,12 @@ impl CommandError {
 
 impl From<ReadError> for CommandError {
     fn from(error: ReadError) -> Self {
-        CommandError::Store(error.to_string())
+        match error {
+            ReadError::Undecodable {
+                position, reason, ..
+            } => CommandError::Unreadable { position, reason },
+            ReadError::Database(_) => CommandError::Store(error.to_string()),
+        }
     }
 }
 

@@ -368,7 +368,7 @@ fn check_event(
         }
         _ => {}
     }
-    if event.computed_hash().as_slice() != event.hash.as_slice() {
-        problem("hash does not match the event's content");
+    if let Some(reason) = event.hash_mismatch() {
+        problem(&reason);
     }
 }

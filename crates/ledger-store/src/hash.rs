@@ -4,31 +4,87 @@
 //! The encoding (documented for auditors in docs/hash-chain.md):
 //!
 //! ```text
-//! "run-ledger/event/v1" 0x00
+//! "run-ledger/event/v{1,2}" 0x00
 //! str(stream_id) u64(stream_version) u64(global_position) event_id[16]
-//! str(event_type) u32(schema_version) str(canonical(data)) str(canonical(metadata))
+//! str(event_type) u32(schema_version) str(json(data)) str(json(metadata))
 //! str(recorded_at as RFC 3339 UTC with microseconds and "Z")
 //! prev_hash[32]
 //! ```
 //!
-//! where `u32`/`u64` are big-endian, `str(s)` is `u64(len(s))` then the UTF-8
-//! bytes, and `canonical(json)` is JSON with object keys sorted by their
-//! UTF-8 bytes and no whitespace. The first event of a stream chains to
-//! `GENESIS_HASH` (32 zero bytes).
+//! where `u32`/`u64` are big-endian and `str(s)` is `u64(len(s))` then the
+//! UTF-8 bytes. `json` is what the version names: v2 (every new event) is
+//! RFC 8785, which depends only on the JSON value; v1 (events written
+//! before it) is serde_json's printing with keys sorted by their UTF-8
+//! bytes, which PostgreSQL's `jsonb` did not always read back the same.
+//! The first event of a stream chains to `GENESIS_HASH` (32 zero bytes).
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::json::{write_jcs, JsonError};
+
 /// The `prev_hash` of every stream's version 0.
 pub const GENESIS_HASH: [u8; 32] = [0; 32];
 
-const DOMAIN_TAG: &[u8] = b"run-ledger/event/v1\0";
+/// The encoding an event's hash covers, stored with the event and shown
+/// in every envelope as `hash_version`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "u8", try_from = "u8")]
+pub enum HashVersion {
+    /// serde_json's printing of `data` and `metadata` (events written
+    /// before v2; envelopes that do not say are v1).
+    #[default]
+    V1,
+    /// RFC 8785 (JCS) of `data` and `metadata`.
+    V2,
+}
+
+impl HashVersion {
+    /// The version every new event is hashed with.
+    pub const CURRENT: HashVersion = HashVersion::V2;
+
+    /// The version as stored and shown: 1 or 2.
+    pub fn number(self) -> u8 {
+        match self {
+            HashVersion::V1 => 1,
+            HashVersion::V2 => 2,
+        }
+    }
+
+    fn domain_tag(self) -> &'static [u8] {
+        match self {
+            HashVersion::V1 => b"run-ledger/event/v1\0",
+            HashVersion::V2 => b"run-ledger/event/v2\0",
+        }
+    }
+}
+
+impl From<HashVersion> for u8 {
+    fn from(version: HashVersion) -> u8 {
+        version.number()
+    }
+}
+
+impl TryFrom<u8> for HashVersion {
+    type Error = String;
+
+    fn try_from(number: u8) -> Result<Self, String> {
+        match number {
+            1 => Ok(HashVersion::V1),
+            2 => Ok(HashVersion::V2),
+            other => Err(format!("unknown hash version {other}")),
+        }
+    }
+}
 
 /// The envelope fields a hash covers.
 #[derive(Debug, Clone, Copy)]
 pub struct HashInput<'a> {
+    /// The encoding.
+    pub version: HashVersion,
     /// Stream.
     pub stream_id: &'a str,
     /// 0-based version in the stream.
@@ -52,9 +108,13 @@ pub struct HashInput<'a> {
 }
 
 /// The event's hash.
-pub fn event_hash(input: &HashInput<'_>) -> [u8; 32] {
+///
+/// # Errors
+/// v2 only: `data` or `metadata` holds an integer that no IEEE 754 double
+/// holds exactly, which RFC 8785 cannot encode (the store never writes one).
+pub fn event_hash(input: &HashInput<'_>) -> Result<[u8; 32], JsonError> {
     let mut hasher = Sha256::new();
-    hasher.update(DOMAIN_TAG);
+    hasher.update(input.version.domain_tag());
     put_str(&mut hasher, input.stream_id.as_bytes());
     hasher.update(input.stream_version.to_be_bytes());
     hasher.update(input.global_position.to_be_bytes());
@@ -62,17 +122,20 @@ pub fn event_hash(input: &HashInput<'_>) -> [u8; 32] {
     put_str(&mut hasher, input.event_type.as_bytes());
     hasher.update(input.schema_version.to_be_bytes());
     let mut json = Vec::with_capacity(256);
-    write_canonical(input.data, &mut json);
-    put_str(&mut hasher, &json);
-    json.clear();
-    write_canonical(input.metadata, &mut json);
-    put_str(&mut hasher, &json);
+    for document in [input.data, input.metadata] {
+        json.clear();
+        match input.version {
+            HashVersion::V1 => write_canonical(document, &mut json),
+            HashVersion::V2 => write_jcs(document, &mut json)?,
+        }
+        put_str(&mut hasher, &json);
+    }
     put_str(
         &mut hasher,
         format_recorded_at(input.recorded_at).as_bytes(),
     );
     hasher.update(input.prev_hash);
-    hasher.finalize().into()
+    Ok(hasher.finalize().into())
 }
 
 fn put_str(hasher: &mut Sha256, text: &[u8]) {
@@ -85,9 +148,8 @@ pub fn format_recorded_at(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-/// JSON with object keys sorted by their bytes and no whitespace. Numbers
-/// print as serde_json prints them, which depends only on their value, so
-/// a document stored as JSONB and read back encodes the same.
+/// The v1 encoding: JSON with object keys sorted by their bytes and no
+/// whitespace, numbers as serde_json prints them.
 pub fn canonical_json(value: &Value) -> String {
     let mut out = Vec::new();
     write_canonical(value, &mut out);
@@ -149,6 +211,7 @@ mod tests {
         let other_data = json!({"amount": 6});
         let metadata = json!({"tenant_id": "t"});
         let base = HashInput {
+            version: HashVersion::CURRENT,
             stream_id: "run-1",
             stream_version: 0,
             global_position: 1,
@@ -160,9 +223,13 @@ mod tests {
             recorded_at: DateTime::from_timestamp(0, 0).unwrap(),
             prev_hash: &GENESIS_HASH,
         };
-        let original = event_hash(&base);
+        let original = event_hash(&base).unwrap();
         let prev = [1u8; 32];
         let variants = [
+            HashInput {
+                version: HashVersion::V1,
+                ..base
+            },
             HashInput {
                 stream_id: "run-2",
                 ..base
@@ -205,9 +272,9 @@ mod tests {
             },
         ];
         for variant in variants {
-            assert_ne!(event_hash(&variant), original, "{variant:?}");
+            assert_ne!(event_hash(&variant).unwrap(), original, "{variant:?}");
         }
-        assert_eq!(event_hash(&base), original);
+        assert_eq!(event_hash(&base).unwrap(), original);
     }
 
     /// Stored chains are checked against this encoding for ever: a change
@@ -217,6 +284,7 @@ mod tests {
         let data = json!({"z": [1.5e-7, null, "é\"\\\n\u{1}"], "a": {"y": -7, "b": u64::MAX, "ключ": "значение"}, "f": 0.1, "t": true});
         let metadata = json!({"tenant_id": "t", "actor": {"id": "ada", "tenant_admin": false}});
         let input = HashInput {
+            version: HashVersion::V1,
             stream_id: "run-1",
             stream_version: 3,
             global_position: 42,
@@ -233,8 +301,79 @@ mod tests {
             r#"{"a":{"b":18446744073709551615,"y":-7,"ключ":"значение"},"f":0.1,"t":true,"z":[1.5e-7,null,"é\"\\\n\u0001"]}"#
         );
         assert_eq!(
-            hex::encode(event_hash(&input)),
+            hex::encode(event_hash(&input).unwrap()),
             "d9bb24fc9ba07565b2504f898c9a78f42c96335e1185ecedf2ac56eee92e5340"
         );
+    }
+
+    /// The v2 pin, recomputed independently by tests/auditor/event_hash.py
+    /// (Python, the `rfc8785` package) from docs/hash-chain.md: a change
+    /// here breaks every stored v2 hash.
+    #[test]
+    fn the_v2_hash_of_a_fixed_event_never_changes() {
+        let data = json!({"z": [1.5e-7, null, "é\"\\\n\u{1}"], "a": {"y": -7, "b": 1e16, "ключ": "значение", "\u{1f600}": 0.1, "\u{fb33}": -0.0}, "t": true});
+        let metadata = json!({"tenant_id": "t", "actor_id": "ada"});
+        let input = HashInput {
+            version: HashVersion::V2,
+            stream_id: "run-1",
+            stream_version: 3,
+            global_position: 42,
+            event_id: Uuid::from_u128(0x1234),
+            event_type: "run.stage_updated",
+            schema_version: 2,
+            data: &data,
+            metadata: &metadata,
+            recorded_at: DateTime::from_timestamp(1_700_000_000, 123_456_000).unwrap(),
+            prev_hash: &[7u8; 32],
+        };
+        assert_eq!(
+            crate::json::jcs(&data).unwrap(),
+            "{\"a\":{\"b\":10000000000000000,\"y\":-7,\"ключ\":\"значение\",\"\u{1f600}\":0.1,\"\u{fb33}\":0},\"t\":true,\"z\":[1.5e-7,null,\"é\\\"\\\\\\n\\u0001\"]}"
+        );
+        assert_eq!(
+            hex::encode(event_hash(&input).unwrap()),
+            "cad9c310c642160c2eced26a127ca158bea23ef6ed1c928245ffe7b34ce54287"
+        );
+    }
+
+    /// What PostgreSQL's jsonb gives back for a number is another
+    /// serde_json value of the same double; v2 hashes both the same, v1
+    /// did not (the false tamper alarms of issue 11).
+    #[test]
+    fn v2_hashes_a_number_as_its_double_whatever_its_form() {
+        let pairs = [
+            (json!({"x": 1e16}), json!({"x": 10_000_000_000_000_000u64})),
+            (json!({"x": -0.0}), json!({"x": 0.0})),
+            (json!({"x": 1.0}), json!({"x": 1})),
+        ];
+        for (sent, read_back) in pairs {
+            let metadata = json!({});
+            let input = |data| HashInput {
+                version: HashVersion::V2,
+                stream_id: "run-1",
+                stream_version: 0,
+                global_position: 1,
+                event_id: Uuid::nil(),
+                event_type: "run.created",
+                schema_version: 1,
+                data,
+                metadata: &metadata,
+                recorded_at: DateTime::from_timestamp(0, 0).unwrap(),
+                prev_hash: &GENESIS_HASH,
+            };
+            assert_eq!(
+                event_hash(&input(&sent)).unwrap(),
+                event_hash(&input(&read_back)).unwrap(),
+                "{sent} and {read_back}"
+            );
+            let v1 = |data| HashInput {
+                version: HashVersion::V1,
+                ..input(data)
+            };
+            assert_ne!(
+                event_hash(&v1(&sent)).unwrap(),
+                event_hash(&v1(&read_back)).unwrap()
+            );
+        }
     }
 }

@@ -21,7 +21,8 @@ use sqlx::{Connection, PgConnection, PgPool, Postgres, Row, Transaction};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::hash::{event_hash, HashInput, GENESIS_HASH};
+use crate::hash::{event_hash, HashInput, HashVersion, GENESIS_HASH};
+use crate::json;
 use crate::{
     AppendError, AppendOutcome, AppendRequest, AppendedEvent, EventStore, ExpectedVersion,
     ReadError, ReadUntil, RecordedEvent, Snapshot, StreamHead,
@@ -185,8 +186,8 @@ impl PgEventStore {
 
 impl EventStore for PgEventStore {
     #[tracing::instrument(skip_all, fields(streams = request.streams.len(), events = request.event_count()))]
-    async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, AppendError> {
-        validate(&request)?;
+    async fn append(&self, mut request: AppendRequest) -> Result<AppendOutcome, AppendError> {
+        prepare(&mut request)?;
         let started = std::time::Instant::now();
         let (reply, outcome) = oneshot::channel();
         self.writer
@@ -367,19 +368,42 @@ impl EventStore for PgEventStore {
 }
 
 const EVENT_COLUMNS: &str = "global_position, event_id, stream_id, stream_version, event_type, \
-     schema_version, data, metadata, recorded_at, prev_hash, hash";
+     schema_version, data, metadata, recorded_at, hash_version, prev_hash, hash";
 
+/// An event row. A row this build cannot read (a number beyond a double
+/// edited in by hand, a hash version from a newer build) is `Undecodable`
+/// at its position, so the reader stops there and says so, rather than
+/// take it for a database outage and retry for ever.
 fn recorded_event(row: &sqlx::postgres::PgRow) -> Result<RecordedEvent, ReadError> {
+    let global_position = row.try_get::<i64, _>("global_position")? as u64;
+    let stream_id: String = row.try_get("stream_id")?;
+    let stream_version = row.try_get::<i64, _>("stream_version")? as u64;
+    let undecodable = |reason: String| ReadError::Undecodable {
+        position: global_position,
+        stream_id: stream_id.clone(),
+        stream_version,
+        reason,
+    };
+    let decode_error = |error: sqlx::Error| match error {
+        sqlx::Error::ColumnDecode { index, source } => undecodable(format!("{index}: {source}")),
+        other => undecodable(other.to_string()),
+    };
+    let hash_version = row.try_get::<i16, _>("hash_version")?;
+    let hash_version = u8::try_from(hash_version)
+        .map_err(|_| format!("unknown hash version {hash_version}"))
+        .and_then(HashVersion::try_from)
+        .map_err(undecodable)?;
     Ok(RecordedEvent {
-        global_position: row.try_get::<i64, _>("global_position")? as u64,
+        global_position,
         event_id: row.try_get("event_id")?,
-        stream_id: row.try_get("stream_id")?,
-        stream_version: row.try_get::<i64, _>("stream_version")? as u64,
+        stream_id: stream_id.clone(),
+        stream_version,
         event_type: row.try_get("event_type")?,
         schema_version: row.try_get::<i32, _>("schema_version")? as u32,
-        data: row.try_get("data")?,
-        metadata: row.try_get("metadata")?,
+        data: row.try_get("data").map_err(decode_error)?,
+        metadata: row.try_get("metadata").map_err(decode_error)?,
         recorded_at: row.try_get("recorded_at")?,
+        hash_version,
         prev_hash: row.try_get("prev_hash")?,
         hash: row.try_get("hash")?,
     })
@@ -400,34 +424,37 @@ fn to_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-/// Refuses what PostgreSQL could not store, before it can fail a whole
-/// group-commit batch: NUL characters (text and JSONB reject them), empty
-/// names, and an event id or stream twice in one request.
-fn validate(request: &AppendRequest) -> Result<(), AppendError> {
+/// Refuses what PostgreSQL could not store or the log could not read back
+/// unchanged, before it can fail a whole group-commit batch: JSON that is
+/// not I-JSON in its stored form (`json::prepare_stored`, which also puts
+/// numbers in that form), NUL characters (text and JSONB reject them),
+/// empty names, and an event id or stream twice in one request.
+fn prepare(request: &mut AppendRequest) -> Result<(), AppendError> {
     let invalid = |reason: String| Err(AppendError::Invalid(reason));
     if request.streams.is_empty() {
         return invalid("an append needs at least one stream".into());
     }
     let mut streams = HashSet::new();
     let mut ids = HashSet::new();
-    for part in &request.streams {
+    for part in &mut request.streams {
         if part.stream_id.is_empty() || part.stream_id.contains('\0') {
             return invalid("stream ids must be non-empty and free of NUL".into());
         }
         if !streams.insert(part.stream_id.as_str()) {
             return invalid(format!("stream {} appears twice", part.stream_id));
         }
-        for event in &part.events {
+        for event in &mut part.events {
             if !ids.insert(event.event_id) {
                 return invalid(format!("event id {} appears twice", event.event_id));
             }
             if event.event_type.is_empty() || event.event_type.contains('\0') {
                 return invalid("event types must be non-empty and free of NUL".into());
             }
-            let metadata = serde_json::to_value(&event.metadata).expect("metadata serializes");
-            if contains_nul(&event.data) || contains_nul(&metadata) {
-                return invalid("event data and metadata must not contain NUL characters".into());
-            }
+            let mut metadata = serde_json::to_value(&event.metadata).expect("metadata serializes");
+            json::prepare_stored(&mut event.data)
+                .map_err(|error| AppendError::Invalid(format!("event data: {error}")))?;
+            json::prepare_stored(&mut metadata)
+                .map_err(|error| AppendError::Invalid(format!("event metadata: {error}")))?;
         }
     }
     for claim in &request.claims {
@@ -439,17 +466,6 @@ fn validate(request: &AppendRequest) -> Result<(), AppendError> {
         }
     }
     Ok(())
-}
-
-fn contains_nul(value: &Value) -> bool {
-    match value {
-        Value::String(text) => text.contains('\0'),
-        Value::Array(items) => items.iter().any(contains_nul),
-        Value::Object(map) => map
-            .iter()
-            .any(|(key, item)| key.contains('\0') || contains_nul(item)),
-        _ => false,
-    }
 }
 
 /// After this long without appends, the writer checks its connection (a
@@ -564,6 +580,7 @@ struct EventRows {
     metadata: Vec<Value>,
     tenant_id: Vec<Option<String>>,
     recorded_at: Vec<DateTime<Utc>>,
+    hash_version: Vec<i16>,
     prev_hash: Vec<Vec<u8>>,
     hash: Vec<Vec<u8>>,
 }
@@ -853,6 +870,7 @@ fn decide_append(
             };
             let metadata = serde_json::to_value(&event.metadata).expect("metadata serializes");
             let hash = event_hash(&HashInput {
+                version: HashVersion::CURRENT,
                 stream_id: &part.stream_id,
                 stream_version: version,
                 global_position: view.position,
@@ -863,7 +881,8 @@ fn decide_append(
                 metadata: &metadata,
                 recorded_at,
                 prev_hash: &prev_hash,
-            });
+            })
+            .map_err(|error| AppendError::Invalid(format!("event content: {error}")))?;
             let rows = &mut view.rows;
             rows.global_position.push(to_i64(view.position));
             rows.event_id.push(event.event_id);
@@ -875,6 +894,8 @@ fn decide_append(
             rows.metadata.push(metadata);
             rows.tenant_id.push(event.metadata.tenant_id.clone());
             rows.recorded_at.push(recorded_at);
+            rows.hash_version
+                .push(i16::from(HashVersion::CURRENT.number()));
             rows.prev_hash.push(prev_hash);
             rows.hash.push(hash.to_vec());
             if !view.touched_streams.contains(&part.stream_id) {
@@ -982,10 +1003,10 @@ async fn insert_rows(connection: &mut PgConnection, view: &BatchView) -> Result<
         "WITH new_events AS (
              INSERT INTO events (global_position, event_id, stream_id, stream_version, event_type,
                                  schema_version, data, metadata, tenant_id, recorded_at,
-                                 prev_hash, hash)
+                                 prev_hash, hash, hash_version)
              SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[],
                                   $6::int[], $7::jsonb[], $8::jsonb[], $9::text[],
-                                  $10::timestamptz[], $11::bytea[], $12::bytea[])
+                                  $10::timestamptz[], $11::bytea[], $12::bytea[], $24::smallint[])
          ), new_heads AS (
              INSERT INTO streams (stream_id, version, head_hash, head_position, updated_at)
              SELECT id, version, hash, position, now()
@@ -1027,6 +1048,7 @@ async fn insert_rows(connection: &mut PgConnection, view: &BatchView) -> Result<
     .bind(to_i64(view.position))
     .bind(NOTIFY_CHANNEL)
     .bind(to_i64(view.head_before))
+    .bind(&rows.hash_version)
     .execute(connection)
     .await?;
     Ok(())

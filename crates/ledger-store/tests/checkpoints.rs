@@ -180,7 +180,7 @@ async fn rewrite_with_hashes(store: &PgEventStore, stream: &str, version: u64) {
         if index > 0 {
             events[index].prev_hash = events[index - 1].hash.clone();
         }
-        events[index].hash = events[index].computed_hash().to_vec();
+        events[index].hash = events[index].computed_hash().unwrap().to_vec();
         let event = &events[index];
         as_superuser(
             store.pool(),

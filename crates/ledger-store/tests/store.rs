@@ -255,7 +255,8 @@ async fn each_stream_is_a_hash_chain_from_the_genesis_hash() {
     let store = store().await;
     for round in 0..3 {
         for stream in ["a", "b"] {
-            let data = json!({"round": round, "float": 0.1, "big": u64::MAX, "neg": -7,
+            let data = json!({"round": round, "float": 0.1, "big": 1u64 << 60, "neg": -7,
+                              "e16": 1e16, "e300": 1e300, "negative_zero": -0.0, "tiny": 5e-324,
                               "nested": {"z": [1.5e-7, null, "é"], "a": true}, "ключ": "значение"});
             store
                 .append(AppendRequest::single(
@@ -273,6 +274,89 @@ async fn each_stream_is_a_hash_chain_from_the_genesis_hash() {
         assert_eq!(read[1].prev_hash, read[0].hash);
         verify_chain(&read).expect("an untouched chain verifies");
     }
+}
+
+#[tokio::test]
+async fn the_store_refuses_json_it_could_not_read_back_unchanged() {
+    let store = store().await;
+    for data in [
+        json!({"x": [u64::MAX]}),
+        json!({"x": 9_007_199_254_740_993u64}),
+        json!({"x": "a\u{0}b"}),
+        json!({"a\u{0}": 1}),
+    ] {
+        let refused = store
+            .append(AppendRequest::single(
+                "s",
+                ExpectedVersion::Any,
+                vec![event("test.happened", data.clone())],
+            ))
+            .await;
+        assert!(
+            matches!(refused, Err(AppendError::Invalid(_))),
+            "{data}: {refused:?}"
+        );
+    }
+    assert!(all_events(&store).await.is_empty());
+}
+
+/// Events written before hash v2 carry `hash_version` 1 and verify with
+/// v1; a stream goes on with v2 events chained to them.
+#[tokio::test]
+async fn events_hashed_with_v1_keep_verifying_beside_v2() {
+    let store = store().await;
+    let data = json!({"amount": 5, "ratio": 0.25, "name": "é"});
+    let metadata = json!({"tenant_id": "acme"});
+    let recorded_at = chrono::DateTime::from_timestamp(1_700_000_000, 123_456_000).unwrap();
+    let event_id = Uuid::new_v4();
+    let v1_hash = hash::event_hash(&hash::HashInput {
+        version: hash::HashVersion::V1,
+        stream_id: "old",
+        stream_version: 0,
+        global_position: 1,
+        event_id,
+        event_type: "test.happened",
+        schema_version: 1,
+        data: &data,
+        metadata: &metadata,
+        recorded_at,
+        prev_hash: &hash::GENESIS_HASH,
+    })
+    .unwrap();
+    // As a build before v2 wrote it (the migration gives old rows version 1).
+    sqlx::query(
+        "WITH e AS (INSERT INTO events (global_position, event_id, stream_id, stream_version,
+                     event_type, schema_version, data, metadata, tenant_id, recorded_at,
+                     prev_hash, hash, hash_version)
+                   VALUES (1, $1, 'old', 0, 'test.happened', 1, $2, $3, 'acme', $4, $5, $6, 1)),
+              s AS (INSERT INTO streams (stream_id, version, head_hash, head_position, updated_at)
+                    VALUES ('old', 0, $6, 1, now()))
+         UPDATE event_log_head SET position = 1",
+    )
+    .bind(event_id)
+    .bind(&data)
+    .bind(&metadata)
+    .bind(recorded_at)
+    .bind(hash::GENESIS_HASH.as_slice())
+    .bind(v1_hash.as_slice())
+    .execute(store.pool())
+    .await
+    .unwrap();
+    store
+        .append(AppendRequest::single(
+            "old",
+            ExpectedVersion::Exact(0),
+            vec![event("test.happened", json!({"x": 1e16}))],
+        ))
+        .await
+        .unwrap();
+    let read = store.read_stream("old", 0, ReadUntil::End).await.unwrap();
+    assert_eq!(read[0].hash_version, hash::HashVersion::V1);
+    assert_eq!(read[1].hash_version, hash::HashVersion::V2);
+    assert_eq!(read[1].prev_hash, v1_hash.to_vec());
+    verify_chain(&read).expect("a v1 event and the v2 event after it verify");
+    let report = verify_streams(&store, None, None).await.unwrap();
+    assert!(report.ok, "{report:?}");
 }
 
 #[tokio::test]
