@@ -97,6 +97,31 @@ pub fn cli(app: &TestApp, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// A `PYTHONPATH` under which `import {module}` works: the machine's, or
+/// `requirement` installed by pip into the tests' target directory once.
+/// The independent checkers (an RFC 8785 implementation, an OpenAPI
+/// validator) are Python packages.
+pub fn python_packages(module: &str, requirement: &str) -> PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-packages");
+    let importable = || {
+        std::process::Command::new("python3")
+            .args(["-c", &format!("import {module}")])
+            .env("PYTHONPATH", &dir)
+            .status()
+            .is_ok_and(|status| status.success())
+    };
+    if !importable() {
+        let installed = std::process::Command::new("python3")
+            .args(["-m", "pip", "install", "--quiet", "--target"])
+            .arg(&dir)
+            .arg(requirement)
+            .status()
+            .expect("python3 and pip run");
+        assert!(installed.success(), "pip installs {requirement} from PyPI");
+    }
+    dir
+}
+
 /// A response: status and JSON body (problem bodies included).
 #[derive(Debug)]
 pub struct Reply {
@@ -205,6 +230,19 @@ impl TestApp {
             .await;
         assert_eq!(reply.status, 201, "{:?}", reply.body);
         reply
+    }
+
+    /// A transaction holding a read model's checkpoint row: its projector
+    /// cannot commit a batch until the transaction ends.
+    pub async fn hold_projector(&self, name: &str) -> sqlx::Transaction<'static, sqlx::Postgres> {
+        let pool = sqlx::PgPool::connect(&self.db.url).await.unwrap();
+        let mut hold = pool.begin().await.unwrap();
+        sqlx::query("SELECT 1 FROM projection_checkpoints WHERE name = $1 FOR UPDATE")
+            .bind(name)
+            .execute(&mut *hold)
+            .await
+            .unwrap();
+        hold
     }
 
     /// Every stream and its version, and the number of events: what a

@@ -58,29 +58,6 @@ async fn whole_feed(app: &TestApp, audit: &str) -> Vec<Value> {
     }
 }
 
-/// A `PYTHONPATH` under which `import rfc8785` works: the machine's, or a
-/// copy pip installs into the test's target directory once.
-fn python_with_rfc8785() -> std::path::PathBuf {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-rfc8785");
-    let importable = |path: &std::path::Path| {
-        std::process::Command::new("python3")
-            .args(["-c", "import rfc8785"])
-            .env("PYTHONPATH", path)
-            .status()
-            .is_ok_and(|status| status.success())
-    };
-    if !importable(&dir) {
-        let installed = std::process::Command::new("python3")
-            .args(["-m", "pip", "install", "--quiet", "--target"])
-            .arg(&dir)
-            .arg("rfc8785==0.1.4")
-            .status()
-            .expect("python3 and pip run");
-        assert!(installed.success(), "pip installs rfc8785 from PyPI");
-    }
-    dir
-}
-
 fn verify_ok(output: &std::process::Output) -> String {
     let report = format!(
         "{}{}",
@@ -241,12 +218,7 @@ async fn an_unreadable_event_stops_its_readers_loudly_at_its_position() {
         .await;
     let poisoned = reported.body["global_position"].as_u64().unwrap();
     // Hold the run-history projector before the event, edit the event, let go.
-    let pool = sqlx::PgPool::connect(&app.db.url).await.unwrap();
-    let mut hold = pool.begin().await.unwrap();
-    sqlx::query("SELECT 1 FROM projection_checkpoints WHERE name = 'run_history' FOR UPDATE")
-        .execute(&mut *hold)
-        .await
-        .unwrap();
+    let mut hold = app.hold_projector("run_history").await;
     sqlx::query("UPDATE projection_checkpoints SET position = $1, stopped = false WHERE name = 'run_history'")
         .bind(poisoned as i64 - 1)
         .execute(&mut *hold)
@@ -878,7 +850,7 @@ async fn any_json_is_refused_whole_or_read_back_unchanged_projected_and_verified
             env!("CARGO_MANIFEST_DIR"),
             "/tests/auditor/event_hash.py"
         ))
-        .env("PYTHONPATH", python_with_rfc8785())
+        .env("PYTHONPATH", python_packages("rfc8785", "rfc8785==0.1.4"))
         .stdin(std::fs::File::open(&envelopes).unwrap())
         .output()
         .expect("python3 runs");

@@ -309,13 +309,43 @@ async fn projections_report_checkpoint_head_and_lag() {
 #[tokio::test]
 async fn a_position_the_read_model_does_not_reach_in_time_is_503() {
     let app = spawn_app().await;
-    let key = app.key(Some("acme"), &["read"]).await;
-    let reply = app.get("/v1/runs?min_position=999999", &key).await;
+    let key = app.key(Some("acme"), &["append", "read"]).await;
+    // Hold the run-history projector: it cannot commit past its checkpoint.
+    let hold = app.hold_projector("run_history").await;
+    let reply = app.post("/v1/runs", &key, run_body("ada", 0, &[])).await;
+    let written = position(&reply);
+    let reply = app
+        .get(&format!("/v1/runs?min_position={written}"), &key)
+        .await;
     assert_eq!(
         (reply.status.as_u16(), reply.code()),
         (503, "projection_lagging")
     );
     assert!(reply.headers.contains_key("retry-after"));
+    hold.rollback().await.unwrap();
+    let reply = app
+        .get(&format!("/v1/runs?min_position={written}"), &key)
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+}
+
+#[tokio::test]
+async fn a_min_position_beyond_the_log_head_is_400_at_once() {
+    let app = spawn_app().await;
+    let key = app.key(Some("acme"), &["append", "read"]).await;
+    let reply = app.post("/v1/runs", &key, run_body("ada", 0, &[])).await;
+    let head = position(&reply);
+    for path in [
+        format!("/v1/runs?min_position={}", head + 1),
+        "/v1/accounts/acme/balance?min_position=9223372036854775808".to_owned(),
+    ] {
+        let reply = app.get(&path, &key).await;
+        assert_eq!(
+            (reply.status.as_u16(), reply.code()),
+            (400, "invalid_query"),
+            "{path}: refused, not waited for until 503"
+        );
+    }
 }
 
 #[tokio::test]

@@ -99,6 +99,7 @@ pub async fn list_run_events(
 
 /// Where to fold a run's state up to.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StateAt {
     /// Up to and including this stream version.
@@ -164,11 +165,14 @@ pub async fn run_state(
 
 /// Paging of the global feed.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FeedPage {
     /// Items after this global position (default 0).
+    #[param(minimum = 0, default = 0)]
     pub after: Option<u64>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<u32>,
 }
 
@@ -235,6 +239,7 @@ pub async fn feed(
 
 /// Which stream to verify.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyStream {
     /// One stream (`run-{id}` or `account-{tenant}`); all the key may see when absent.

@@ -14,13 +14,15 @@ pub mod queries;
 pub mod wire;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use ledger_commands::Ledger;
 use ledger_store::{PgEventStore, MIGRATOR};
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use utoipa::OpenApi;
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use body::BODY_LIMIT;
 pub use commands::{FACT_TYPES, MAX_FACTS_PER_REQUEST};
@@ -47,43 +49,16 @@ pub struct AppState {
     pub checkpoint_key: Option<ledger_store::checkpoint::PublicKey>,
 }
 
-/// The OpenAPI 3.1 document, generated from the handlers and wire types.
+/// What the OpenAPI 3.1 document says beside its operations, which come
+/// from the routes `router` registers (`api`).
 #[derive(OpenApi)]
 #[openapi(
     info(title = "run-ledger", description = "Event-sourced ledger for pipeline and workflow runs"),
-    paths(
-        commands::create_run,
-        commands::rerun,
-        commands::retry_failed,
-        commands::retry,
-        commands::grant,
-        commands::report_facts,
-        commands::create_key,
-        queries::list_runs,
-        queries::get_run,
-        queries::latest_project_run,
-        queries::lineage,
-        queries::balance,
-        queries::ledger,
-        queries::projections,
-        queries::rebuild,
-        live::watch_run,
-        live::event_stream,
-        audit::list_run_events,
-        audit::run_state,
-        audit::feed,
-        audit::verify,
-        audit::checkpoints,
-        healthz,
-        readyz,
-        metrics::metrics,
-    ),
-    modifiers(&BearerAuth, &ProblemResponses),
     tags((name = "commands", description = "Writes"), (name = "queries", description = "Read models"),
          (name = "keys", description = "API keys"), (name = "audit", description = "Raw history and verification"),
          (name = "operations", description = "Health"))
 )]
-pub struct ApiDoc;
+struct ApiDoc;
 
 struct BearerAuth;
 
@@ -153,55 +128,56 @@ impl utoipa::Modify for ProblemResponses {
     }
 }
 
+/// Every documented route, each registered with the handler whose
+/// `#[utoipa::path]` documents it: the router and the OpenAPI document are
+/// made from this one list, so neither can have a route the other lacks.
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics::metrics))
+        .routes(routes!(commands::create_key))
+        .routes(routes!(commands::create_run, queries::list_runs))
+        .routes(routes!(queries::get_run))
+        .routes(routes!(queries::lineage))
+        .routes(routes!(live::watch_run))
+        .routes(routes!(live::event_stream))
+        .routes(routes!(queries::latest_project_run))
+        .routes(routes!(queries::balance))
+        .routes(routes!(queries::ledger))
+        .routes(routes!(queries::projections))
+        .routes(routes!(queries::rebuild))
+        .routes(routes!(commands::rerun))
+        .routes(routes!(commands::retry_failed))
+        .routes(routes!(commands::retry))
+        .routes(routes!(commands::report_facts, audit::list_run_events))
+        .routes(routes!(audit::run_state))
+        .routes(routes!(audit::feed))
+        .routes(routes!(audit::verify))
+        .routes(routes!(audit::checkpoints))
+        .routes(routes!(commands::grant))
+}
+
 /// The whole API.
 pub fn router(state: AppState) -> Router {
     metrics::handle();
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/openapi.json", get(openapi))
-        .route("/metrics", get(metrics::metrics))
-        .route("/v1/keys", post(commands::create_key))
+    let (routes, mut document) = api().split_for_parts();
+    BearerAuth.modify(&mut document);
+    ProblemResponses.modify(&mut document);
+    let document = std::sync::Arc::new(document);
+    routes
         .route(
-            "/v1/runs",
-            post(commands::create_run).get(queries::list_runs),
+            "/openapi.json",
+            get(move || {
+                let document = document.clone();
+                async move { Json(document) }
+            }),
         )
-        .route("/v1/runs/{run_id}", get(queries::get_run))
-        .route("/v1/runs/{run_id}/lineage", get(queries::lineage))
-        .route("/v1/runs/{run_id}/watch", get(live::watch_run))
-        .route("/v1/events/stream", get(live::event_stream))
-        .route(
-            "/v1/projects/{project_id}/runs/latest",
-            get(queries::latest_project_run),
-        )
-        .route("/v1/accounts/{tenant_id}/balance", get(queries::balance))
-        .route("/v1/accounts/{tenant_id}/ledger", get(queries::ledger))
-        .route("/v1/projections", get(queries::projections))
-        .route("/v1/projections/{name}/rebuild", post(queries::rebuild))
-        .route("/v1/runs/{run_id}/rerun", post(commands::rerun))
-        .route(
-            "/v1/runs/{run_id}/retry-failed",
-            post(commands::retry_failed),
-        )
-        .route("/v1/runs/{run_id}/retry", post(commands::retry))
-        .route(
-            "/v1/runs/{run_id}/events",
-            post(commands::report_facts).get(audit::list_run_events),
-        )
-        .route("/v1/runs/{run_id}/state", get(audit::run_state))
-        .route("/v1/events", get(audit::feed))
-        .route("/v1/audit/verify", get(audit::verify))
-        .route("/v1/audit/checkpoints", get(audit::checkpoints))
-        .route("/v1/accounts/{tenant_id}/grants", post(commands::grant))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
-}
-
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
 }
 
 /// The process is up.

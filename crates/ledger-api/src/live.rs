@@ -231,6 +231,7 @@ pub async fn watch_run(
 
 /// Where to start the event stream.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StreamFrom {
     /// Start after this global position (`Last-Event-ID` takes precedence).

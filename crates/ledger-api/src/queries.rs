@@ -10,6 +10,7 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use ledger_domain::run::RunState;
 use ledger_projections::ReadModel;
+use ledger_store::EventStore;
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgRow;
 use sqlx::Row;
@@ -60,9 +61,19 @@ async fn position(
     model: ReadModel,
     min_position: Option<u64>,
 ) -> Result<u64, ApiError> {
-    let Some(wanted) = min_position else {
-        return Ok(ledger_projections::checkpoint(&state.pool, model).await?);
+    let reached = ledger_projections::checkpoint(&state.pool, model).await?;
+    let Some(wanted) = min_position.filter(|wanted| *wanted > reached) else {
+        return Ok(reached);
     };
+    // Every write answers after its commit, so a position a write answered
+    // with is at or below the log's head on every instance: one beyond it
+    // was never handed out, and waiting for it would only end in a 503.
+    let head = state.ledger.store().head_position().await?;
+    if wanted > head {
+        return Err(ApiError::InvalidQuery(format!(
+            "min_position {wanted} is beyond the log's head ({head}): no write answered with it"
+        )));
+    }
     match ledger_projections::wait_for(&state.pool, model, wanted, state.min_position_timeout)
         .await?
     {
@@ -86,14 +97,17 @@ fn answer<T: Serialize>(position: u64, body: &T) -> Response {
 
 /// `min_position` alone.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct MinPosition {
     /// Answer only once the read model has applied this global position.
+    #[param(minimum = 0)]
     pub min_position: Option<u64>,
 }
 
 /// Filters and paging of `GET /v1/runs`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListRuns {
     /// Only this project's runs.
@@ -101,14 +115,17 @@ pub struct ListRuns {
     /// Only this person's runs.
     pub owner_id: Option<String>,
     /// Only runs in this status.
+    #[param(value_type = Option<String>, pattern = "^(queued|running|completed|completed_with_errors|failed|cancelled)$")]
     pub status: Option<String>,
     /// Only reruns of this run.
     pub rerun_of: Option<Uuid>,
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200, default = 50)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Answer only once the read model has applied this global position.
+    #[param(minimum = 0)]
     pub min_position: Option<u64>,
 }
 
@@ -468,13 +485,16 @@ pub async fn balance(
 
 /// Paging of the credit ledger.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LedgerQuery {
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200, default = 50)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Answer only once the read model has applied this global position.
+    #[param(minimum = 0)]
     pub min_position: Option<u64>,
 }
 

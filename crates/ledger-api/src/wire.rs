@@ -77,7 +77,8 @@ pub struct CreateRunRequest {
     #[schema(min_length = 1, max_length = 200)]
     pub idempotency_key: Option<String>,
     /// The run's inputs.
-    #[schema(value_type = Option<Object>)]
+    /// Any JSON (I-JSON: see docs/decisions.md).
+    #[schema(value_type = Option<serde_json::Value>)]
     pub inputs: Option<Value>,
 }
 
@@ -92,7 +93,8 @@ pub struct StageView {
     #[schema(value_type = String, example = "processing")]
     pub status: StageStatus,
     /// Last output.
-    #[schema(value_type = Option<Object>)]
+    /// Any JSON (I-JSON: see docs/decisions.md).
+    #[schema(value_type = Option<serde_json::Value>)]
     pub output: Option<Value>,
     /// Last error.
     pub error: Option<String>,
@@ -122,7 +124,8 @@ pub struct RunErrorView {
     /// Message.
     pub message: String,
     /// Detail.
-    #[schema(value_type = Option<Object>)]
+    /// Any JSON (I-JSON: see docs/decisions.md).
+    #[schema(value_type = Option<serde_json::Value>)]
     pub detail: Option<Value>,
 }
 
