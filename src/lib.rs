@@ -414,6 +414,11 @@ impl Application {
                 ))
             })
             .collect();
+        background.push(tokio::spawn(ledger_api::keys::follow_key_changes(
+            database.pool.clone(),
+            state.keys.clone(),
+            projectors_stopping.clone(),
+        )));
         background.push(tokio::spawn(ledger_api::idempotency::sweep_records(
             database.pool.clone(),
             idempotency_retention,

@@ -102,6 +102,41 @@ enum KeysCommand {
         /// The tenant of an append or read key.
         #[arg(long)]
         tenant: Option<String>,
+        /// What the key is for.
+        #[arg(long)]
+        label: Option<String>,
+        /// When the key stops working by itself (RFC 3339).
+        #[arg(long)]
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+        /// The database.
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
+    /// List API keys (never their secrets) as JSON.
+    List {
+        /// Only this tenant's keys.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// The database.
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
+    /// Revoke an API key: running services refuse it at once.
+    Revoke {
+        /// The key's id.
+        key_id: uuid::Uuid,
+        /// The database.
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
+    /// Give an API key a new secret and print it as JSON; the previous
+    /// secret keeps working for the grace period.
+    Rotate {
+        /// The key's id.
+        key_id: uuid::Uuid,
+        /// How long the previous secret keeps working.
+        #[arg(long, default_value_t = 0)]
+        grace_seconds: u32,
         /// The database.
         #[command(flatten)]
         database: DatabaseConfig,
@@ -141,6 +176,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Keys(KeysCommand::Create {
             scopes,
             tenant,
+            label,
+            expires_at,
             database,
         }) => {
             let scopes = scopes
@@ -150,15 +187,42 @@ async fn main() -> anyhow::Result<()> {
                         .with_context(|| format!("unknown scope {scope:?}"))
                 })
                 .collect::<anyhow::Result<Vec<ledger_api::auth::Scope>>>()?;
-            let database = Database::open(&database)
-                .await
-                .context("opening the database")?;
-            let created = ledger_api::auth::create_key(&database.pool, tenant, scopes).await;
-            database.close().await;
-            let created = created.map_err(|error| anyhow::anyhow!("{error}"))?;
-            let mut stdout = std::io::stdout().lock();
-            serde_json::to_writer_pretty(&mut stdout, &created)?;
-            std::io::Write::write_all(&mut stdout, b"\n")?;
+            let spec = ledger_api::keys::KeySpec {
+                tenant_id: tenant,
+                scopes,
+                label,
+                expires_at,
+            };
+            let created = with_keys(&database, |pool, ledger, actor| async move {
+                ledger_api::keys::create_key(&pool, &ledger, &actor, spec).await
+            })
+            .await?;
+            print_json(&created)?;
+        }
+        Command::Keys(KeysCommand::List { tenant, database }) => {
+            let keys = with_keys(&database, |pool, _, _| async move {
+                ledger_api::keys::list_keys(&pool, tenant.as_deref()).await
+            })
+            .await?;
+            print_json(&serde_json::json!({ "keys": keys }))?;
+        }
+        Command::Keys(KeysCommand::Revoke { key_id, database }) => {
+            let revoked = with_keys(&database, |pool, ledger, actor| async move {
+                ledger_api::keys::revoke_key(&pool, &ledger, &actor, key_id).await
+            })
+            .await?;
+            print_json(&revoked)?;
+        }
+        Command::Keys(KeysCommand::Rotate {
+            key_id,
+            grace_seconds,
+            database,
+        }) => {
+            let rotated = with_keys(&database, |pool, ledger, actor| async move {
+                ledger_api::keys::rotate_key(&pool, &ledger, &actor, key_id, grace_seconds).await
+            })
+            .await?;
+            print_json(&rotated)?;
         }
         Command::Projections(ProjectionsCommand::Rebuild { name, database }) => {
             let model = ledger_projections::ReadModel::from_name(&name)
@@ -304,5 +368,36 @@ async fn main() -> anyhow::Result<()> {
             database.close().await;
         }
     }
+    Ok(())
+}
+
+/// Runs a key command on the database, as `cli` in the log.
+async fn with_keys<T, F, Fut>(database: &DatabaseConfig, command: F) -> anyhow::Result<T>
+where
+    F: FnOnce(
+        sqlx::PgPool,
+        ledger_commands::Ledger<ledger_store::PgEventStore>,
+        ledger_api::keys::KeyActor,
+    ) -> Fut,
+    Fut: std::future::Future<Output = Result<T, ledger_api::ApiError>>,
+{
+    let database = Database::open(database)
+        .await
+        .context("opening the database")?;
+    let ledger =
+        ledger_commands::Ledger::new(ledger_store::PgEventStore::new(database.pool.clone()));
+    let actor = ledger_api::keys::KeyActor {
+        caller: ledger_domain::Caller::system(),
+        source: "cli".to_owned(),
+    };
+    let result = command(database.pool.clone(), ledger, actor).await;
+    database.close().await;
+    result.map_err(|error| anyhow::anyhow!("{error}"))
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut stdout, value)?;
+    std::io::Write::write_all(&mut stdout, b"\n")?;
     Ok(())
 }

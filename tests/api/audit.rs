@@ -123,8 +123,9 @@ async fn the_feed_pages_in_order_as_json_or_ndjson_and_read_keys_see_their_tenan
         .collect();
     assert_eq!(positions, [1, 2, 3]);
     assert_eq!(page.body["next_after"], 3);
+    // Two runs of four events, and the three keys' key.created.
     let rest = app.get("/v1/events?after=3&limit=1000", &audit).await;
-    assert_eq!(rest.body["events"].as_array().unwrap().len(), 5);
+    assert_eq!(rest.body["events"].as_array().unwrap().len(), 8);
     let ndjson = app
         .client
         .get(app.url("/v1/events?limit=1000"))
@@ -163,8 +164,9 @@ async fn tampering_by_a_superuser_is_detected_and_located_by_the_api_and_the_cli
     let audit = app.key(None, &["audit"]).await;
     let clean = app.get("/v1/audit/verify", &audit).await;
     assert_eq!(clean.body["ok"], true, "{:?}", clean.body);
-    assert_eq!(clean.body["streams_checked"], 2);
-    assert_eq!(clean.body["events_checked"], 5);
+    // A run, an account, and the two keys' streams.
+    assert_eq!(clean.body["streams_checked"], 4);
+    assert_eq!(clean.body["events_checked"], 7);
     app.get(&format!("/v1/runs?min_position={last}"), &key)
         .await;
     app.get(
@@ -243,8 +245,9 @@ async fn signed_checkpoints_are_served_exported_and_verified_offline_and_a_rewri
     })
     .await;
     let key = app.key(Some("acme"), &["append", "read"]).await;
-    let (run_id, last) = history(&app, &key).await;
+    // Keys first: their key.created events come before the history's last.
     let audit = app.key(None, &["audit"]).await;
+    let (run_id, last) = history(&app, &key).await;
 
     let public = cli(
         &app,

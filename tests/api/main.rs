@@ -7,6 +7,7 @@ mod health;
 mod helpers;
 mod idempotency;
 mod json_integrity;
+mod keys;
 mod live;
 mod openapi;
 mod queries;

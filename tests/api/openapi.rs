@@ -23,6 +23,7 @@ async fn openapi_json_is_openapi_3_1_and_every_operation_in_it_is_served() {
             operations += 1;
             let concrete = path
                 .replace("{run_id}", &uuid::Uuid::new_v4().to_string())
+                .replace("{key_id}", &uuid::Uuid::new_v4().to_string())
                 .replace("{tenant_id}", "acme")
                 .replace("{project_id}", "p1")
                 .replace("{name}", "nope");

@@ -67,7 +67,7 @@ async fn wait_until_rebuilt(app: &TestApp, key: &str, names: &[&str]) {
         let status = app.get("/v1/projections", key).await;
         let done = status.body["projections"]
             .as_array()
-            .unwrap()
+            .unwrap_or_else(|| panic!("{:?}", status.body))
             .iter()
             .all(|p| {
                 !names.contains(&p["name"].as_str().unwrap())

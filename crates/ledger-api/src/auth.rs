@@ -5,7 +5,8 @@
 //! random bits, so a fast hash is enough: there is nothing to brute-force,
 //! unlike a password (docs/decisions.md). `RUN_LEDGER_ADMIN_KEY` is an
 //! admin key held only in memory, as its hash. Keys read from the database
-//! are cached for `KEY_CACHE_TTL`.
+//! are cached (`KeyCache`). Creating, rotating and revoking keys is in
+//! `keys.rs`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
+use chrono::{DateTime, Utc};
 use ledger_domain::{Actor, Caller};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -23,7 +25,7 @@ use uuid::Uuid;
 
 use crate::{ApiError, AppState};
 
-const KEY_PREFIX: &str = "rlk_";
+pub(crate) const KEY_PREFIX: &str = "rlk_";
 /// Longest tenant id, actor id and other identifier the API takes.
 pub const MAX_ID_LEN: usize = 200;
 
@@ -42,7 +44,7 @@ pub enum Scope {
 }
 
 impl Scope {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Scope::Append => "append",
             Scope::Read => "read",
@@ -51,7 +53,7 @@ impl Scope {
         }
     }
 
-    fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         match text {
             "append" => Some(Scope::Append),
             "read" => Some(Scope::Read),
@@ -157,20 +159,7 @@ impl Principal {
     }
 }
 
-/// A key just created: the only time its secret is seen.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct NewKey {
-    /// The key's id.
-    pub id: Uuid,
-    /// The secret to send as `Authorization: Bearer <key>`.
-    pub key: String,
-    /// Its tenant.
-    pub tenant_id: Option<String>,
-    /// Its scopes.
-    pub scopes: Vec<Scope>,
-}
-
-fn sha256(bytes: &[u8]) -> [u8; 32] {
+pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
 
@@ -193,74 +182,6 @@ pub fn validate_id(field: &str, value: &str) -> Result<(), ApiError> {
         });
     }
     Ok(())
-}
-
-/// Creates and stores a key. Append and read keys belong to one tenant;
-/// audit and admin keys to none.
-///
-/// # Errors
-/// `InvalidInput` for a scope/tenant combination that is not allowed.
-pub async fn create_key(
-    pool: &PgPool,
-    tenant_id: Option<String>,
-    mut scopes: Vec<Scope>,
-) -> Result<NewKey, ApiError> {
-    scopes.sort_by_key(|scope| scope.as_str());
-    scopes.dedup();
-    let invalid = |reason: &str| ApiError::InvalidInput {
-        field: "scopes".into(),
-        reason: reason.into(),
-    };
-    if scopes.is_empty() {
-        return Err(invalid("at least one scope is needed"));
-    }
-    let tenant_scoped = scopes
-        .iter()
-        .any(|s| matches!(s, Scope::Append | Scope::Read));
-    let global = scopes
-        .iter()
-        .any(|s| matches!(s, Scope::Audit | Scope::Admin));
-    match (&tenant_id, tenant_scoped, global) {
-        (_, true, true) => {
-            return Err(invalid(
-                "append/read keys belong to one tenant and audit/admin keys to none: make two keys",
-            ))
-        }
-        (None, true, false) => {
-            return Err(ApiError::InvalidInput {
-                field: "tenant_id".into(),
-                reason: "append and read keys need a tenant".into(),
-            })
-        }
-        (Some(_), false, true) => {
-            return Err(ApiError::InvalidInput {
-                field: "tenant_id".into(),
-                reason: "audit and admin keys cover every tenant and take none".into(),
-            })
-        }
-        _ => {}
-    }
-    if let Some(tenant) = &tenant_id {
-        validate_id("tenant_id", tenant)?;
-    }
-    let id = Uuid::new_v4();
-    let secret = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
-    let scope_names: Vec<&str> = scopes.iter().map(|scope| scope.as_str()).collect();
-    sqlx::query(
-        "INSERT INTO api_keys (key_id, secret_hash, tenant_id, scopes) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(id)
-    .bind(sha256(secret.as_bytes()).as_slice())
-    .bind(&tenant_id)
-    .bind(&scope_names)
-    .execute(pool)
-    .await?;
-    Ok(NewKey {
-        id,
-        key: format!("{KEY_PREFIX}{}_{secret}", id.simple()),
-        tenant_id,
-        scopes,
-    })
 }
 
 async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
@@ -288,34 +209,29 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal
         .and_then(|rest| rest.split_once('_'))
         .ok_or_else(unknown)?;
     let id: Uuid = id.parse().map_err(|_| unknown())?;
-    let stored = match state.keys.get(id) {
+    let secret_hash = sha256(secret.as_bytes());
+    let now = chrono::Utc::now();
+    // A cached key whose secrets do not match may have been rotated on
+    // another instance: the table decides.
+    let stored = match state
+        .keys
+        .get(id)
+        .filter(|key| key.accepts(&secret_hash, now))
+    {
         Some(stored) => stored,
         None => {
-            let row = sqlx::query(
-                "SELECT secret_hash, tenant_id, scopes FROM api_keys
-                 WHERE key_id = $1 AND revoked_at IS NULL",
-            )
-            .bind(id)
-            .fetch_optional(&state.pool)
-            .await?
-            .ok_or_else(unknown)?;
-            let scopes: Vec<String> = row.try_get("scopes")?;
-            let stored = StoredKey {
-                secret_hash: row.try_get("secret_hash")?,
-                tenant_id: row.try_get("tenant_id")?,
-                scopes: scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
-            };
+            let stored = read_key(&state.pool, id).await?.ok_or_else(unknown)?;
+            if !stored.accepts(&secret_hash, now) {
+                return Err(unknown());
+            }
+            sqlx::query("UPDATE api_keys SET last_used_at = now() WHERE key_id = $1")
+                .bind(id)
+                .execute(&state.pool)
+                .await?;
             state.keys.insert(id, stored.clone());
             stored
         }
     };
-    if !bool::from(
-        sha256(secret.as_bytes())
-            .as_slice()
-            .ct_eq(stored.secret_hash.as_slice()),
-    ) {
-        return Err(unknown());
-    }
     Ok(Principal {
         key_id: Some(id),
         tenant_id: stored.tenant_id,
@@ -323,19 +239,68 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal
     })
 }
 
+/// A key that is not revoked, as the table holds it.
+async fn read_key(pool: &PgPool, id: Uuid) -> Result<Option<StoredKey>, sqlx::Error> {
+    let Some(row) = sqlx::query(
+        "SELECT secret_hash, previous_secret_hash, previous_valid_until, tenant_id, scopes,
+                expires_at
+         FROM api_keys WHERE key_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let scopes: Vec<String> = row.try_get("scopes")?;
+    Ok(Some(StoredKey {
+        secret_hash: row.try_get("secret_hash")?,
+        previous_secret_hash: row.try_get("previous_secret_hash")?,
+        previous_valid_until: row.try_get("previous_valid_until")?,
+        expires_at: row.try_get("expires_at")?,
+        tenant_id: row.try_get("tenant_id")?,
+        scopes: scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
+    }))
+}
+
 const KEY_CACHE_CAPACITY: usize = 10_000;
 
 #[derive(Debug, Clone)]
 struct StoredKey {
     secret_hash: Vec<u8>,
+    /// The secret before the last rotation, working until `previous_valid_until`.
+    previous_secret_hash: Option<Vec<u8>>,
+    previous_valid_until: Option<DateTime<Utc>>,
+    expires_at: Option<DateTime<Utc>>,
     tenant_id: Option<String>,
     scopes: Vec<Scope>,
 }
 
+impl StoredKey {
+    /// Whether a secret with this hash opens the key at `now`: the current
+    /// secret, or the previous one within its grace period, before the
+    /// key expires. Compared in constant time.
+    fn accepts(&self, secret_hash: &[u8; 32], now: DateTime<Utc>) -> bool {
+        if self.expires_at.is_some_and(|at| at <= now) {
+            return false;
+        }
+        let current = bool::from(secret_hash.as_slice().ct_eq(&self.secret_hash));
+        let previous = match (&self.previous_secret_hash, self.previous_valid_until) {
+            (Some(hash), Some(until)) if now < until => {
+                bool::from(secret_hash.as_slice().ct_eq(hash))
+            }
+            _ => false,
+        };
+        current | previous
+    }
+}
+
 /// Keys recently read from the database, so that authenticating a request
 /// costs no query. Only existing keys are kept, and the secret is checked
-/// against the stored hash on every request. A key revoked in the database
-/// stops working within the cache's time to live.
+/// against the stored hashes on every request. A key changed through the
+/// API or the CLI is dropped as soon as the change is announced
+/// (`keys::follow_key_changes`); one changed in the database by hand stops
+/// working within the cache's time to live.
 #[derive(Debug, Clone)]
 pub struct KeyCache {
     keys: Arc<Mutex<HashMap<Uuid, (Instant, StoredKey)>>>,
@@ -356,6 +321,16 @@ impl KeyCache {
         keys.get(&id)
             .filter(|(read_at, _)| read_at.elapsed() < self.ttl)
             .map(|(_, stored)| stored.clone())
+    }
+
+    /// Drops one key (it changed).
+    pub fn forget(&self, id: Uuid) {
+        self.keys.lock().expect("key cache lock").remove(&id);
+    }
+
+    /// Drops every key (changes may have been missed).
+    pub fn clear(&self) {
+        self.keys.lock().expect("key cache lock").clear();
     }
 
     fn insert(&self, id: Uuid, stored: StoredKey) {

@@ -544,23 +544,3 @@ pub async fn report_facts(
     })
     .await
 }
-
-/// Create an API key (admin keys only); the secret is shown once.
-#[utoipa::path(post, path = "/v1/keys", tag = "keys",
-    request_body = CreateKeyRequest,
-    responses((status = 201, description = "The key, with its secret", body = crate::auth::NewKey),
-        (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
-    security(("bearer" = [])))]
-pub async fn create_key(
-    State(state): State<AppState>,
-    principal: Principal,
-    headers: HeaderMap,
-    RawBody(body): RawBody,
-) -> Result<Response, ApiError> {
-    principal.require(Scope::Admin)?;
-    let request: CreateKeyRequest = parse_json(&headers, &body)?;
-    let key = crate::auth::create_key(&state.pool, request.tenant_id, request.scopes).await?;
-    Ok((StatusCode::CREATED, axum::Json(key)).into_response())
-}
-
-use axum::response::IntoResponse;

@@ -7,6 +7,7 @@ pub mod auth;
 mod body;
 mod commands;
 pub mod idempotency;
+pub mod keys;
 pub mod live;
 mod metrics;
 mod problem;
@@ -136,7 +137,9 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .routes(routes!(metrics::metrics))
-        .routes(routes!(commands::create_key))
+        .routes(routes!(keys::create, keys::list))
+        .routes(routes!(keys::revoke))
+        .routes(routes!(keys::rotate))
         .routes(routes!(commands::create_run, queries::list_runs))
         .routes(routes!(queries::get_run))
         .routes(routes!(queries::lineage))

@@ -92,6 +92,9 @@ pub enum ApiError {
     /// The read model is being rebuilt already (HTTP 409, `rebuild_in_progress`).
     #[error("{0} is being rebuilt already")]
     RebuildInProgress(&'static str),
+    /// No API key has this id (HTTP 404, `key_not_found`).
+    #[error("no key with this id")]
+    KeyNotFound,
     /// No run of this project is visible to the key (HTTP 404, `run_not_found`).
     #[error("no run found")]
     NoRun,
@@ -138,6 +141,12 @@ impl From<ledger_store::ReadError> for ApiError {
     }
 }
 
+impl From<DomainError> for ApiError {
+    fn from(error: DomainError) -> Self {
+        ApiError::Command(CommandError::Domain(error))
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
         ApiError::Unavailable(format!("database error: {error}"))
@@ -180,6 +189,7 @@ impl ApiError {
                 (StatusCode::SERVICE_UNAVAILABLE, "projection_lagging")
             }
             ApiError::NoRun => (StatusCode::NOT_FOUND, "run_not_found"),
+            ApiError::KeyNotFound => (StatusCode::NOT_FOUND, "key_not_found"),
             ApiError::ProjectionNotFound(_) => (StatusCode::NOT_FOUND, "projection_not_found"),
             ApiError::RebuildInProgress(_) => (StatusCode::CONFLICT, "rebuild_in_progress"),
             ApiError::BodyTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "body_timeout"),
@@ -261,6 +271,7 @@ fn command_parts(error: &CommandError) -> (StatusCode, &'static str) {
             DomainError::RunNotFound => StatusCode::NOT_FOUND,
             DomainError::Forbidden { .. } => StatusCode::FORBIDDEN,
             DomainError::RunAlreadyExists { .. }
+            | DomainError::KeyRevoked { .. }
             | DomainError::RunRunning { .. }
             | DomainError::RunTerminal { .. }
             | DomainError::RunNotFailed { .. } => StatusCode::CONFLICT,

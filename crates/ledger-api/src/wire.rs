@@ -377,4 +377,26 @@ pub struct CreateKeyRequest {
     /// Scopes: `append` and `read` need a tenant, `audit` and `admin` take none.
     #[schema(min_items = 1)]
     pub scopes: Vec<Scope>,
+    /// What the key is for.
+    #[schema(min_length = 1, max_length = 200)]
+    pub label: Option<String>,
+    /// When the key stops working by itself (RFC 3339, in the future).
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// `POST /v1/keys/{key_id}/rotate`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateKeyRequest {
+    /// How long the previous secret keeps working, 0 (it stops now, the
+    /// default) to 2592000 (30 days).
+    #[schema(minimum = 0, maximum = 2_592_000)]
+    pub grace_seconds: Option<u32>,
+}
+
+/// `GET /v1/keys`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct KeyList {
+    /// Keys, oldest first.
+    pub keys: Vec<crate::keys::KeyView>,
 }

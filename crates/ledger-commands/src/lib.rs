@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use ledger_domain::account::{self, AccountCommand, AccountState};
 use ledger_domain::billing::{self, BillingCommand};
-use ledger_domain::events::{AccountEvent, RunEvent, StreamEvent};
+use ledger_domain::events::{AccountEvent, KeyEvent, RunEvent, StreamEvent};
+use ledger_domain::key::{self, key_stream_id, KeyCommand, KeyState};
 use ledger_domain::run::{self, CreateRun, Run, RunCommand, RunState};
 use ledger_domain::{account_stream_id, run_stream_id, Caller, DomainError};
 use ledger_store::{
@@ -331,7 +332,7 @@ impl<S: EventStore> Ledger<S> {
         let mut request = AppendRequest::single(
             stream_id.clone(),
             ExpectedVersion::NoStream,
-            encode_all(&events, &tenant, caller, context, 0),
+            encode_all(&events, Some(&tenant), caller, context, 0),
         );
         request.claims.extend(claim);
         match self.store.append(request).await {
@@ -397,7 +398,7 @@ impl<S: EventStore> Ledger<S> {
         let request = AppendRequest::single(
             run_stream_id(new_run_id),
             ExpectedVersion::NoStream,
-            encode_all(&events, &tenant, caller, context, 0),
+            encode_all(&events, Some(&tenant), caller, context, 0),
         );
         match self.store.append(request).await {
             Ok(outcome) => Ok(RunOutcome {
@@ -448,7 +449,7 @@ impl<S: EventStore> Ledger<S> {
             let request = AppendRequest::single(
                 stream_id.clone(),
                 loaded.expected(),
-                encode_all(&events, &tenant, caller, context, 0),
+                encode_all(&events, Some(&tenant), caller, context, 0),
             );
             let appended = self.store.append(request).await;
             let after = events.iter().fold(loaded.state.clone(), run::evolve);
@@ -500,7 +501,7 @@ impl<S: EventStore> Ledger<S> {
             let mut request = AppendRequest::single(
                 stream_id.clone(),
                 run.expected(),
-                encode_all(&decision.run, &tenant, caller, context, 0),
+                encode_all(&decision.run, Some(&tenant), caller, context, 0),
             );
             if !decision.account.is_empty() {
                 request.streams.push(StreamAppend {
@@ -508,7 +509,7 @@ impl<S: EventStore> Ledger<S> {
                     expected: account.expected(),
                     events: encode_all(
                         &decision.account,
-                        &tenant,
+                        Some(&tenant),
                         caller,
                         context,
                         decision.run.len(),
@@ -624,7 +625,7 @@ impl<S: EventStore> Ledger<S> {
             let request = AppendRequest::single(
                 stream_id.clone(),
                 loaded.expected(),
-                encode_all(&events, tenant_id, caller, context, 0),
+                encode_all(&events, Some(tenant_id), caller, context, 0),
             );
             let appended = self.store.append(request).await;
             let Attempt::Done(outcome) = self
@@ -643,6 +644,50 @@ impl<S: EventStore> Ledger<S> {
                 changed: !outcome.duplicate,
                 appended: outcome.events,
             }))
+        })
+        .await
+    }
+
+    /// Records a change to API key `key_id` in the key's stream (events of
+    /// no tenant: key changes are the operators', not a tenant's). Returns
+    /// what was appended: nothing for a revocation already recorded.
+    ///
+    /// # Errors
+    /// `KeyRevoked` for rotating a revoked key, a conflict that outlasted
+    /// the retries, or store failures.
+    #[tracing::instrument(skip_all, fields(key = %key_id))]
+    pub async fn key_command(
+        &self,
+        caller: &Caller,
+        key_id: Uuid,
+        command: KeyCommand,
+        context: &CommandContext,
+    ) -> Result<Vec<AppendedEvent>, CommandError> {
+        let stream_id = key_stream_id(key_id);
+        self.with_retries(&stream_id, || async {
+            let loaded = self
+                .load::<KeyEvent, KeyState>(&stream_id, key::evolve)
+                .await?;
+            let events = key::decide(key_id, &loaded.state, &command)?;
+            if events.is_empty() {
+                return Ok(Attempt::Done(vec![]));
+            }
+            let after = events.iter().fold(loaded.state.clone(), key::evolve);
+            let request = AppendRequest::single(
+                stream_id.clone(),
+                loaded.expected(),
+                encode_all(&events, None, caller, context, 0),
+            );
+            let appended = self.store.append(request).await;
+            Ok(
+                match self
+                    .settle(appended, &stream_id, &loaded, &after, events.len())
+                    .await?
+                {
+                    Attempt::Done(outcome) => Attempt::Done(outcome.events),
+                    Attempt::Conflict(stream) => Attempt::Conflict(stream),
+                },
+            )
         })
         .await
     }
@@ -889,13 +934,13 @@ impl<S: EventStore> Ledger<S> {
             let mut request = AppendRequest::single(
                 stream_id.clone(),
                 loaded.expected(),
-                encode_with_ids(&run_events, &tenant, caller, context, |i| run_ids[i]),
+                encode_with_ids(&run_events, Some(&tenant), caller, context, |i| run_ids[i]),
             );
             if let (Some(account), false) = (&account, account_events.is_empty()) {
                 request.streams.push(StreamAppend {
                     stream_id: account_stream_id(&tenant),
                     expected: account.expected(),
-                    events: encode_with_ids(&account_events, &tenant, caller, context, |i| {
+                    events: encode_with_ids(&account_events, Some(&tenant), caller, context, |i| {
                         account_ids[i]
                     }),
                 });
@@ -983,7 +1028,7 @@ fn fold_new_run(events: &[RunEvent]) -> Run {
 
 fn encode_all<E: StreamEvent>(
     events: &[E],
-    tenant_id: &str,
+    tenant_id: Option<&str>,
     caller: &Caller,
     context: &CommandContext,
     first_index: usize,
@@ -995,7 +1040,7 @@ fn encode_all<E: StreamEvent>(
 
 fn encode_with_ids<E: StreamEvent>(
     events: &[E],
-    tenant_id: &str,
+    tenant_id: Option<&str>,
     caller: &Caller,
     context: &CommandContext,
     id_of: impl Fn(usize) -> Uuid,
@@ -1011,7 +1056,7 @@ fn encode_with_ids<E: StreamEvent>(
                 schema_version: encoded.schema_version,
                 data: encoded.data,
                 metadata: EventMetadata {
-                    tenant_id: Some(tenant_id.to_owned()),
+                    tenant_id: tenant_id.map(str::to_owned),
                     actor_id: caller.actor.as_ref().map(|actor| actor.id.clone()),
                     correlation_id: context.correlation_id,
                     causation_id: context.causation_id,

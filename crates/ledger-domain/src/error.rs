@@ -6,6 +6,12 @@ use serde::Serialize;
 /// which the HTTP layer sends as the problem+json `code`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 pub enum DomainError {
+    /// The API key was revoked: it cannot be rotated (HTTP 409, `key_revoked`).
+    #[error("key {key_id} is revoked")]
+    KeyRevoked {
+        /// The key.
+        key_id: uuid::Uuid,
+    },
     /// The run does not exist, or belongs to another tenant (HTTP 404, `run_not_found`).
     #[error("run not found")]
     RunNotFound,
@@ -83,6 +89,7 @@ impl DomainError {
     /// The stable machine code clients match on.
     pub fn code(&self) -> &'static str {
         match self {
+            DomainError::KeyRevoked { .. } => "key_revoked",
             DomainError::RunNotFound => "run_not_found",
             DomainError::RunAlreadyExists { .. } => "run_already_exists",
             DomainError::Forbidden { .. } => "forbidden",

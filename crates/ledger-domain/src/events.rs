@@ -368,6 +368,21 @@ pub enum AccountEvent {
     CreditsRefunded(AccountCreditsRefunded),
 }
 
+/// Every event of a `key-{key_id}` stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum KeyEvent {
+    /// `key.created`
+    #[serde(rename = "key.created")]
+    Created(crate::key::KeyCreated),
+    /// `key.rotated`
+    #[serde(rename = "key.rotated")]
+    Rotated(crate::key::KeyRotated),
+    /// `key.revoked`
+    #[serde(rename = "key.revoked")]
+    Revoked(crate::key::KeyRevoked),
+}
+
 /// Why stored data could not be read as an event.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
@@ -448,6 +463,7 @@ pub trait StreamEvent: Serialize + DeserializeOwned + Sized {
 
 impl StreamEvent for RunEvent {}
 impl StreamEvent for AccountEvent {}
+impl StreamEvent for KeyEvent {}
 
 /// The schema version this build writes for an event type.
 pub fn current_schema_version(event_type: &str) -> u32 {

@@ -1,5 +1,5 @@
 //! The run ledger's rules, with no IO: event types (the stored contract),
-//! run and account states, `evolve` (state + event -> state) and `decide`
+//! run, account and API key states, `evolve` (state + event -> state) and `decide`
 //! (state + command -> events or a `DomainError`).
 //!
 //! Time, new ids and prices come in with the command, so every decision is a
@@ -9,6 +9,7 @@ pub mod account;
 pub mod billing;
 mod error;
 pub mod events;
+pub mod key;
 pub mod run;
 
 pub use error::DomainError;

@@ -1155,3 +1155,68 @@ fn an_account_event_is_not_a_run_event() {
     let encoded = account_with(1, 0)[0].encode();
     assert!(RunEvent::decode(&encoded.event_type, 1, encoded.data).is_err());
 }
+
+fn created_key(key_id: Uuid) -> crate::key::KeyCreated {
+    crate::key::KeyCreated {
+        key_id,
+        tenant_id: Some("acme".into()),
+        scopes: vec!["read".into()],
+        label: None,
+        expires_at: None,
+    }
+}
+
+fn key_after(key_id: Uuid, commands: &[crate::key::KeyCommand]) -> crate::key::KeyState {
+    commands.iter().fold(Default::default(), |state, command| {
+        crate::key::decide(key_id, &state, command)
+            .unwrap()
+            .iter()
+            .fold(state, crate::key::evolve)
+    })
+}
+
+#[test]
+fn revoking_a_revoked_key_records_nothing_more() {
+    use crate::key::{decide, KeyCommand};
+    let key_id = Uuid::from_u128(7);
+    let revoked = key_after(
+        key_id,
+        &[KeyCommand::Create(created_key(key_id)), KeyCommand::Revoke],
+    );
+    assert!(revoked.revoked);
+    assert_eq!(
+        decide(key_id, &revoked, &KeyCommand::Revoke).unwrap(),
+        vec![]
+    );
+}
+
+#[test]
+fn a_revoked_key_cannot_be_rotated() {
+    use crate::key::{decide, KeyCommand};
+    let key_id = Uuid::from_u128(7);
+    let revoked = key_after(key_id, &[KeyCommand::Revoke]);
+    let rotate = KeyCommand::Rotate {
+        grace_seconds: 0,
+        previous_valid_until: chrono::DateTime::from_timestamp(0, 0).unwrap(),
+    };
+    assert!(matches!(
+        decide(key_id, &revoked, &rotate),
+        Err(DomainError::KeyRevoked { .. })
+    ));
+}
+
+#[test]
+fn a_key_is_created_once_and_keys_from_before_key_events_can_be_rotated() {
+    use crate::key::{decide, KeyCommand};
+    let key_id = Uuid::from_u128(7);
+    let create = KeyCommand::Create(created_key(key_id));
+    let created = key_after(key_id, std::slice::from_ref(&create));
+    assert!(decide(key_id, &created, &create).is_err());
+    let rotate = KeyCommand::Rotate {
+        grace_seconds: 60,
+        previous_valid_until: chrono::DateTime::from_timestamp(60, 0).unwrap(),
+    };
+    let legacy = key_after(key_id, &[rotate.clone(), rotate]);
+    assert_eq!(legacy.rotations, 2);
+    assert!(legacy.created.is_none());
+}

@@ -20,8 +20,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 pub use postgres::{
-    AppendNotifications, BeforeCommitHook, PgEventStore, PgEventStoreOptions, MIGRATOR,
-    NOTIFY_CHANNEL,
+    dedicated_listener, AppendNotifications, BeforeCommitHook, PgEventStore, PgEventStoreOptions,
+    MIGRATOR, NOTIFY_CHANNEL,
 };
 
 /// What a stream's current version must be for an append to go ahead.

@@ -40,10 +40,26 @@ pub const NOTIFY_CHANNEL: &str = "ledger_events";
 #[derive(Debug)]
 pub struct AppendNotifications(Option<sqlx::postgres::PgListener>);
 
+/// A `LISTEN` connection of its own, with `pool`'s settings but outside it:
+/// sqlx's listener keeps the connection it starts with, and one taken from
+/// the pool would be a slot requests can never use.
+///
+/// # Errors
+/// The connection cannot be opened.
+pub async fn dedicated_listener(pool: &PgPool) -> Result<sqlx::postgres::PgListener, sqlx::Error> {
+    let own = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .max_lifetime(None)
+        .idle_timeout(None)
+        .connect_with((*pool.connect_options()).clone())
+        .await?;
+    sqlx::postgres::PgListener::connect_with(&own).await
+}
+
 impl AppendNotifications {
     /// Listens on a connection of its own from `pool`'s settings.
     pub async fn listen(pool: &PgPool) -> Self {
-        let listener = match sqlx::postgres::PgListener::connect_with(pool).await {
+        let listener = match dedicated_listener(pool).await {
             Ok(mut listener) => listener.listen(NOTIFY_CHANNEL).await.ok().map(|_| listener),
             Err(error) => {
                 tracing::warn!(%error, "cannot listen for appends; polling only");
