@@ -470,12 +470,24 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// Logs to stderr; `RUST_LOG` filters (default `info`).
+/// Logs to stderr; `RUST_LOG` filters (default `info`), and
+/// `RUN_LEDGER_LOG_FORMAT=json` writes JSON lines.
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let json = std::env::var("RUN_LEDGER_LOG_FORMAT").is_ok_and(|format| format == "json");
+    let _ = if json {
+        // One JSON object per line, with the request's span (request_id,
+        // route, tenant, key_id) in every line logged while serving it.
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init()
+    } else {
+        builder.try_init()
+    };
 }

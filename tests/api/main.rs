@@ -12,5 +12,6 @@ mod live;
 mod openapi;
 mod queries;
 mod rebuild;
+mod request_tracing;
 mod rules;
 mod security;

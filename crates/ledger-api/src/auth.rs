@@ -196,6 +196,7 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal
         .ok_or_else(|| unauthorized("expected Authorization: Bearer <key>"))?;
     if let Some(admin) = &state.admin_key_hash {
         if bool::from(sha256(presented.as_bytes()).ct_eq(admin)) {
+            crate::request::record_caller(None, None);
             return Ok(Principal {
                 key_id: None,
                 tenant_id: None,
@@ -232,6 +233,7 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal
             stored
         }
     };
+    crate::request::record_caller(stored.tenant_id.as_deref(), Some(id));
     Ok(Principal {
         key_id: Some(id),
         tenant_id: stored.tenant_id,

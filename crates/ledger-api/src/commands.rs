@@ -58,6 +58,7 @@ fn context(principal: &Principal, invocation: &Invocation) -> CommandContext {
         command_id: invocation.command_id,
         idempotency_key: invocation.idempotency_key.clone(),
         source: Some(principal.source()),
+        correlation_id: crate::request::current_correlation_id(),
         ..CommandContext::default()
     }
 }

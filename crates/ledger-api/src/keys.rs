@@ -112,6 +112,7 @@ impl KeyActor {
     fn context(&self) -> CommandContext {
         CommandContext {
             source: Some(self.source.clone()),
+            correlation_id: crate::request::current_correlation_id(),
             ..CommandContext::default()
         }
     }

@@ -12,6 +12,7 @@ pub mod live;
 mod metrics;
 mod problem;
 pub mod queries;
+pub mod request;
 pub mod wire;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -180,6 +181,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(metrics::track))
+        .layer(axum::middleware::from_fn(request::track))
         .with_state(state)
 }
 

@@ -28,6 +28,9 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub context: Option<Value>,
+    /// The request's id (`X-Request-Id`), as the service's log has it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// Every failure a handler can answer with.
@@ -113,7 +116,8 @@ pub enum ApiError {
     /// The route exists but not for this method (HTTP 405, `method_not_allowed`).
     #[error("method not allowed")]
     MethodNotAllowed,
-    /// The database cannot be used now (HTTP 503, `store_unavailable`, with `Retry-After`).
+    /// The database cannot be used now (`ledger_store::is_transient`); the
+    /// text is logged, not sent (HTTP 503, `store_unavailable`, with `Retry-After`).
     #[error("{0}")]
     Unavailable(String),
     /// A stored event this build cannot read, named by position; the
@@ -136,7 +140,12 @@ impl From<ledger_store::ReadError> for ApiError {
             ledger_store::ReadError::Undecodable {
                 position, reason, ..
             } => ApiError::UnreadableEvent { position, reason },
-            ledger_store::ReadError::Database(_) => ApiError::Unavailable(error.to_string()),
+            ledger_store::ReadError::Database(ref database)
+                if ledger_store::is_transient(database) =>
+            {
+                ApiError::Unavailable(error.to_string())
+            }
+            ledger_store::ReadError::Database(_) => ApiError::Internal(error.to_string()),
         }
     }
 }
@@ -149,7 +158,11 @@ impl From<DomainError> for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
-        ApiError::Unavailable(format!("database error: {error}"))
+        if ledger_store::is_transient(&error) {
+            ApiError::Unavailable(format!("database unavailable: {error}"))
+        } else {
+            ApiError::Internal(format!("database error: {error:?}"))
+        }
     }
 }
 
@@ -239,10 +252,17 @@ impl ApiError {
     /// The problem body of this error.
     pub fn problem(&self) -> Problem {
         let (status, code) = self.parts();
+        // Server errors name no database or internal text: the log has it,
+        // under the request id the body carries.
+        let logged = "an unexpected error occurred; it has been logged under the request id";
+        let unavailable = "the database is unavailable; retry after the Retry-After delay";
         let detail = match self {
-            ApiError::Internal(_) => "an unexpected error occurred; it has been logged".to_owned(),
-            ApiError::Command(CommandError::Corrupt { .. }) => {
-                "an unexpected error occurred; it has been logged".to_owned()
+            ApiError::Internal(_)
+            | ApiError::Command(CommandError::Corrupt { .. } | CommandError::StoreFailed(_)) => {
+                logged.to_owned()
+            }
+            ApiError::Unavailable(_) | ApiError::Command(CommandError::Store(_)) => {
+                unavailable.to_owned()
             }
             ApiError::Command(CommandError::Unreadable { position, reason }) => {
                 ApiError::UnreadableEvent {
@@ -260,6 +280,7 @@ impl ApiError {
             detail,
             code: code.to_owned(),
             context: self.context(),
+            request_id: crate::request::current_request_id(),
         }
     }
 }
@@ -285,9 +306,9 @@ fn command_parts(error: &CommandError) -> (StatusCode, &'static str) {
             StatusCode::CONFLICT
         }
         CommandError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        CommandError::Corrupt { .. } | CommandError::Unreadable { .. } => {
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
+        CommandError::Corrupt { .. }
+        | CommandError::Unreadable { .. }
+        | CommandError::StoreFailed(_) => StatusCode::INTERNAL_SERVER_ERROR,
         CommandError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
     };
     (status, error.code())

@@ -65,9 +65,14 @@ pub enum CommandError {
         /// Why.
         reason: String,
     },
-    /// The database failed; HTTP 503 `store_unavailable`.
+    /// The database is unavailable (`ledger_store::is_transient`); HTTP
+    /// 503 `store_unavailable` with `Retry-After`.
     #[error("event store unavailable: {0}")]
     Store(String),
+    /// The database failed in a way retrying does not mend (a bug, a
+    /// schema that is not this build's); HTTP 500 `internal_error`.
+    #[error("event store failed: {0}")]
+    StoreFailed(String),
 }
 
 impl CommandError {
@@ -81,6 +86,7 @@ impl CommandError {
             CommandError::Corrupt { .. } => "internal_error",
             CommandError::Unreadable { .. } => "event_unreadable",
             CommandError::Store(_) => "store_unavailable",
+            CommandError::StoreFailed(_) => "internal_error",
         }
     }
 }
@@ -91,7 +97,10 @@ impl From<ReadError> for CommandError {
             ReadError::Undecodable {
                 position, reason, ..
             } => CommandError::Unreadable { position, reason },
-            ReadError::Database(_) => CommandError::Store(error.to_string()),
+            ReadError::Database(ref database) if ledger_store::is_transient(database) => {
+                CommandError::Store(error.to_string())
+            }
+            ReadError::Database(_) => CommandError::StoreFailed(error.to_string()),
         }
     }
 }
@@ -1087,7 +1096,10 @@ fn append_error(error: AppendError) -> CommandError {
         AppendError::ClaimTaken { scope, key, .. } => {
             CommandError::Invalid(format!("{scope}/{key} is taken"))
         }
-        AppendError::Database(error) => CommandError::Store(error.to_string()),
+        AppendError::Database(error) if ledger_store::is_transient(&error) => {
+            CommandError::Store(error.to_string())
+        }
+        AppendError::Database(error) => CommandError::StoreFailed(error.to_string()),
         AppendError::ShuttingDown => CommandError::Store("the event store is shutting down".into()),
     }
 }

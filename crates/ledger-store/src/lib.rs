@@ -457,6 +457,33 @@ pub struct Snapshot {
     pub state: Value,
 }
 
+/// Whether a database failure is an outage worth retrying (HTTP 503 with
+/// `Retry-After`): a lost or refused connection, a pool timeout, a server
+/// shutting down or out of connections, a read-only database, a
+/// serialization failure or deadlock. Anything else (a bad statement, a
+/// decode error, a bug) is not, and retrying would not help.
+pub fn is_transient(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(database) => database.code().is_some_and(|code| {
+            // 08: connection exception; 53: insufficient resources;
+            // 57P01-57P03: shutdowns, cannot connect now; 25006: read-only
+            // transaction; 40001, 40P01: serialization failure, deadlock.
+            code.starts_with("08")
+                || code.starts_with("53")
+                || matches!(
+                    &*code,
+                    "57P01" | "57P02" | "57P03" | "25006" | "40001" | "40P01"
+                )
+        }),
+        _ => false,
+    }
+}
+
 /// Read failures.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
