@@ -140,6 +140,15 @@ pub struct ServeConfig {
     /// read again: a key revoked in the database stops working within it.
     #[arg(long, env = "RUN_LEDGER_KEY_CACHE_MS", default_value_t = 10_000)]
     pub key_cache_ms: u64,
+    /// Requests a second each API key may make on this instance (a token
+    /// bucket refilled at this rate); over it, 429 `rate_limited` with
+    /// `Retry-After`. 0 turns limits off. Health, readiness and metrics are
+    /// never limited.
+    #[arg(long, env = "RUN_LEDGER_RATE_LIMIT_PER_KEY", default_value_t = 2_000)]
+    pub rate_limit_per_key: u32,
+    /// Requests a key may make at once above its rate (the bucket's size).
+    #[arg(long, env = "RUN_LEDGER_RATE_LIMIT_BURST", default_value_t = 4_000)]
+    pub rate_limit_burst: u32,
     /// Seconds an `Idempotency-Key`'s first answer is kept. A later retry is
     /// still applied once (it is answered from the log), but may get 200
     /// where the first answer was 201.
@@ -332,6 +341,10 @@ impl Application {
             min_position_timeout: Duration::from_millis(config.min_position_timeout_ms),
             checkpoint_key: signer.as_ref().map(CheckpointSigner::verifying_key),
             keys: ledger_api::auth::KeyCache::new(Duration::from_millis(config.key_cache_ms)),
+            rate_limits: ledger_api::auth::RateLimits::new(
+                config.rate_limit_per_key,
+                config.rate_limit_burst,
+            ),
         };
         if signer.is_none() {
             tracing::warn!("no checkpoint signing key configured: checkpoints are not signed");

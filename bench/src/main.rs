@@ -375,6 +375,8 @@ async fn main() -> anyhow::Result<()> {
         min_position_timeout_ms: 5_000,
         shutdown_grace_seconds: 5,
         key_cache_ms: 10_000,
+        rate_limit_per_key: 0,
+        rate_limit_burst: 0,
         idempotency_retention_seconds: 7 * 24 * 3_600,
         // Signing as in production: the default interval, a key of its own.
         checkpoint_interval_ms: 60_000,

@@ -40,6 +40,8 @@ pub fn config_for(db: &TestDatabase) -> ServeConfig {
         min_position_timeout_ms: 1_500,
         shutdown_grace_seconds: 5,
         key_cache_ms: 10_000,
+        rate_limit_per_key: 0,
+        rate_limit_burst: 0,
         idempotency_retention_seconds: 7 * 24 * 3_600,
         checkpoint_interval_ms: 60_000,
         projector_batch_delay_ms: 20,

@@ -248,3 +248,58 @@ async fn a_cached_key_still_checks_its_secret_and_a_revoked_key_stops_within_the
     let revoked = app.get("/v1/runs", &key).await;
     assert_eq!(revoked.status, 401, "{:?}", revoked.body);
 }
+
+/// Issue 14, part 4: a key over its budget gets 429 `rate_limited` with
+/// `Retry-After`; other keys and the health endpoints are not held back.
+#[tokio::test]
+async fn a_key_over_its_rate_limit_gets_429_with_retry_after() {
+    let app = spawn_app_with(
+        ledger_embedded_pg::testing::fresh_database().await,
+        |config| {
+            config.rate_limit_per_key = 1;
+            config.rate_limit_burst = 3;
+        },
+    )
+    .await;
+    let busy = app.key(Some("acme"), &["read"]).await;
+    let quiet = app.key(Some("acme"), &["read"]).await;
+    let statuses: Vec<u16> = futures::future::join_all(
+        (0..5).map(|_| async { app.get("/v1/runs", &busy).await.status.as_u16() }),
+    )
+    .await;
+    // The burst, and at most one more if a second passed meanwhile.
+    let served = statuses.iter().filter(|status| **status == 200).count();
+    assert!((3..=4).contains(&served), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|status| [200, 429].contains(status)),
+        "{statuses:?}"
+    );
+    let mut limited = app.get("/v1/runs", &busy).await;
+    for _ in 0..3 {
+        if limited.status == 429 {
+            break;
+        }
+        limited = app.get("/v1/runs", &busy).await;
+    }
+    assert_eq!(
+        (limited.status.as_u16(), limited.code()),
+        (429, "rate_limited")
+    );
+    let retry_after: u64 = limited.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
+    assert_eq!(
+        app.get("/v1/runs", &quiet).await.status,
+        200,
+        "another key has its own budget"
+    );
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        for _ in 0..5 {
+            let reply = app.send(app.client.get(app.url(path))).await;
+            assert_eq!(reply.status, 200, "{path} is never limited");
+        }
+    }
+}

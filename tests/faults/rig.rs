@@ -133,6 +133,8 @@ impl Rig {
             )
             .env("RUN_LEDGER_ADMIN_KEY", ADMIN_KEY)
             .env("RUN_LEDGER_SHUTDOWN_GRACE_SECONDS", "10")
+            // The faults are the subject here, not a key's request budget.
+            .env("RUN_LEDGER_RATE_LIMIT_PER_KEY", "0")
             .env(
                 "RUN_LEDGER_DB_ACQUIRE_TIMEOUT_MS",
                 ACQUIRE_TIMEOUT_MS.to_string(),

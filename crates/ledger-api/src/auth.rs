@@ -319,7 +319,7 @@ impl KeyCache {
     }
 
     fn get(&self, id: Uuid) -> Option<StoredKey> {
-        let keys = self.keys.lock().expect("key cache lock");
+        let keys = lock(&self.keys);
         keys.get(&id)
             .filter(|(read_at, _)| read_at.elapsed() < self.ttl)
             .map(|(_, stored)| stored.clone())
@@ -327,19 +327,19 @@ impl KeyCache {
 
     /// Drops one key (it changed).
     pub fn forget(&self, id: Uuid) {
-        self.keys.lock().expect("key cache lock").remove(&id);
+        lock(&self.keys).remove(&id);
     }
 
     /// Drops every key (changes may have been missed).
     pub fn clear(&self) {
-        self.keys.lock().expect("key cache lock").clear();
+        lock(&self.keys).clear();
     }
 
     fn insert(&self, id: Uuid, stored: StoredKey) {
         if self.ttl.is_zero() {
             return;
         }
-        let mut keys = self.keys.lock().expect("key cache lock");
+        let mut keys = lock(&self.keys);
         if keys.len() >= KEY_CACHE_CAPACITY {
             let ttl = self.ttl;
             keys.retain(|_, (read_at, _)| read_at.elapsed() < ttl);
@@ -351,10 +351,79 @@ impl KeyCache {
     }
 }
 
+/// A lock that a panic elsewhere cannot break: what it guards (a cache, a
+/// budget) is valid after any partial update, so a poisoned one is used on.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Per-key request budgets on this instance: a token bucket per key (the
+/// configured admin key is one key), refilled at `per_second` up to `burst`.
+/// Limits are per instance, not shared: with N instances behind a balancer
+/// a key gets up to N times the rate.
+#[derive(Debug, Clone)]
+pub struct RateLimits {
+    per_second: f64,
+    burst: f64,
+    buckets: Arc<Mutex<HashMap<Option<Uuid>, Bucket>>>,
+}
+
+/// A key's tokens and when they were last counted.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    counted_at: Instant,
+}
+
+impl RateLimits {
+    /// `per_second` 0 turns limits off.
+    pub fn new(per_second: u32, burst: u32) -> Self {
+        RateLimits {
+            per_second: f64::from(per_second),
+            burst: f64::from(burst.max(1)),
+            buckets: Arc::default(),
+        }
+    }
+
+    /// Takes one request from `key`'s budget.
+    ///
+    /// # Errors
+    /// `RateLimited` (429) with the seconds until a request fits again.
+    fn take(&self, key: Option<Uuid>) -> Result<(), ApiError> {
+        if self.per_second == 0.0 {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let mut buckets = lock(&self.buckets);
+        if buckets.len() >= KEY_CACHE_CAPACITY && !buckets.contains_key(&key) {
+            buckets.clear();
+        }
+        let bucket = buckets.entry(key).or_insert(Bucket {
+            tokens: self.burst,
+            counted_at: now,
+        });
+        let refilled = now.duration_since(bucket.counted_at).as_secs_f64() * self.per_second;
+        bucket.tokens = (bucket.tokens + refilled).min(self.burst);
+        bucket.counted_at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            return Ok(());
+        }
+        let wait = (1.0 - bucket.tokens) / self.per_second;
+        Err(ApiError::RateLimited {
+            retry_after_seconds: wait.ceil().max(1.0) as u64,
+        })
+    }
+}
+
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        authenticate(state, &parts.headers).await
+        let principal = authenticate(state, &parts.headers).await?;
+        state.rate_limits.take(principal.key_id)?;
+        Ok(principal)
     }
 }

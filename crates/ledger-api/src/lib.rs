@@ -22,6 +22,7 @@ use ledger_commands::Ledger;
 use ledger_store::{PgEventStore, MIGRATOR};
 use serde_json::{json, Value};
 use sqlx::PgPool;
+use tower_http::catch_panic::CatchPanicLayer;
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub live: live::Live,
     /// API keys recently read from the database.
     pub keys: auth::KeyCache,
+    /// Each key's request budget on this instance.
+    pub rate_limits: auth::RateLimits,
     /// The key checkpoints are signed with, when this service signs them.
     pub checkpoint_key: Option<ledger_store::checkpoint::PublicKey>,
 }
@@ -110,6 +113,8 @@ impl utoipa::Modify for ProblemResponses {
                         ("408", "Body too slow"),
                         ("415", "Body is not JSON"),
                         ("422", "Invalid values"),
+                        ("429", "Over the key's rate limit (see Retry-After)"),
+                        ("500", "An unexpected failure, logged under the request id"),
                         ("503", "Database unavailable"),
                     ] {
                         responses.entry(status.to_owned()).or_insert_with(|| {
@@ -180,9 +185,24 @@ pub fn router(state: AppState) -> Router {
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn(request::track))
         .with_state(state)
+}
+
+/// A handler that panicked answers 500 `internal_error` like any bug, inside
+/// its request's span (so the log line has the request id), and the
+/// service goes on serving.
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic without a message");
+    axum::response::IntoResponse::into_response(ApiError::Internal(format!(
+        "handler panicked: {message}"
+    )))
 }
 
 /// The process is up.
@@ -216,4 +236,46 @@ async fn route_not_found(request: Request) -> ApiError {
 
 async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// The layer `router` uses, around a handler that panics on every other
+    /// request: the panic is a 500 problem, and the next request is served.
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_and_the_service_goes_on() {
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let app = Router::new()
+            .route(
+                "/",
+                get(move || {
+                    let calls = calls.clone();
+                    async move {
+                        if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % 2 == 0 {
+                            panic!("boom");
+                        }
+                        "ok"
+                    }
+                }),
+            )
+            .layer(CatchPanicLayer::custom(panic_response));
+        let request = || Request::get("/").body(Body::empty()).unwrap();
+        let panicked = app.clone().oneshot(request()).await.unwrap();
+        assert_eq!(panicked.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(panicked.headers()["content-type"], PROBLEM_JSON);
+        let body = axum::body::to_bytes(panicked.into_body(), 10_000)
+            .await
+            .unwrap();
+        let problem: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem["code"], "internal_error");
+        assert!(!problem["detail"].as_str().unwrap().contains("boom"));
+        let served = app.oneshot(request()).await.unwrap();
+        assert_eq!(served.status(), StatusCode::OK);
+    }
 }

@@ -95,6 +95,13 @@ pub enum ApiError {
     /// The read model is being rebuilt already (HTTP 409, `rebuild_in_progress`).
     #[error("{0} is being rebuilt already")]
     RebuildInProgress(&'static str),
+    /// The key made more requests than its budget on this instance allows
+    /// (HTTP 429, `rate_limited`, with `Retry-After`).
+    #[error("too many requests with this key; retry in {retry_after_seconds} s")]
+    RateLimited {
+        /// Seconds until a request fits the budget again.
+        retry_after_seconds: u64,
+    },
     /// No API key has this id (HTTP 404, `key_not_found`).
     #[error("no key with this id")]
     KeyNotFound,
@@ -203,6 +210,7 @@ impl ApiError {
             }
             ApiError::NoRun => (StatusCode::NOT_FOUND, "run_not_found"),
             ApiError::KeyNotFound => (StatusCode::NOT_FOUND, "key_not_found"),
+            ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::ProjectionNotFound(_) => (StatusCode::NOT_FOUND, "projection_not_found"),
             ApiError::RebuildInProgress(_) => (StatusCode::CONFLICT, "rebuild_in_progress"),
             ApiError::BodyTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "body_timeout"),
@@ -324,6 +332,12 @@ impl IntoResponse for ApiError {
         let mut response = (status, axum::Json(problem)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let ApiError::RateLimited {
+            retry_after_seconds,
+        } = &self
+        {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
+        }
         match status {
             StatusCode::SERVICE_UNAVAILABLE => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
