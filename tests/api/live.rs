@@ -40,6 +40,9 @@ async fn watching_a_run_delivers_each_change_and_ends_when_the_run_ends() {
     let last = watch.next().await.expect("the completion");
     assert_eq!(last.data["status"], "completed");
     assert!(watch.next().await.is_none(), "the stream ends with the run");
+    // Watching the ended run: 204, which stops an EventSource.
+    let ended = app.get(&format!("/v1/runs/{run_id}/watch"), &key).await;
+    assert_eq!(ended.status, 204);
 
     let other = app.key(Some("globex"), &["read"]).await;
     let hidden = app.get(&format!("/v1/runs/{run_id}/watch"), &other).await;

@@ -180,10 +180,13 @@ fn is_finished(run: &Value) -> bool {
     !matches!(run["status"].as_str(), Some("queued" | "running"))
 }
 
-/// Follow one run: its state now, then after each change, until it ends.
+/// Follow one run: its state now, then after each change, until it ends
+/// (its final state is the last event). A run that has ended already
+/// answers 204 No Content, on which an EventSource stops reconnecting.
 #[utoipa::path(get, path = "/v1/runs/{run_id}/watch", tag = "queries",
     params(("run_id" = Uuid, Path, description = "The run")),
     responses((status = 200, description = "`text/event-stream` of `run` events, each the run as `GET /v1/runs/{id}` shows it", content_type = "text/event-stream", body = String),
+        (status = 204, description = "The run has ended: nothing to follow"),
         (status = 404, body = crate::Problem)),
     security(("bearer" = [])))]
 pub async fn watch_run(
@@ -200,9 +203,14 @@ pub async fn watch_run(
         .expect("serializes");
     let first_version = first["version"].as_u64().unwrap_or(0);
     let done = is_finished(&first);
+    // A standard EventSource reconnects to a stream that ends, for ever,
+    // but stops on 204: a finished run has nothing to follow.
+    if done {
+        return Ok(axum::http::StatusCode::NO_CONTENT.into_response());
+    }
     let initial = stream::once(async move { first });
     let later = stream::unfold(
-        (updates, first_version, done),
+        (updates, first_version, false),
         |(mut updates, version, done)| async move {
             if done {
                 return None;
