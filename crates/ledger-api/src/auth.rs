@@ -53,7 +53,13 @@ impl Scope {
         }
     }
 
-    pub(crate) fn parse(text: &str) -> Option<Self> {
+    /// The scopes named in the key table (names this build does not know
+    /// grant nothing).
+    pub(crate) fn parse_all(names: &[String]) -> Vec<Scope> {
+        names.iter().filter_map(|name| Scope::parse(name)).collect()
+    }
+
+    fn parse(text: &str) -> Option<Self> {
         match text {
             "append" => Some(Scope::Append),
             "read" => Some(Scope::Read),
@@ -261,7 +267,7 @@ async fn read_key(pool: &PgPool, id: Uuid) -> Result<Option<StoredKey>, sqlx::Er
         previous_valid_until: row.try_get("previous_valid_until")?,
         expires_at: row.try_get("expires_at")?,
         tenant_id: row.try_get("tenant_id")?,
-        scopes: scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
+        scopes: Scope::parse_all(&scopes),
     }))
 }
 

@@ -169,10 +169,10 @@ fn check_spec(spec: &mut KeySpec, now: DateTime<Utc>) -> Result<(), ApiError> {
     }
     if let Some(label) = &spec.label {
         if label.trim().is_empty() || label.chars().count() > MAX_ID_LEN {
-            return Err(ApiError::InvalidInput {
-                field: "label".into(),
-                reason: format!("must be 1 to {MAX_ID_LEN} characters"),
-            });
+            return Err(invalid(
+                "label",
+                &format!("must be 1 to {MAX_ID_LEN} characters"),
+            ));
         }
     }
     if spec.expires_at.is_some_and(|at| at <= now) {
@@ -242,7 +242,7 @@ fn key_view(row: &sqlx::postgres::PgRow) -> Result<KeyView, sqlx::Error> {
     Ok(KeyView {
         id: row.try_get("key_id")?,
         tenant_id: row.try_get("tenant_id")?,
-        scopes: scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
+        scopes: Scope::parse_all(&scopes),
         label: row.try_get("label")?,
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
@@ -353,14 +353,15 @@ pub async fn revoke_key(
     key_id: Uuid,
 ) -> Result<KeyView, ApiError> {
     let mut tx = pool.begin().await?;
-    sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE key_id = $1")
-        .bind(key_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-        .eq(&1)
-        .then_some(())
-        .ok_or(ApiError::KeyNotFound)?;
+    let revoked = sqlx::query(
+        "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE key_id = $1",
+    )
+    .bind(key_id)
+    .execute(&mut *tx)
+    .await?;
+    if revoked.rows_affected() == 0 {
+        return Err(ApiError::KeyNotFound);
+    }
     announce(&mut tx, key_id).await?;
     tx.commit().await?;
     ledger
@@ -429,10 +430,6 @@ fn admin_actor(principal: &Principal, headers: &HeaderMap) -> Result<KeyActor, A
     })
 }
 
-fn key_id(text: &str) -> Result<Uuid, ApiError> {
-    ApiError::parse_id(text)
-}
-
 /// Create an API key (admin keys only); the secret is shown once.
 #[utoipa::path(post, path = "/v1/keys", tag = "keys",
     request_body = CreateKeyRequest,
@@ -496,7 +493,7 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let actor = admin_actor(&principal, &headers)?;
-    let key_id = key_id(&id)?;
+    let key_id = ApiError::parse_id(&id)?;
     let revoked = revoke_key(&state.pool, &state.ledger, &actor, key_id).await;
     // This instance need not wait for its own announcement.
     state.keys.forget(key_id);
@@ -519,7 +516,7 @@ pub async fn rotate(
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let actor = admin_actor(&principal, &headers)?;
-    let key_id = key_id(&id)?;
+    let key_id = ApiError::parse_id(&id)?;
     let request: Option<RotateKeyRequest> = parse_json(&headers, &body)?;
     let grace = request.unwrap_or_default().grace_seconds.unwrap_or(0);
     let rotated = rotate_key(&state.pool, &state.ledger, &actor, key_id, grace).await;

@@ -186,7 +186,6 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn(request::track))
         .with_state(state)
 }

@@ -1,4 +1,4 @@
-//! Every request's identity: its id (`X-Request-Id`, echoed, in every
+//! Every request's identity and measure: its id (`X-Request-Id`, echoed, in every
 //! problem body and in every log line of the request, through its span)
 //! and its correlation id (`X-Correlation-Id` or a W3C `traceparent`),
 //! which the events it appends carry in their metadata.
@@ -93,7 +93,9 @@ fn correlation_id(headers: &HeaderMap) -> Option<Uuid> {
 }
 
 /// Gives the request its id and span, serves it inside them, echoes the id,
-/// and logs the request's end (debug below 400, info for other client
+/// counts and times it by method, route template and status
+/// (`http_requests_total`, `http_request_duration_seconds`), and logs the
+/// request's end (debug below 400, info for other client
 /// errors; server errors are logged where they happen, in the span).
 pub async fn track(request: Request, next: Next) -> Response {
     let request_id =
@@ -117,14 +119,20 @@ pub async fn track(request: Request, next: Next) -> Response {
         tenant = Empty,
         key_id = Empty,
     );
+    let method = request.method().to_string();
     let started = Instant::now();
     let mut response = CURRENT
         .scope(context, next.run(request))
         .instrument(span.clone())
         .await;
     let status = response.status();
+    let elapsed = started.elapsed().as_secs_f64();
     span.record("status", status.as_u16());
-    span.record("latency_ms", started.elapsed().as_secs_f64() * 1e3);
+    span.record("latency_ms", elapsed * 1e3);
+    metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status.as_u16().to_string())
+        .increment(1);
+    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
+        .record(elapsed);
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }

@@ -87,22 +87,19 @@ fn exact_double(integer: i128) -> Option<f64> {
 /// when a double holds it exactly (`10000000000000000`); others are refused,
 /// never rounded.
 fn stored_integer(integer: i128) -> Result<Number, String> {
-    if integer.abs() <= MAX_SAFE_INTEGER {
-        return Ok(match u64::try_from(integer) {
-            Ok(positive) => Number::from(positive),
-            Err(_) => Number::from(integer as i64),
-        });
-    }
-    let exact = exact_double(integer);
-    if let (Some(_), Ok(positive)) = (exact, u64::try_from(integer)) {
-        return Ok(Number::from(positive));
-    }
-    if let (Some(_), Ok(negative)) = (exact, i64::try_from(integer)) {
-        return Ok(Number::from(negative));
-    }
-    exact.map(stored_number).ok_or_else(|| {
-        format!("integer {integer} is beyond ±(2^53-1) and not exactly an IEEE 754 double")
+    // Every integer within ±(2^53 - 1) is an exact double.
+    let Some(double) = exact_double(integer) else {
+        return Err(not_a_double(integer));
+    };
+    Ok(match (u64::try_from(integer), i64::try_from(integer)) {
+        (Ok(positive), _) => Number::from(positive),
+        (_, Ok(negative)) => Number::from(negative),
+        _ => stored_number(double),
     })
+}
+
+fn not_a_double(integer: impl std::fmt::Display) -> String {
+    format!("integer {integer} is beyond ±(2^53-1) and not exactly an IEEE 754 double")
 }
 
 /// Parses a request body into its stored form.
@@ -110,20 +107,13 @@ fn stored_integer(integer: i128) -> Result<Number, String> {
 /// # Errors
 /// `Syntax` for bytes that are not JSON; `Refused` for JSON the ledger
 /// does not store, naming where.
-pub fn parse(text: &[u8]) -> Result<Value, ParseError> {
-    let mut parser = Parser {
-        text,
-        at: 0,
-        path: Vec::new(),
-    };
-    if std::str::from_utf8(text).is_err() {
-        let valid = text
-            .utf8_chunks()
-            .next()
-            .map_or(0, |chunk| chunk.valid().len());
-        parser.at = valid;
-        return Err(parser.syntax("invalid UTF-8"));
-    }
+pub fn parse(bytes: &[u8]) -> Result<Value, ParseError> {
+    let text = std::str::from_utf8(bytes).map_err(|error| {
+        Parser::new(std::str::from_utf8(&bytes[..error.valid_up_to()]).expect("valid prefix"))
+            .at_end()
+            .syntax("invalid UTF-8")
+    })?;
+    let mut parser = Parser::new(text);
     parser.skip_whitespace();
     let value = parser.value()?;
     parser.skip_whitespace();
@@ -138,15 +128,34 @@ enum Segment {
     Index(usize),
 }
 
+/// Reads valid UTF-8 (checked once, by `parse`): every byte it stops at is
+/// ASCII, so the runs it slices between them are `str`s as they are.
 struct Parser<'a> {
-    text: &'a [u8],
+    text: &'a str,
     at: usize,
     path: Vec<Segment>,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
+    fn new(text: &'a str) -> Self {
+        Parser {
+            text,
+            at: 0,
+            path: Vec::new(),
+        }
+    }
+
+    fn at_end(mut self) -> Self {
+        self.at = self.text.len();
+        self
+    }
+
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
     fn syntax(&self, message: &'static str) -> ParseError {
-        let before = &self.text[..self.at.min(self.text.len())];
+        let before = &self.bytes()[..self.at.min(self.text.len())];
         let line = before.iter().filter(|&&byte| byte == b'\n').count() + 1;
         let column = before.len()
             - before
@@ -169,7 +178,7 @@ impl Parser<'_> {
     }
 
     fn peek(&self) -> Option<u8> {
-        self.text.get(self.at).copied()
+        self.bytes().get(self.at).copied()
     }
 
     fn skip_whitespace(&mut self) {
@@ -188,7 +197,7 @@ impl Parser<'_> {
     }
 
     fn literal(&mut self, word: &'static [u8], value: Value) -> Result<Value, ParseError> {
-        if self.text[self.at..].starts_with(word) {
+        if self.bytes()[self.at..].starts_with(word) {
             self.at += word.len();
             Ok(value)
         } else {
@@ -297,7 +306,6 @@ impl Parser<'_> {
         let digits = self
             .text
             .get(self.at..self.at + 4)
-            .and_then(|digits| std::str::from_utf8(digits).ok())
             .filter(|digits| digits.bytes().all(|byte| byte.is_ascii_hexdigit()))
             .ok_or_else(|| self.syntax("invalid \\u escape"))?;
         let unit = u16::from_str_radix(digits, 16).expect("four hex digits");
@@ -305,8 +313,8 @@ impl Parser<'_> {
         Ok(unit)
     }
 
-    /// A string, the opening quote at `self.at`. The text is valid UTF-8
-    /// (checked up front), so runs between escapes are copied whole.
+    /// A string, the opening quote at `self.at`; runs between escapes are
+    /// copied whole.
     fn string(&mut self) -> Result<String, ParseError> {
         self.at += 1;
         let mut out = String::new();
@@ -318,10 +326,7 @@ impl Parser<'_> {
                 }
                 self.at += 1;
             }
-            out.push_str(
-                std::str::from_utf8(&self.text[run_start..self.at])
-                    .expect("runs split the text at ASCII bytes"),
-            );
+            out.push_str(&self.text[run_start..self.at]);
             match self.peek() {
                 Some(b'"') => {
                     self.at += 1;
@@ -366,7 +371,7 @@ impl Parser<'_> {
         let lone = "a lone UTF-16 surrogate is not a Unicode character";
         match unit {
             0xD800..=0xDBFF => {
-                if !self.text[self.at..].starts_with(b"\\u") {
+                if !self.bytes()[self.at..].starts_with(b"\\u") {
                     return Err(self.refused(lone));
                 }
                 self.at += 2;
@@ -421,17 +426,13 @@ impl Parser<'_> {
                 return Err(self.syntax("invalid number"));
             }
         }
-        let literal = std::str::from_utf8(&self.text[start..self.at]).expect("ASCII");
+        let literal = &self.text[start..self.at];
         let number = if integer {
             // More digits than an i128 holds is far beyond any exact double
             // that is printed as an integer (RFC 8785 prints those below 10^21).
             let parsed = literal
                 .parse::<i128>()
-                .map_err(|_| {
-                    format!(
-                        "integer {literal} is beyond ±(2^53-1) and not exactly an IEEE 754 double"
-                    )
-                })
+                .map_err(|_| not_a_double(literal))
                 .and_then(stored_integer);
             parsed.map_err(|reason| self.refused(reason))?
         } else {
@@ -443,7 +444,7 @@ impl Parser<'_> {
                     "{literal} is beyond the range of an IEEE 754 double"
                 )));
             }
-            let nonzero = self.text[start..mantissa_end]
+            let nonzero = self.bytes()[start..mantissa_end]
                 .iter()
                 .any(|byte| (b'1'..=b'9').contains(byte));
             if double == 0.0 && nonzero {
@@ -457,16 +458,47 @@ impl Parser<'_> {
     }
 }
 
+fn write_segment(out: &mut String, segment: &Segment) {
+    out.push('/');
+    match segment {
+        Segment::Key(key) => out.push_str(&key.replace('~', "~0").replace('/', "~1")),
+        Segment::Index(index) => out.push_str(&index.to_string()),
+    }
+}
+
 fn pointer(path: &[Segment]) -> String {
     let mut out = String::new();
     for segment in path {
-        out.push('/');
-        match segment {
-            Segment::Key(key) => out.push_str(&key.replace('~', "~0").replace('/', "~1")),
-            Segment::Index(index) => out.push_str(&index.to_string()),
-        }
+        write_segment(&mut out, segment);
     }
     out
+}
+
+impl JsonError {
+    /// An error of the value being looked at; `under` names where it is as
+    /// the walk returns, so a walk that succeeds builds no path.
+    fn here(reason: String) -> Self {
+        JsonError {
+            pointer: String::new(),
+            reason,
+        }
+    }
+
+    /// The error, seen from the value that holds the one it is in.
+    fn under(self, segment: Segment) -> Self {
+        let mut pointer = String::new();
+        write_segment(&mut pointer, &segment);
+        pointer.push_str(&self.pointer);
+        JsonError { pointer, ..self }
+    }
+}
+
+/// The integer a serde_json number holds, unless it holds a float.
+fn integer_of(number: &Number) -> Option<i128> {
+    number
+        .as_i64()
+        .map(i128::from)
+        .or_else(|| number.as_u64().map(i128::from))
 }
 
 /// Checks that a value built in code can be stored and read back
@@ -477,62 +509,41 @@ fn pointer(path: &[Segment]) -> String {
 /// hold exactly, U+0000 in a string or name, nesting deeper than
 /// `MAX_STORED_DEPTH`.
 pub fn prepare_stored(value: &mut Value) -> Result<(), JsonError> {
-    let mut path = Vec::new();
-    prepare_at(value, &mut path)
+    prepare_at(value, 0)
 }
 
-fn prepare_at(value: &mut Value, path: &mut Vec<Segment>) -> Result<(), JsonError> {
-    let refuse = |path: &[Segment], reason: String| JsonError {
-        pointer: pointer(path),
-        reason,
-    };
+fn prepare_at(value: &mut Value, depth: usize) -> Result<(), JsonError> {
+    let too_deep = || JsonError::here(format!("nesting deeper than {MAX_STORED_DEPTH} levels"));
     match value {
         Value::Number(number) => {
-            let stored = if number.is_f64() {
-                stored_number(number.as_f64().expect("an f64 number"))
-            } else {
-                let integer = number
-                    .as_i64()
-                    .map(i128::from)
-                    .or_else(|| number.as_u64().map(i128::from))
-                    .expect("a serde_json number is an f64, i64 or u64");
-                stored_integer(integer).map_err(|reason| refuse(path, reason))?
+            *number = match integer_of(number) {
+                Some(integer) => stored_integer(integer).map_err(JsonError::here)?,
+                None => stored_number(number.as_f64().expect("an f64 number")),
             };
-            *number = stored;
         }
         Value::String(text) if text.contains('\0') => {
-            return Err(refuse(path, "U+0000 cannot be stored".into()));
+            return Err(JsonError::here("U+0000 cannot be stored".into()));
         }
         Value::Array(items) => {
-            if path.len() >= MAX_STORED_DEPTH {
-                return Err(refuse(
-                    path,
-                    format!("nesting deeper than {MAX_STORED_DEPTH} levels"),
-                ));
+            if depth >= MAX_STORED_DEPTH {
+                return Err(too_deep());
             }
             for (index, item) in items.iter_mut().enumerate() {
-                path.push(Segment::Index(index));
-                prepare_at(item, path)?;
-                path.pop();
+                prepare_at(item, depth + 1).map_err(|error| error.under(Segment::Index(index)))?;
             }
         }
         Value::Object(map) => {
-            if path.len() >= MAX_STORED_DEPTH {
-                return Err(refuse(
-                    path,
-                    format!("nesting deeper than {MAX_STORED_DEPTH} levels"),
-                ));
+            if depth >= MAX_STORED_DEPTH {
+                return Err(too_deep());
             }
             for (key, item) in map.iter_mut() {
-                path.push(Segment::Key(key.clone()));
+                let at_key = |error: JsonError| error.under(Segment::Key(key.clone()));
                 if key.contains('\0') {
-                    return Err(refuse(
-                        path,
+                    return Err(at_key(JsonError::here(
                         "U+0000 cannot be stored in a member name".into(),
-                    ));
+                    )));
                 }
-                prepare_at(item, path)?;
-                path.pop();
+                prepare_at(item, depth + 1).map_err(at_key)?;
             }
         }
         _ => {}
@@ -549,25 +560,19 @@ fn prepare_at(value: &mut Value, path: &mut Vec<Segment>) -> Result<(), JsonErro
 /// An integer that no double holds exactly: JCS has no encoding for it,
 /// and hashing it as the nearest double would let it change unnoticed.
 pub fn write_jcs(value: &Value, out: &mut Vec<u8>) -> Result<(), JsonError> {
-    let mut path = Vec::new();
-    jcs_at(value, out, &mut path)
-}
-
-fn jcs_at(value: &Value, out: &mut Vec<u8>, path: &mut Vec<Segment>) -> Result<(), JsonError> {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
         Value::Bool(false) => out.extend_from_slice(b"false"),
         Value::Number(number) => {
-            let double = match (number.as_i64(), number.as_u64()) {
-                (Some(integer), _) => exact_double(i128::from(integer)),
-                (None, Some(integer)) => exact_double(i128::from(integer)),
-                (None, None) => number.as_f64(),
-            }
-            .ok_or_else(|| JsonError {
-                pointer: pointer(path),
-                reason: format!("integer {number} is not exactly an IEEE 754 double"),
-            })?;
+            let double = match integer_of(number) {
+                Some(integer) => exact_double(integer).ok_or_else(|| {
+                    JsonError::here(format!(
+                        "integer {number} is not exactly an IEEE 754 double"
+                    ))
+                })?,
+                None => number.as_f64().expect("an f64 number"),
+            };
             out.extend_from_slice(ryu_js::Buffer::new().format_finite(double).as_bytes());
         }
         Value::String(text) => jcs_string(text, out),
@@ -577,9 +582,7 @@ fn jcs_at(value: &Value, out: &mut Vec<u8>, path: &mut Vec<Segment>) -> Result<(
                 if index > 0 {
                     out.push(b',');
                 }
-                path.push(Segment::Index(index));
-                jcs_at(item, out, path)?;
-                path.pop();
+                write_jcs(item, out).map_err(|error| error.under(Segment::Index(index)))?;
             }
             out.push(b']');
         }
@@ -593,9 +596,7 @@ fn jcs_at(value: &Value, out: &mut Vec<u8>, path: &mut Vec<Segment>) -> Result<(
                 }
                 jcs_string(key, out);
                 out.push(b':');
-                path.push(Segment::Key(key.clone()));
-                jcs_at(item, out, path)?;
-                path.pop();
+                write_jcs(item, out).map_err(|error| error.under(Segment::Key(key.clone())))?;
             }
             out.push(b'}');
         }
