@@ -332,3 +332,22 @@ async fn bad_ids_and_paths_get_400_or_404_never_500() {
     assert_eq!((nul.status.as_u16(), nul.code()), (422, "invalid_input"));
     assert_eq!(app.log_state().await.1, 0);
 }
+
+/// Found by schemathesis: a NUL in `GET /v1/audit/verify?stream=` reached
+/// PostgreSQL, which refuses such text, and answered 500. It names no
+/// stream: an audit key verifies nothing, a tenant key sees no such stream.
+#[tokio::test]
+async fn a_stream_id_with_nul_in_verify_is_no_stream_not_a_server_error() {
+    let app = spawn_app().await;
+    let audit = app.key(None, &["audit"]).await;
+    let read = app.key(Some("acme"), &["read"]).await;
+    let path = "/v1/audit/verify?stream=9%00%C3%87";
+    let verified = app.get(path, &audit).await;
+    assert_eq!(verified.status, 200, "{:?}", verified.body);
+    assert_eq!(verified.body["events_checked"], 0);
+    let tenant = app.get(path, &read).await;
+    assert_eq!(
+        (tenant.status.as_u16(), tenant.code()),
+        (400, "invalid_query")
+    );
+}

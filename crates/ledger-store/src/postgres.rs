@@ -234,6 +234,9 @@ impl EventStore for PgEventStore {
         from_version: u64,
         until: ReadUntil,
     ) -> Result<Vec<RecordedEvent>, ReadError> {
+        if !could_exist(stream_id) {
+            return Ok(vec![]);
+        }
         let (max_version, recorded_before) = match until {
             ReadUntil::End => (i64::MAX, None),
             ReadUntil::Version(version) => (to_i64(version), None),
@@ -310,6 +313,9 @@ impl EventStore for PgEventStore {
     }
 
     async fn stream_head(&self, stream_id: &str) -> Result<Option<StreamHead>, ReadError> {
+        if !could_exist(stream_id) {
+            return Ok(None);
+        }
         let row = sqlx::query("SELECT version, head_position FROM streams WHERE stream_id = $1")
             .bind(stream_id)
             .fetch_optional(&self.pool)
@@ -440,6 +446,14 @@ fn to_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
+/// Whether a stream of this id could be in the log: appends refuse NUL in
+/// stream ids (`prepare`), and PostgreSQL refuses to even compare text
+/// holding one, so a read of such an id (from a query string, say) has
+/// nothing to find and must not become a database error.
+fn could_exist(stream_id: &str) -> bool {
+    !stream_id.contains('\0')
+}
+
 /// Refuses what PostgreSQL could not store or the log could not read back
 /// unchanged, before it can fail a whole group-commit batch: JSON that is
 /// not I-JSON in its stored form (`json::prepare_stored`, which also puts
@@ -453,7 +467,7 @@ fn prepare(request: &mut AppendRequest) -> Result<(), AppendError> {
     let mut streams = HashSet::new();
     let mut ids = HashSet::new();
     for part in &mut request.streams {
-        if part.stream_id.is_empty() || part.stream_id.contains('\0') {
+        if part.stream_id.is_empty() || !could_exist(&part.stream_id) {
             return invalid("stream ids must be non-empty and free of NUL".into());
         }
         if !streams.insert(part.stream_id.as_str()) {

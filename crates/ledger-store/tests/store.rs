@@ -300,6 +300,18 @@ async fn the_store_refuses_json_it_could_not_read_back_unchanged() {
     assert!(all_events(&store).await.is_empty());
 }
 
+#[tokio::test]
+async fn a_stream_id_with_nul_is_no_stream_to_read_not_a_database_error() {
+    let store = store().await;
+    let id = "run-\u{0}x";
+    assert!(store
+        .read_stream(id, 0, ReadUntil::End)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store.stream_head(id).await.unwrap().is_none());
+}
+
 /// Events written before hash v2 carry `hash_version` 1 and verify with
 /// v1; a stream goes on with v2 events chained to them.
 #[tokio::test]
