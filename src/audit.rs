@@ -6,7 +6,8 @@ use ledger_api::wire::RunView;
 use ledger_domain::events::{RunEvent, StreamEvent};
 use ledger_domain::run::{self, RunState};
 use ledger_store::bundle::BundleReport;
-use ledger_store::checkpoint::{audit_checkpoints, CheckpointAudit, PublicKey};
+use ledger_store::checkpoint::{self, LogAudit};
+use ledger_store::note::NoteVerifier;
 use ledger_store::{verify_streams, ChainReport, EventStore, PgEventStore, ReadUntil};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -87,14 +88,12 @@ pub struct Verification {
     pub chains: ChainReport,
     /// Where the read models differ from a fresh fold.
     pub read_model_differences: Vec<String>,
-    /// Signed checkpoints.
-    pub checkpoints: CheckpointAudit,
-    /// Whether signatures were checked against a trusted key.
-    pub trusted_key: bool,
+    /// Signed checkpoints against the events.
+    pub checkpoints: LogAudit,
 }
 
 impl Verification {
-    /// True when the chains verify and the read models agree.
+    /// True when the chains and checkpoints verify and the read models agree.
     pub fn ok(&self) -> bool {
         self.chains.ok
             && self.read_model_differences.is_empty()
@@ -116,13 +115,22 @@ impl Verification {
                 broken.stream_id, broken.stream_version, broken.global_position, broken.reason
             );
         }
-        render_checkpoints(
-            &mut out,
-            self.checkpoints.checkpoints_checked,
-            self.checkpoints.covered_position,
-            &self.checkpoints.problems,
-            self.trusted_key,
+        let audit = &self.checkpoints;
+        let _ = writeln!(
+            out,
+            "signed checkpoints: {} checked, events up to position {} covered{}: {}",
+            audit.checkpoints_checked,
+            audit.covered_size,
+            signatures_note(audit.signatures_checked),
+            if audit.problems.is_empty() {
+                "ok"
+            } else {
+                "BROKEN"
+            }
         );
+        for problem in &audit.problems {
+            let _ = writeln!(out, "  {problem}");
+        }
         if self.read_model_differences.is_empty() {
             out.push_str("read models: agree with a fresh replay of the log\n");
         } else {
@@ -139,45 +147,36 @@ impl Verification {
     }
 }
 
-fn render_checkpoints(
-    out: &mut String,
-    checked: u64,
-    covered: u64,
-    problems: &[String],
-    trusted_key: bool,
-) {
-    let _ = writeln!(
-        out,
-        "signed checkpoints: {checked} checked, events up to position {covered} covered{}: {}",
-        if trusted_key {
-            ""
-        } else {
-            " (signatures checked against the key each checkpoint names: pass --public-key to check who signed)"
-        },
-        if problems.is_empty() { "ok" } else { "BROKEN" }
-    );
-    for problem in problems {
-        let _ = writeln!(out, "  {problem}");
+fn signatures_note(checked: bool) -> &'static str {
+    if checked {
+        ""
+    } else {
+        " (roots only: pass --key with the log's verifier key to check who signed)"
     }
 }
 
 /// A report of `verify --bundle` for people.
-pub fn render_bundle_report(report: &BundleReport, trusted_key: bool) -> String {
+pub fn render_bundle_report(report: &BundleReport) -> String {
     let mut out = format!(
         "bundle: {} events in {} streams\n",
         report.events, report.streams
     );
-    render_checkpoints(
-        &mut out,
-        report.checkpoints,
-        report.covered_position,
-        &[],
-        trusted_key,
-    );
+    if report.tree_size == 0 {
+        out.push_str("checkpoint: none in the bundle: no event is proven to be in the log\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "checkpoint: tree size {}, {} events proven in it{}, {} witness cosignatures verified",
+            report.tree_size,
+            report.events_proven,
+            signatures_note(report.signature_checked),
+            report.witnesses_verified
+        );
+    }
     if report.unsigned_events > 0 {
         let _ = writeln!(
             out,
-            "  {} events come after the last checkpoint: their chains verify, \
+            "  {} events come after the checkpoint: their chains verify, \
              but no signature covers them yet",
             report.unsigned_events
         );
@@ -189,15 +188,17 @@ pub fn render_bundle_report(report: &BundleReport, trusted_key: bool) -> String 
     out
 }
 
-/// Checks every hash chain, every signed checkpoint (against `trusted` when
-/// given), and every read model against a fresh fold.
+/// Checks every hash chain, every signed checkpoint (its root against the
+/// events, its signature with `log_key` when given, the cosignatures of
+/// `witnesses`), and every read model against a fresh fold.
 ///
 /// # Errors
 /// A log or read model that cannot be read.
 pub async fn verify(
     pool: &PgPool,
     store: &PgEventStore,
-    trusted: Option<&PublicKey>,
+    log_key: Option<&NoteVerifier>,
+    witnesses: &[NoteVerifier],
 ) -> Result<Verification, AuditError> {
     let chains = verify_streams(store, None, None)
         .await
@@ -205,13 +206,12 @@ pub async fn verify(
     let read_model_differences = ledger_projections::compare_with_log(pool, store)
         .await
         .map_err(|error| AuditError::Log(error.to_string()))?;
-    let checkpoints = audit_checkpoints(pool, trusted)
+    let checkpoints = checkpoint::audit(pool, log_key, witnesses)
         .await
         .map_err(|error| AuditError::Log(error.to_string()))?;
     Ok(Verification {
         chains,
         read_model_differences,
         checkpoints,
-        trusted_key: trusted.is_some(),
     })
 }

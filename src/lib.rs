@@ -7,6 +7,7 @@
 //! PostgreSQL. Tests drive the same `Application`.
 
 pub mod audit;
+pub mod witness;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -19,6 +20,7 @@ use ledger_commands::Ledger;
 use ledger_embedded_pg::{EmbeddedPostgres, Options as EmbeddedOptions};
 use ledger_projections::{run_projector, ProjectorOptions, ReadModel};
 use ledger_store::checkpoint::{CheckpointError, CheckpointSigner, Checkpointer};
+use ledger_store::note::{NoteError, NoteSigner, NoteVerifier};
 use ledger_store::{PgEventStore, MIGRATOR};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
@@ -82,14 +84,20 @@ pub struct DatabaseConfig {
     pub allow_unsafe_durability: bool,
 }
 
-/// The key checkpoints are signed with.
+/// The key and name checkpoints are signed with.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct SigningKeyConfig {
     /// File holding the Ed25519 key that signs checkpoints: the 32-byte seed
     /// as 64 hex digits. Without it, the embedded mode creates one at
-    /// <data-dir>/checkpoint-signing.key; with DATABASE_URL nothing is signed.
+    /// <data-dir>/checkpoint-signing.key; with DATABASE_URL nothing is
+    /// signed. Every instance on one database must use the same key.
     #[arg(long, env = "RUN_LEDGER_SIGNING_KEY_FILE")]
     pub signing_key_file: Option<PathBuf>,
+    /// The log's origin: the first line of its checkpoints and the name of
+    /// its key (no spaces, no '+'). Default: `run-ledger/<log id>`, the id
+    /// made with the database.
+    #[arg(long, env = "RUN_LEDGER_LOG_ORIGIN")]
+    pub log_origin: Option<String>,
 }
 
 /// The key file the embedded mode creates in its data directory.
@@ -114,6 +122,49 @@ impl SigningKeyConfig {
             (None, Some(_)) => Ok(None),
         }
     }
+
+    /// The configured origin, else the default made from the log's id.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn origin(&self, pool: &PgPool) -> Result<String, sqlx::Error> {
+        match &self.log_origin {
+            Some(origin) => Ok(origin.clone()),
+            None => Ok(ledger_store::tlog::default_origin(
+                ledger_store::tlog::log_id(pool).await?,
+            )),
+        }
+    }
+
+    /// The configured signer as a note signer under the log's origin.
+    ///
+    /// # Errors
+    /// A key file that cannot be used, an origin that cannot be a key name,
+    /// or a database that fails.
+    pub async fn note_signer(
+        &self,
+        database: &DatabaseConfig,
+        pool: &PgPool,
+    ) -> Result<Option<NoteSigner>, StartError> {
+        let Some(signer) = self.signer(database)? else {
+            return Ok(None);
+        };
+        let origin = self.origin(pool).await?;
+        Ok(Some(
+            signer.note_signer(&origin).map_err(CheckpointError::from)?,
+        ))
+    }
+}
+
+/// Parses note verifier keys (`<name>+<key id>+<key>`).
+///
+/// # Errors
+/// The first that does not parse.
+pub fn parse_verifier_keys(keys: &[String]) -> Result<Vec<NoteVerifier>, NoteError> {
+    keys.iter()
+        .filter(|key| !key.trim().is_empty())
+        .map(|key| NoteVerifier::parse(key))
+        .collect()
 }
 
 /// `run-ledger serve` configuration.
@@ -181,6 +232,10 @@ pub struct ServeConfig {
     /// The checkpoint signing key.
     #[command(flatten)]
     pub signing: SigningKeyConfig,
+    /// Verifier keys (`<name>+<key id>+<key>`, comma-separated) of the
+    /// witnesses whose cosignatures this log accepts and serves.
+    #[arg(long, env = "RUN_LEDGER_WITNESS_KEYS", value_delimiter = ',')]
+    pub witness_keys: Vec<String>,
     /// The database.
     #[command(flatten)]
     pub database: DatabaseConfig,
@@ -213,6 +268,9 @@ pub enum StartError {
     /// The checkpoint signing key cannot be used.
     #[error(transparent)]
     Signing(#[from] CheckpointError),
+    /// A witness key that does not parse.
+    #[error("RUN_LEDGER_WITNESS_KEYS: {0}")]
+    WitnessKey(#[from] NoteError),
     /// The listener could not be bound.
     #[error("binding {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
@@ -322,8 +380,14 @@ impl Application {
     /// # Errors
     /// See `StartError`.
     pub async fn build(config: ServeConfig) -> Result<Self, StartError> {
-        let signer = config.signing.signer(&config.database)?;
+        // A key file that cannot be used stops the start before the database.
+        config.signing.signer(&config.database)?;
+        let witnesses = parse_verifier_keys(&config.witness_keys)?;
         let database = Database::open(&config.database).await?;
+        let signer = config
+            .signing
+            .note_signer(&config.database, &database.pool)
+            .await?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|error| StartError::Bind(config.listen, error))?;
@@ -339,7 +403,8 @@ impl Application {
                 .map(|key| ledger_api::auth::admin_key_hash(key.expose())),
             body_timeout: Duration::from_secs(config.body_timeout_seconds),
             min_position_timeout: Duration::from_millis(config.min_position_timeout_ms),
-            checkpoint_key: signer.as_ref().map(CheckpointSigner::verifying_key),
+            log_key: signer.as_ref().map(|signer| signer.verifier().clone()),
+            witnesses: witnesses.into(),
             keys: ledger_api::auth::KeyCache::new(Duration::from_millis(config.key_cache_ms)),
             rate_limits: ledger_api::auth::RateLimits::new(
                 config.rate_limit_per_key,

@@ -44,25 +44,49 @@ enum Command {
         database: DatabaseConfig,
     },
     /// Check every hash chain, every signed checkpoint, and every read model
-    /// against a fresh replay; or, with --bundle, an export with no database.
+    /// against a fresh replay; with --bundle, an export with no database;
+    /// with --consistency, that a later checkpoint extends an earlier one.
     /// Exits non-zero on any difference.
     Verify {
         /// An export bundle to check offline.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "consistency")]
         bundle: Option<PathBuf>,
-        /// The published public key (hex) checkpoints must be signed with;
-        /// defaults to the configured signing key's.
+        /// Two checkpoint note files, older then newer: checks with a
+        /// consistency proof from --log that the newer extends the older.
+        #[arg(long, num_args = 2, value_names = ["OLD_NOTE", "NEW_NOTE"], requires = "log")]
+        consistency: Vec<PathBuf>,
+        /// The log's URL, for --consistency.
         #[arg(long)]
-        public_key: Option<String>,
-        /// The signing key, whose public half is trusted without --public-key.
+        log: Option<String>,
+        /// An API key of the log (scope witness or audit), for --consistency.
+        #[arg(
+            long,
+            env = "RUN_LEDGER_API_KEY",
+            hide_env_values = true,
+            default_value = ""
+        )]
+        api_key: String,
+        /// The log's verifier key (`<name>+<key id>+<key>`, as
+        /// GET /v1/audit/checkpoint-key serves it) checkpoints must be signed
+        /// with; defaults to the configured signing key's.
+        #[arg(long)]
+        key: Option<String>,
+        /// A witness's verifier key whose cosignature the checkpoints must
+        /// carry; repeatable.
+        #[arg(long = "witness")]
+        witnesses: Vec<String>,
+        /// The signing key, whose verifier key is trusted without --key.
         #[command(flatten)]
         signing: SigningKeyConfig,
         /// The database.
         #[command(flatten)]
         database: DatabaseConfig,
     },
-    /// Write an NDJSON bundle of events with their hashes and the signed
-    /// checkpoints covering them, for `verify --bundle`.
+    /// Witness a log: co-sign its latest checkpoint if it extends the last
+    /// one co-signed (prints the witness's verifier key and what it signed).
+    Witness(WitnessArgs),
+    /// Write an NDJSON bundle of events with their hashes, the latest signed
+    /// checkpoint and each event's inclusion proof, for `verify --bundle`.
     Export {
         /// Only these streams (`run-{id}`, `account-{tenant}`); repeatable.
         #[arg(long = "stream")]
@@ -77,6 +101,30 @@ enum Command {
         #[command(flatten)]
         database: DatabaseConfig,
     },
+}
+
+/// Co-signs a log's latest checkpoint when it extends the last one this
+/// witness co-signed; refuses, says why and exits non-zero when it does not.
+#[derive(Debug, clap::Args)]
+struct WitnessArgs {
+    /// The log's URL.
+    #[arg(long)]
+    log: String,
+    /// The log's verifier key (`<name>+<key id>+<key>`).
+    #[arg(long)]
+    log_key: String,
+    /// The witness's private key file (note format: PRIVATE+KEY+...).
+    #[arg(long)]
+    key: PathBuf,
+    /// Create the key file under this name when it does not exist.
+    #[arg(long)]
+    name: Option<String>,
+    /// Where the witness keeps the last checkpoint it co-signed.
+    #[arg(long)]
+    state: PathBuf,
+    /// An API key of the log with the `witness` scope.
+    #[arg(long, env = "RUN_LEDGER_API_KEY", hide_env_values = true)]
+    api_key: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,7 +189,7 @@ enum KeysCommand {
         #[command(flatten)]
         database: DatabaseConfig,
     },
-    /// Print the public key checkpoints are signed with, as JSON.
+    /// Print the log's verifier key, as GET /v1/audit/checkpoint-key does.
     Public {
         /// The signing key.
         #[command(flatten)]
@@ -261,47 +309,81 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Verify {
             bundle,
-            public_key,
+            consistency,
+            log,
+            api_key,
+            key,
+            witnesses,
             signing,
             database,
         } => {
-            let trusted = match (&public_key, &bundle) {
-                (Some(key), _) => Some(ledger_store::checkpoint::parse_public_key(key)?),
-                // A bundle is checked against a key given by whoever trusts it.
-                (None, Some(_)) => None,
-                (None, None) => signing
-                    .signer(&database)?
-                    .map(|signer| signer.verifying_key()),
-            };
-            let (report, ok) = match bundle {
-                Some(path) => {
-                    let file = std::fs::File::open(&path)
-                        .with_context(|| format!("opening {}", path.display()))?;
-                    let report = ledger_store::bundle::verify_bundle(
-                        std::io::BufReader::new(file),
-                        trusted.as_ref(),
-                    )?;
-                    (
-                        run_ledger::audit::render_bundle_report(&report, trusted.is_some()),
-                        report.ok(),
-                    )
-                }
-                None => {
-                    let database = Database::open(&database)
-                        .await
-                        .context("opening the database")?;
-                    let store = ledger_store::PgEventStore::new(database.pool.clone());
-                    let verification =
-                        run_ledger::audit::verify(&database.pool, &store, trusted.as_ref()).await;
-                    drop(store);
-                    database.close().await;
-                    let verification = verification?;
-                    (verification.render(), verification.ok())
-                }
+            let witnesses = run_ledger::parse_verifier_keys(&witnesses)?;
+            let given_key = key
+                .as_deref()
+                .map(ledger_store::note::NoteVerifier::parse)
+                .transpose()?;
+            let (report, ok) = if let [old, new] = consistency.as_slice() {
+                let log = log.as_deref().context("--consistency needs --log")?;
+                verify_consistency(log, &api_key, old, new, given_key.as_ref()).await?
+            } else if let Some(path) = bundle {
+                let file = std::fs::File::open(&path)
+                    .with_context(|| format!("opening {}", path.display()))?;
+                // A bundle is checked against keys given by whoever trusts it.
+                let report = ledger_store::bundle::verify_bundle(
+                    std::io::BufReader::new(file),
+                    given_key.as_ref(),
+                    &witnesses,
+                )?;
+                (
+                    run_ledger::audit::render_bundle_report(&report),
+                    report.ok(),
+                )
+            } else {
+                let database_config = database;
+                let database = Database::open(&database_config)
+                    .await
+                    .context("opening the database")?;
+                let log_key = match given_key {
+                    Some(key) => Some(key),
+                    None => signing
+                        .note_signer(&database_config, &database.pool)
+                        .await?
+                        .map(|signer| signer.verifier().clone()),
+                };
+                let store = ledger_store::PgEventStore::new(database.pool.clone());
+                let verification =
+                    run_ledger::audit::verify(&database.pool, &store, log_key.as_ref(), &witnesses)
+                        .await;
+                drop(store);
+                database.close().await;
+                let verification = verification?;
+                (verification.render(), verification.ok())
             };
             std::io::Write::write_all(&mut std::io::stdout().lock(), report.as_bytes())?;
             if !ok {
                 std::process::exit(1);
+            }
+        }
+        Command::Witness(args) => {
+            let log_key = ledger_store::note::NoteVerifier::parse(&args.log_key)?;
+            let signer = run_ledger::witness::load_witness_key(&args.key, args.name.as_deref())?;
+            let client = run_ledger::witness::LogClient::new(&args.log, &args.api_key);
+            match run_ledger::witness::witness(&client, &log_key, &signer, &args.state).await {
+                Ok(checkpoint) => {
+                    print_json(&serde_json::json!({
+                        "witness_key": signer.verifier().to_string(),
+                        "origin": checkpoint.origin,
+                        "tree_size": checkpoint.tree_size,
+                        "root_hash": ledger_store::note::base64(&checkpoint.root_hash),
+                    }))?;
+                }
+                Err(error) => {
+                    std::io::Write::write_all(
+                        &mut std::io::stderr().lock(),
+                        format!("{error}\n").as_bytes(),
+                    )?;
+                    std::process::exit(1);
+                }
             }
         }
         Command::Export {
@@ -344,21 +426,32 @@ async fn main() -> anyhow::Result<()> {
             let exported = exported?;
             tracing::info!(
                 events = exported.events,
-                checkpoints = exported.checkpoints,
+                tree_size = exported.tree_size,
                 head_position = exported.head_position,
                 "exported"
             );
         }
         Command::Keys(KeysCommand::Public { signing, database }) => {
-            let signer = signing
+            let key = signing
                 .signer(&database)?
                 .context("no signing key: pass --signing-key-file (RUN_LEDGER_SIGNING_KEY_FILE)")?;
-            let mut stdout = std::io::stdout().lock();
-            serde_json::to_writer(
-                &mut stdout,
-                &serde_json::json!({ "public_key": signer.public_key_hex() }),
+            // The default origin is the database's log id; a configured one
+            // needs no database.
+            let origin = match &signing.log_origin {
+                Some(origin) => origin.clone(),
+                None => {
+                    let opened = Database::open(&database)
+                        .await
+                        .context("opening the database")?;
+                    let origin = signing.origin(&opened.pool).await;
+                    opened.close().await;
+                    origin?
+                }
+            };
+            std::io::Write::write_all(
+                &mut std::io::stdout().lock(),
+                format!("{}\n", key.note_signer(&origin)?.verifier()).as_bytes(),
             )?;
-            std::io::Write::write_all(&mut stdout, b"\n")?;
         }
         Command::Migrate(config) => {
             let database = Database::open(&config)
@@ -393,6 +486,47 @@ where
     let result = command(database.pool.clone(), ledger, actor).await;
     database.close().await;
     result.map_err(|error| anyhow::anyhow!("{error}"))
+}
+
+/// Checks that the checkpoint in `new` extends the one in `old`, with a
+/// consistency proof from the log at `log`, and both signatures with
+/// `log_key` when given.
+async fn verify_consistency(
+    log: &str,
+    api_key: &str,
+    old: &std::path::Path,
+    new: &std::path::Path,
+    log_key: Option<&ledger_store::note::NoteVerifier>,
+) -> anyhow::Result<(String, bool)> {
+    let open = |path: &std::path::Path| -> anyhow::Result<ledger_store::note::Checkpoint> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        Ok(match log_key {
+            Some(key) => run_ledger::witness::open_checkpoint(&text, key)?.1,
+            None => ledger_store::note::Checkpoint::parse(
+                &ledger_store::note::SignedNote::parse(&text)?.text,
+            )?,
+        })
+    };
+    let (old, new) = (open(old)?, open(new)?);
+    let client = run_ledger::witness::LogClient::new(log, api_key);
+    let signed = if log_key.is_some() {
+        "both signed by the log's key"
+    } else {
+        "signatures not checked: pass --key"
+    };
+    Ok(
+        match run_ledger::witness::check_extends(&client, &old, &new).await {
+            Ok(()) => (
+                format!(
+                    "consistent: the tree of {} events extends the tree of {} ({signed})\nOK\n",
+                    new.tree_size, old.tree_size
+                ),
+                true,
+            ),
+            Err(error) => (format!("{error}\nINCONSISTENT\n"), false),
+        },
+    )
 }
 
 fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {

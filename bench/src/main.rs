@@ -12,6 +12,7 @@ use clap::Parser;
 use ledger_embedded_pg::{Durability, EmbeddedPostgres, Options};
 
 mod scale;
+mod transparency;
 
 // The allocator of the service's binary, so the service measured here is
 // the one that ships.
@@ -383,7 +384,9 @@ async fn main() -> anyhow::Result<()> {
         projector_batch_delay_ms: 20,
         signing: SigningKeyConfig {
             signing_key_file: Some(dir.join("signing.key")),
+            log_origin: None,
         },
+        witness_keys: Vec::new(),
         database: DatabaseConfig {
             database_url: Some(server.url("bench").parse::<Secret>()?),
             data_dir: dir.clone(),
@@ -484,6 +487,32 @@ async fn main() -> anyhow::Result<()> {
             Arc::new(key_runs),
             args.query_clients,
             args.seconds,
+        )
+        .await
+        {
+            println!("{line}");
+        }
+        let audit_key: String = post_json(
+            &client,
+            format!("{base}/v1/keys"),
+            admin,
+            json!({"scopes": ["audit"]}),
+        )
+        .await["key"]
+            .as_str()
+            .context("an audit key")?
+            .to_owned();
+        for line in transparency::figures(
+            &store,
+            &raw,
+            &dir.join("signing.key"),
+            transparency::ProofLoad {
+                client: &client,
+                base: &base,
+                audit_key: &audit_key,
+                clients: args.query_clients,
+                seconds: args.seconds,
+            },
         )
         .await
         {

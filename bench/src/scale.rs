@@ -257,7 +257,7 @@ pub async fn queries(
 }
 
 /// One GET that must answer 200; counts as one operation.
-async fn get_ok(client: reqwest::Client, url: String, key: String) -> u64 {
+pub(crate) async fn get_ok(client: reqwest::Client, url: String, key: String) -> u64 {
     let response = client
         .get(url)
         .bearer_auth(&key)

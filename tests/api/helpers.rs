@@ -46,6 +46,7 @@ pub fn config_for(db: &TestDatabase) -> ServeConfig {
         checkpoint_interval_ms: 60_000,
         projector_batch_delay_ms: 20,
         signing: run_ledger::SigningKeyConfig::default(),
+        witness_keys: Vec::new(),
         database: DatabaseConfig {
             database_url: Some(db.url.parse::<Secret>().unwrap()),
             data_dir: PathBuf::from("unused"),
@@ -129,6 +130,8 @@ pub fn python_packages(module: &str, requirement: &str) -> PathBuf {
 pub struct Reply {
     pub status: reqwest::StatusCode,
     pub body: serde_json::Value,
+    /// The body as text (for `text/plain` answers).
+    pub text: String,
     pub headers: reqwest::header::HeaderMap,
 }
 
@@ -150,6 +153,7 @@ impl TestApp {
         Reply {
             status,
             body,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
             headers,
         }
     }

@@ -15,3 +15,7 @@ mod rebuild;
 mod request_tracing;
 mod rules;
 mod security;
+mod transparency;
+
+#[path = "../../crates/ledger-store/tests/support/independent.rs"]
+mod independent;

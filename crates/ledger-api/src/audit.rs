@@ -1,5 +1,6 @@
 //! Audit endpoints: the raw log, states folded from it at any point, and
-//! hash-chain verification. Scope `audit` (every tenant), or `read` for the
+//! verification of the hash chains and signed checkpoints (the
+//! transparency log's own endpoints are in `transparency`). Scope `audit` (every tenant), or `read` for the
 //! key's own tenant.
 
 use axum::extract::rejection::QueryRejection;
@@ -11,9 +12,7 @@ use chrono::{DateTime, Utc};
 use ledger_domain::events::{RunEvent, StreamEvent};
 use ledger_domain::run::{self, RunState};
 use ledger_domain::run_stream_id;
-use ledger_store::checkpoint::{
-    audit_checkpoints, list_checkpoints, CheckpointAudit, SignedCheckpoint,
-};
+use ledger_store::checkpoint::{self, LogAudit};
 use ledger_store::{
     read_all_readable, verify_streams, ChainReport, EventStore, ReadUntil, RecordedEvent,
 };
@@ -163,7 +162,7 @@ pub async fn run_state(
     .into_response())
 }
 
-/// Paging of the global feed.
+/// Paging of the global feed (and of the checkpoint history, by tree size).
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -178,7 +177,9 @@ pub struct FeedPage {
 
 impl FeedPage {
     /// `after` and `limit`, checked and defaulted.
-    fn bounds(page: Result<Query<FeedPage>, QueryRejection>) -> Result<(u64, u32), ApiError> {
+    pub(crate) fn bounds(
+        page: Result<Query<FeedPage>, QueryRejection>,
+    ) -> Result<(u64, u32), ApiError> {
         let Query(page) =
             page.map_err(|rejection| ApiError::InvalidQuery(rejection.body_text()))?;
         let limit = page.limit.unwrap_or(DEFAULT_EVENTS);
@@ -258,27 +259,28 @@ pub struct VerifyResponse {
     /// The first event that does not verify: stream, version, position, reason.
     #[schema(value_type = Option<Object>)]
     pub first_bad: Option<ledger_store::ChainBreak>,
-    /// Signed checkpoints, checked for keys that see every tenant when no
-    /// stream is named.
+    /// The signed checkpoints of the transparency log, checked against the
+    /// events, for keys that see every tenant when no stream is named.
     pub checkpoints: Option<CheckpointCheck>,
 }
 
-/// The signed checkpoints' check.
+/// The signed checkpoints' check: each signed root recomputed from the
+/// events' hashes, each signature and cosignature verified.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CheckpointCheck {
     /// Checkpoints checked.
     pub checked: u64,
-    /// Events up to this position are covered by a verified signature.
+    /// Events up to this position are under a checkpoint that verified.
     pub covered_position: u64,
     /// What does not verify, with where it is.
     pub problems: Vec<String>,
 }
 
 impl VerifyResponse {
-    fn new(report: ChainReport, checkpoints: Option<CheckpointAudit>) -> Self {
+    fn new(report: ChainReport, checkpoints: Option<LogAudit>) -> Self {
         let checkpoints = checkpoints.map(|audit| CheckpointCheck {
             checked: audit.checkpoints_checked,
-            covered_position: audit.covered_position,
+            covered_position: audit.covered_size,
             problems: audit.problems,
         });
         VerifyResponse {
@@ -329,52 +331,9 @@ pub async fn verify(
         .await
         .map_err(ApiError::from)?;
     let checkpoints = if whole_ledger {
-        Some(
-            audit_checkpoints(&state.pool, state.checkpoint_key.as_ref())
-                .await
-                .map_err(|error| ApiError::Unavailable(error.to_string()))?,
-        )
+        Some(checkpoint::audit(&state.pool, state.log_key.as_ref(), &state.witnesses).await?)
     } else {
         None
     };
     Ok(Json(VerifyResponse::new(report, checkpoints)).into_response())
-}
-
-/// A page of signed checkpoints.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CheckpointPage {
-    /// The key this service signs with (hex), when it signs.
-    pub public_key: Option<String>,
-    /// Checkpoints in position order: position, created_at, stream_count,
-    /// heads_digest, public_key and signature (hex).
-    #[schema(value_type = Vec<Object>)]
-    pub checkpoints: Vec<SignedCheckpoint>,
-    /// Pass as `after` for the next page.
-    pub next_after: u64,
-}
-
-/// Signed checkpoints: the global position and a digest of every stream's
-/// head, signed with Ed25519 (docs/hash-chain.md). Scope `audit`.
-#[utoipa::path(get, path = "/v1/audit/checkpoints", tag = "audit", params(FeedPage),
-    responses((status = 200, description = "A page of checkpoints", body = CheckpointPage)),
-    security(("bearer" = [])))]
-pub async fn checkpoints(
-    State(state): State<AppState>,
-    principal: Principal,
-    page: Result<Query<FeedPage>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    principal.require(Scope::Audit)?;
-    let (after, limit) = FeedPage::bounds(page)?;
-    let checkpoints = list_checkpoints(&state.pool, after, limit)
-        .await
-        .map_err(|error| ApiError::Unavailable(error.to_string()))?;
-    Ok(Json(CheckpointPage {
-        public_key: state
-            .checkpoint_key
-            .as_ref()
-            .map(|key| hex::encode(key.as_bytes())),
-        next_after: checkpoints.last().map_or(after, |last| last.position),
-        checkpoints,
-    })
-    .into_response())
 }

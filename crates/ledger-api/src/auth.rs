@@ -39,6 +39,8 @@ pub enum Scope {
     Read,
     /// Read raw history of every tenant.
     Audit,
+    /// Read checkpoints and consistency proofs, and co-sign checkpoints.
+    Witness,
     /// Everything, including keys and grants, for every tenant.
     Admin,
 }
@@ -49,6 +51,7 @@ impl Scope {
             Scope::Append => "append",
             Scope::Read => "read",
             Scope::Audit => "audit",
+            Scope::Witness => "witness",
             Scope::Admin => "admin",
         }
     }
@@ -63,6 +66,7 @@ impl Scope {
         match text {
             "append" => Some(Scope::Append),
             "read" => Some(Scope::Read),
+            "witness" => Some(Scope::Witness),
             "audit" => Some(Scope::Audit),
             "admin" => Some(Scope::Admin),
             _ => None,

@@ -145,12 +145,12 @@ fn check_spec(spec: &mut KeySpec, now: DateTime<Utc>) -> Result<(), ApiError> {
     let global = spec
         .scopes
         .iter()
-        .any(|s| matches!(s, Scope::Audit | Scope::Admin));
+        .any(|s| matches!(s, Scope::Audit | Scope::Witness | Scope::Admin));
     match (&spec.tenant_id, tenant_scoped, global) {
         (_, true, true) => {
             return Err(invalid(
                 "scopes",
-                "append/read keys belong to one tenant and audit/admin keys to none: make two keys",
+                "append/read keys belong to one tenant and audit/witness/admin keys to none: make two keys",
             ))
         }
         (None, true, false) => {
@@ -159,7 +159,7 @@ fn check_spec(spec: &mut KeySpec, now: DateTime<Utc>) -> Result<(), ApiError> {
         (Some(_), false, true) => {
             return Err(invalid(
                 "tenant_id",
-                "audit and admin keys cover every tenant and take none",
+                "audit, witness and admin keys cover every tenant and take none",
             ))
         }
         _ => {}

@@ -13,6 +13,7 @@ mod metrics;
 mod problem;
 pub mod queries;
 pub mod request;
+mod transparency;
 pub mod wire;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -51,7 +52,9 @@ pub struct AppState {
     /// Each key's request budget on this instance.
     pub rate_limits: auth::RateLimits,
     /// The key checkpoints are signed with, when this service signs them.
-    pub checkpoint_key: Option<ledger_store::checkpoint::PublicKey>,
+    pub log_key: Option<ledger_store::note::NoteVerifier>,
+    /// The witnesses whose cosignatures this log accepts.
+    pub witnesses: std::sync::Arc<[ledger_store::note::NoteVerifier]>,
 }
 
 /// What the OpenAPI 3.1 document says beside its operations, which come
@@ -163,7 +166,12 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::run_state))
         .routes(routes!(audit::feed))
         .routes(routes!(audit::verify))
-        .routes(routes!(audit::checkpoints))
+        .routes(routes!(transparency::latest_checkpoint))
+        .routes(routes!(transparency::checkpoint_key))
+        .routes(routes!(transparency::list_checkpoints))
+        .routes(routes!(transparency::inclusion_proof))
+        .routes(routes!(transparency::consistency_proof))
+        .routes(routes!(transparency::cosign))
         .routes(routes!(commands::grant))
 }
 

@@ -67,9 +67,9 @@ pub enum ApiError {
         /// What is allowed.
         allowed: Vec<&'static str>,
     },
-    /// The body is not `application/json` (HTTP 415, `unsupported_media_type`).
-    #[error("expected Content-Type: application/json")]
-    UnsupportedMediaType,
+    /// The body is not of the media type the route takes (HTTP 415, `unsupported_media_type`).
+    #[error("expected Content-Type: {0}")]
+    UnsupportedMediaType(&'static str),
     /// The body exceeds the limit (HTTP 413, `payload_too_large`).
     #[error("the body exceeds the limit of {0} bytes")]
     PayloadTooLarge(usize),
@@ -136,6 +136,29 @@ pub enum ApiError {
         /// Why (logged).
         reason: String,
     },
+    /// This service signs no checkpoints: it has no signing key (HTTP 404, `checkpoints_not_signed`).
+    #[error("this service signs no checkpoints: it has no signing key")]
+    NotSigning,
+    /// No checkpoint is signed yet, or none of that tree size (HTTP 404, `checkpoint_not_found`).
+    #[error("{0}")]
+    CheckpointNotFound(String),
+    /// A proof asked of a tree size or position outside the latest signed
+    /// tree, of size 0, or from a larger tree to a smaller (HTTP 400, `proof_out_of_range`).
+    #[error("{0}")]
+    ProofOutOfRange(String),
+    /// A body that is not a signed checkpoint note (HTTP 400, `malformed_note`).
+    #[error("{0}")]
+    MalformedNote(String),
+    /// A cosigned note whose text is not the checkpoint this log signed at
+    /// its tree size (HTTP 409, `checkpoint_mismatch`).
+    #[error("the note's text is not the checkpoint this log signed at tree size {0}")]
+    CheckpointMismatch(u64),
+    /// No signature by a witness this log accepts (HTTP 400, `unknown_witness`).
+    #[error("no signature by a witness this log accepts (RUN_LEDGER_WITNESS_KEYS)")]
+    UnknownWitness,
+    /// A witness's signature that does not verify (HTTP 400, `bad_cosignature`).
+    #[error("the signature of witness {0} does not verify")]
+    BadCosignature(String),
     /// A bug or an unexpected failure; the cause is logged, not sent (HTTP 500, `internal_error`).
     #[error("internal error")]
     Internal(String),
@@ -199,7 +222,7 @@ impl ApiError {
             ApiError::UnknownEventType { .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "unknown_event_type")
             }
-            ApiError::UnsupportedMediaType => {
+            ApiError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
@@ -224,6 +247,13 @@ impl ApiError {
             ApiError::UnreadableEvent { .. } => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "event_unreadable")
             }
+            ApiError::NotSigning => (StatusCode::NOT_FOUND, "checkpoints_not_signed"),
+            ApiError::CheckpointNotFound(_) => (StatusCode::NOT_FOUND, "checkpoint_not_found"),
+            ApiError::ProofOutOfRange(_) => (StatusCode::BAD_REQUEST, "proof_out_of_range"),
+            ApiError::MalformedNote(_) => (StatusCode::BAD_REQUEST, "malformed_note"),
+            ApiError::CheckpointMismatch(_) => (StatusCode::CONFLICT, "checkpoint_mismatch"),
+            ApiError::UnknownWitness => (StatusCode::BAD_REQUEST, "unknown_witness"),
+            ApiError::BadCosignature(_) => (StatusCode::BAD_REQUEST, "bad_cosignature"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
     }

@@ -1,31 +1,36 @@
-//! Export bundles: NDJSON files of events with their hashes and the signed
-//! checkpoints covering them, which `verify_bundle` checks with no database.
+//! Export bundles: NDJSON files of events with their hashes, the latest
+//! signed checkpoint of the transparency log with its cosignatures, and
+//! each event's inclusion proof against it, which `verify_bundle` checks
+//! with no database and no trust in whoever handed the file over.
 //!
 //! Lines, each a JSON object tagged by `kind`:
 //! - `header` first: format, when, `after` (the position the export starts
-//!   after) and `streams` (the streams exported, or null for all);
+//!   after), `streams` (the streams exported, or null for all) and the log's
+//!   head;
+//! - `checkpoint`, when the log has signed one: `note`, the C2SP checkpoint
+//!   note with every signature;
 //! - `event`s in global position order: the envelope as stored, with
-//!   `prev_hash` and `hash`;
-//! - `checkpoint`s in position order: the signed checkpoint, with the heads
-//!   it signed: all of them for the first (`heads_complete`), then those
-//!   that changed since the previous one.
+//!   `prev_hash` and `hash`, each followed, in a bundle of some streams or
+//!   of a later part of the log, by its `inclusion` proof (`position`,
+//!   `tree_size`, `path`: RFC 9162 §2.1.3 hashes in base64) when the
+//!   checkpoint covers it. A bundle of the whole log carries no proofs: its
+//!   events are the tree's leaves, and the verifier recomputes the root.
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, Write};
 
 use chrono::{DateTime, Utc};
-use ed25519_dalek::VerifyingKey;
-use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
-use crate::checkpoint::{
-    checkpoints_after, load_heads, CheckpointAudit, HeadInLog, SignedCheckpoint, SignedHead,
-};
+use crate::checkpoint::{self, CheckpointError};
+use crate::merkle::{self, RootBuilder};
+use crate::note::{self, Checkpoint, NoteVerifier, SignedNote};
+use crate::tlog::{self, TreeError};
 use crate::{chain_break, EventStore, ReadError, ReadUntil, RecordedEvent};
 
 /// The `format` of the bundles this version writes.
-pub const BUNDLE_FORMAT: &str = "run-ledger-export/v1";
+pub const BUNDLE_FORMAT: &str = "run-ledger-export/v2";
 
 const PAGE: u32 = 1_000;
 
@@ -44,17 +49,22 @@ pub struct BundleHeader {
     pub head_position: u64,
 }
 
-/// A checkpoint line.
+/// The checkpoint line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BundleCheckpoint {
-    /// The signed checkpoint.
-    #[serde(flatten)]
-    pub checkpoint: SignedCheckpoint,
-    /// Every head it signed when `heads_complete`, else those changed since
-    /// the previous checkpoint line.
-    pub heads: Vec<SignedHead>,
-    /// Whether `heads` are all of them.
-    pub heads_complete: bool,
+    /// The signed note, with every cosignature.
+    pub note: String,
+}
+
+/// An event's inclusion proof.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleInclusion {
+    /// The event's global position (leaf `position - 1`).
+    pub position: u64,
+    /// The checkpoint's tree size.
+    pub tree_size: u64,
+    /// The inclusion path, from the leaf's sibling up, base64.
+    pub path: Vec<String>,
 }
 
 /// One line of a bundle.
@@ -63,10 +73,12 @@ pub struct BundleCheckpoint {
 pub enum BundleLine {
     /// The header.
     Header(BundleHeader),
+    /// The signed checkpoint.
+    Checkpoint(BundleCheckpoint),
     /// An event.
     Event(RecordedEvent),
-    /// A signed checkpoint.
-    Checkpoint(BundleCheckpoint),
+    /// The inclusion proof of the event before it.
+    Inclusion(BundleInclusion),
 }
 
 /// Why an export failed.
@@ -75,8 +87,14 @@ pub enum ExportError {
     /// Reading the log failed.
     #[error(transparent)]
     Read(#[from] ReadError),
-    /// Reading checkpoints failed.
-    #[error("database error: {0}")]
+    /// Reading the checkpoint failed.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// Reading a proof failed.
+    #[error(transparent)]
+    Tree(#[from] TreeError),
+    /// The database failed.
+    #[error("database error")]
     Database(#[from] sqlx::Error),
     /// Writing the bundle failed.
     #[error("writing the bundle: {0}")]
@@ -88,8 +106,8 @@ pub enum ExportError {
 pub struct ExportSummary {
     /// Events written.
     pub events: u64,
-    /// Checkpoints written.
-    pub checkpoints: u64,
+    /// The signed tree size the bundle's proofs are against (0: none).
+    pub tree_size: u64,
     /// The log's head at the export.
     pub head_position: u64,
 }
@@ -100,7 +118,8 @@ fn write_line(out: &mut impl Write, line: &BundleLine) -> std::io::Result<()> {
 }
 
 /// Writes a bundle of the events after `after` (of `streams` only, when
-/// given) and of the checkpoints signed after `after`.
+/// given), with the latest signed checkpoint and, unless every event is
+/// exported, each covered event's inclusion proof.
 ///
 /// # Errors
 /// Reading the database or writing `out` failed.
@@ -111,11 +130,16 @@ pub async fn export<S: EventStore>(
     after: u64,
     out: &mut impl Write,
 ) -> Result<ExportSummary, ExportError> {
+    // The checkpoint first: the head read after it is at least its size.
+    let checkpoint = checkpoint::latest(pool).await?;
     let head_position = store.head_position().await?;
+    let tree_size = checkpoint.as_ref().map_or(0, |c| c.tree_size);
     let mut summary = ExportSummary {
         head_position,
+        tree_size,
         ..ExportSummary::default()
     };
+    let complete = streams.is_none() && after == 0;
     write_line(
         out,
         &BundleLine::Header(BundleHeader {
@@ -126,13 +150,35 @@ pub async fn export<S: EventStore>(
             head_position,
         }),
     )?;
-    let mut write_events = |events: Vec<RecordedEvent>, out: &mut _| -> std::io::Result<()> {
-        for event in events {
-            summary.events += 1;
-            write_line(out, &BundleLine::Event(event))?;
-        }
-        Ok(())
-    };
+    if let Some(checkpoint) = &checkpoint {
+        write_line(
+            out,
+            &BundleLine::Checkpoint(BundleCheckpoint {
+                note: checkpoint.note.render(),
+            }),
+        )?;
+    }
+    let mut conn = pool.acquire().await?;
+    let mut write_events =
+        async |events: Vec<RecordedEvent>, out: &mut _| -> Result<(), ExportError> {
+            for event in events {
+                summary.events += 1;
+                let position = event.global_position;
+                write_line(out, &BundleLine::Event(event))?;
+                if !complete && position <= tree_size {
+                    let path = tlog::inclusion_path(&mut conn, position - 1, tree_size).await?;
+                    write_line(
+                        out,
+                        &BundleLine::Inclusion(BundleInclusion {
+                            position,
+                            tree_size,
+                            path: path.iter().map(|hash| note::base64(hash)).collect(),
+                        }),
+                    )?;
+                }
+            }
+            Ok(())
+        };
     match &streams {
         None => {
             let mut position = after;
@@ -141,7 +187,7 @@ pub async fn export<S: EventStore>(
                 page.retain(|event| event.global_position <= head_position);
                 let Some(last) = page.last() else { break };
                 position = last.global_position;
-                write_events(page, out)?;
+                write_events(page, out).await?;
             }
         }
         Some(streams) => {
@@ -158,25 +204,8 @@ pub async fn export<S: EventStore>(
                 );
             }
             events.sort_by_key(|event| event.global_position);
-            write_events(events, out)?;
+            write_events(events, out).await?;
         }
-    }
-    let mut checkpoints = std::pin::pin!(checkpoints_after(pool, after));
-    while let Some(checkpoint) = checkpoints.try_next().await? {
-        if checkpoint.position > head_position {
-            break;
-        }
-        let heads_complete = summary.checkpoints == 0;
-        let heads = load_heads(pool, checkpoint.position, !heads_complete).await?;
-        summary.checkpoints += 1;
-        write_line(
-            out,
-            &BundleLine::Checkpoint(BundleCheckpoint {
-                checkpoint,
-                heads: heads.into_values().collect(),
-                heads_complete,
-            }),
-        )?;
     }
     out.flush()?;
     Ok(summary)
@@ -189,11 +218,15 @@ pub struct BundleReport {
     pub events: u64,
     /// Streams they belong to.
     pub streams: u64,
-    /// Checkpoints checked.
-    pub checkpoints: u64,
-    /// Events up to this position are covered by a verified signature.
-    pub covered_position: u64,
-    /// Events after `covered_position`: intact chains, but no signature yet.
+    /// The signed checkpoint's tree size (0: the bundle has none).
+    pub tree_size: u64,
+    /// Whether the log's signature was checked (a key was given).
+    pub signature_checked: bool,
+    /// Witnesses whose cosignature verified.
+    pub witnesses_verified: u64,
+    /// Events proven to be in the signed tree.
+    pub events_proven: u64,
+    /// Events after the checkpoint: intact chains, but no signature yet.
     pub unsigned_events: u64,
     /// Every problem found, with where it is; empty when the bundle verifies.
     pub problems: Vec<String>,
@@ -227,23 +260,46 @@ struct StreamTail {
     hash: Vec<u8>,
 }
 
-/// Checks a bundle with no database: each event's hash against its content,
-/// each stream's chain, positions (dense when every stream was exported),
-/// each checkpoint's signature (with `trusted` when given) and that the
-/// events it signed are in the bundle unchanged.
+/// An event that waits for its inclusion proof on the next line.
+struct AwaitingProof {
+    position: u64,
+    label: String,
+    leaf: merkle::Hash,
+}
+
+/// The bundle's checkpoint, checked.
+struct SignedTree {
+    tree_size: u64,
+    root: merkle::Hash,
+}
+
+/// Checks a bundle with no database: each event's hash against its
+/// content, each stream's chain, positions (dense when every stream was
+/// exported), the checkpoint's signature by `log_key` and by each of
+/// `witnesses` (each must have signed), and that every event the
+/// checkpoint covers is in its tree: by its inclusion proof, or, in a
+/// bundle of the whole log, by recomputing the root.
 ///
 /// # Errors
 /// A bundle that cannot be read or parsed; what it says is in the report.
 pub fn verify_bundle(
     input: impl BufRead,
-    trusted: Option<&VerifyingKey>,
+    log_key: Option<&NoteVerifier>,
+    witnesses: &[NoteVerifier],
 ) -> Result<BundleReport, BundleError> {
-    let mut report = BundleReport::default();
+    let mut report = BundleReport {
+        signature_checked: log_key.is_some(),
+        ..BundleReport::default()
+    };
     let mut header: Option<BundleHeader> = None;
+    let mut tree: Option<SignedTree> = None;
     let mut tails: HashMap<String, StreamTail> = HashMap::new();
-    let mut signed_positions: HashMap<(String, u64), (u64, Vec<u8>)> = HashMap::new();
     let mut last_position = 0;
-    let mut audit = CheckpointAudit::default();
+    let mut awaiting: Option<AwaitingProof> = None;
+    let mut leaves = RootBuilder::default();
+    let missing_proof = |awaiting: AwaitingProof, problems: &mut Vec<String>| {
+        problems.push(format!("{}: no inclusion proof", awaiting.label));
+    };
     for (index, line) in input.lines().enumerate() {
         let line = line?;
         if line.trim().is_empty() {
@@ -255,7 +311,7 @@ pub fn verify_bundle(
         };
         let parsed: BundleLine =
             serde_json::from_str(&line).map_err(|error| malformed(error.to_string()))?;
-        let header = match (parsed, &mut header) {
+        let (parsed, header) = match (parsed, &mut header) {
             (BundleLine::Header(found), None) if found.format == BUNDLE_FORMAT => {
                 last_position = found.after;
                 header = Some(found);
@@ -268,15 +324,56 @@ pub fn verify_bundle(
             (BundleLine::Header(_), Some(_)) => return Err(malformed("a second header".into())),
             (line, Some(header)) => (line, &*header),
         };
-        match header {
-            (BundleLine::Event(event), header) => {
+        let complete = header.streams.is_none() && header.after == 0;
+        match parsed {
+            BundleLine::Checkpoint(line) => {
+                if tree.is_some() || report.events > 0 {
+                    return Err(malformed(
+                        "the checkpoint comes once, before the events".into(),
+                    ));
+                }
+                let checked = check_checkpoint(&line.note, log_key, witnesses, &mut report)
+                    .map_err(|error| malformed(error.to_string()))?;
+                tree = Some(checked);
+            }
+            BundleLine::Event(event) => {
+                if let Some(waiting) = awaiting.take() {
+                    missing_proof(waiting, &mut report.problems);
+                }
                 report.events += 1;
                 check_event(&event, header, last_position, &tails, &mut report.problems);
                 last_position = event.global_position;
-                signed_positions.insert(
-                    (event.stream_id.clone(), event.stream_version),
-                    (event.global_position, event.hash.clone()),
-                );
+                let leaf = merkle::leaf_hash(&event.hash);
+                match &tree {
+                    Some(tree) if event.global_position > tree.tree_size => {
+                        report.unsigned_events += 1;
+                    }
+                    Some(tree) if complete => {
+                        leaves.push(leaf);
+                        if leaves.size() == tree.tree_size {
+                            if leaves.root() == tree.root {
+                                report.events_proven = tree.tree_size;
+                            } else {
+                                report.problems.push(format!(
+                                    "the root of the bundle's events is not the root signed at \
+                                     tree size {}: an event was changed",
+                                    tree.tree_size
+                                ));
+                            }
+                        }
+                    }
+                    Some(_) => {
+                        awaiting = Some(AwaitingProof {
+                            position: event.global_position,
+                            label: format!(
+                                "stream {} version {} (position {})",
+                                event.stream_id, event.stream_version, event.global_position
+                            ),
+                            leaf,
+                        })
+                    }
+                    None => report.unsigned_events += 1,
+                }
                 tails.insert(
                     event.stream_id,
                     StreamTail {
@@ -285,55 +382,88 @@ pub fn verify_bundle(
                     },
                 );
             }
-            (BundleLine::Checkpoint(line), header) => {
-                let heads = line
-                    .heads
-                    .into_iter()
-                    .map(|head| (head.stream_id.clone(), head))
-                    .collect();
-                let in_scope = |stream_id: &str| {
-                    header
-                        .streams
-                        .as_ref()
-                        .is_none_or(|streams| streams.iter().any(|s| s == stream_id))
+            BundleLine::Inclusion(proof) => {
+                let (Some(waiting), Some(tree)) = (awaiting.take(), &tree) else {
+                    return Err(malformed(
+                        "an inclusion proof with no event to prove".into(),
+                    ));
                 };
-                audit.check(
-                    &line.checkpoint,
-                    heads,
-                    line.heads_complete,
-                    trusted,
-                    |head| {
-                        if !in_scope(&head.stream_id) || head.global_position <= header.after {
-                            return HeadInLog::NotChecked;
-                        }
-                        match signed_positions.get(&(head.stream_id.clone(), head.stream_version)) {
-                            Some((global_position, hash)) => HeadInLog::Found {
-                                global_position: *global_position,
-                                hash: hash.clone(),
-                            },
-                            None => HeadInLog::Missing,
-                        }
-                    },
-                );
+                let path: Result<Vec<merkle::Hash>, String> = proof
+                    .path
+                    .iter()
+                    .map(|hash| note::hash_from_base64(hash))
+                    .collect();
+                let proven = proof.position == waiting.position
+                    && proof.tree_size == tree.tree_size
+                    && path.is_ok_and(|path| {
+                        merkle::root_from_inclusion(
+                            waiting.position - 1,
+                            tree.tree_size,
+                            &waiting.leaf,
+                            &path,
+                        ) == Some(tree.root)
+                    });
+                if proven {
+                    report.events_proven += 1;
+                } else {
+                    report.problems.push(format!(
+                        "{}: not in the tree signed at size {}: it, or the proof, was changed",
+                        waiting.label, tree.tree_size
+                    ));
+                }
             }
-            (BundleLine::Header(_), _) => unreachable!("headers are handled above"),
+            BundleLine::Header(_) => unreachable!("headers are handled above"),
         }
     }
-    if header.is_none() {
+    let Some(header) = header else {
         return Err(BundleError::Malformed {
             line: 0,
             reason: "empty bundle".into(),
         });
+    };
+    if let Some(waiting) = awaiting {
+        missing_proof(waiting, &mut report.problems);
+    }
+    if let Some(tree) = &tree {
+        let complete = header.streams.is_none() && header.after == 0;
+        if complete && leaves.size() < tree.tree_size {
+            report.problems.push(format!(
+                "the checkpoint covers {} events; the bundle holds {}",
+                tree.tree_size,
+                leaves.size()
+            ));
+        }
     }
     report.streams = tails.len() as u64;
-    report.checkpoints = audit.checkpoints_checked;
-    report.covered_position = audit.covered_position;
-    report.unsigned_events = signed_positions
-        .values()
-        .filter(|(position, _)| *position > audit.covered_position)
-        .count() as u64;
-    report.problems.extend(audit.problems);
     Ok(report)
+}
+
+/// Checks the bundle's note: a checkpoint, signed by `log_key` and by
+/// every one of `witnesses`; problems go in the report.
+fn check_checkpoint(
+    note: &str,
+    log_key: Option<&NoteVerifier>,
+    witnesses: &[NoteVerifier],
+    report: &mut BundleReport,
+) -> Result<SignedTree, note::NoteError> {
+    let note = SignedNote::parse(note)?;
+    let checkpoint = Checkpoint::parse(&note.text)?;
+    report.tree_size = checkpoint.tree_size;
+    if let Some(key) = log_key {
+        if let Err(error) = note.verify(key) {
+            report.problems.push(format!("checkpoint: {error}"));
+        }
+    }
+    for witness in witnesses {
+        match note.verify(witness) {
+            Ok(()) => report.witnesses_verified += 1,
+            Err(error) => report.problems.push(format!("checkpoint: {error}")),
+        }
+    }
+    Ok(SignedTree {
+        tree_size: checkpoint.tree_size,
+        root: checkpoint.root_hash,
+    })
 }
 
 fn check_event(

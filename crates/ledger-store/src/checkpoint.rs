@@ -1,112 +1,33 @@
-//! Signed checkpoints: at intervals the ledger signs, with Ed25519, the
-//! global position and a digest of every stream's head at that position.
+//! Signed checkpoints of the transparency log: C2SP checkpoint notes
+//! (c2sp.org/tlog-checkpoint) of the Merkle tree over the log, signed with
+//! the log's Ed25519 key at intervals, the witnesses' cosignatures of them,
+//! and the whole-log audit that checks both against the events.
 //!
 //! A hash chain alone does not stop someone with write access to the
-//! database from editing an event and recomputing the hashes after it (the
-//! encoding is public). A signature made before the edit, with a key the
-//! database does not hold, does: the recomputed head no longer matches the
-//! signed one. The signed message and digest are documented for auditors in
-//! docs/hash-chain.md:
-//!
-//! ```text
-//! heads_digest = SHA-256("run-ledger/stream-heads/v1" 0x00
-//!                 { str(stream_id) u64(version) u64(global_position) hash[32] }
-//!                 for every stream, in stream_id byte order)
-//! message      = "run-ledger/checkpoint/v1" 0x00 u64(position) u64(stream_count)
-//!                heads_digest[32] str(created_at as RFC 3339 UTC, microseconds, "Z")
-//! ```
+//! database from editing an event and recomputing every hash after it (the
+//! encoding is public). A signed tree head does, for whoever kept it: the
+//! recomputed root no longer matches. And a witness, outside the database
+//! operator's control, that co-signs only heads consistent with the ones it
+//! saw before, stops even the holder of the log's key from rewriting
+//! history and signing it again (docs/transparency-log.md).
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
-use futures::TryStreamExt;
-
-/// An Ed25519 public key that checkpoints are verified with.
-pub type PublicKey = VerifyingKey;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use ed25519_dalek::{SigningKey, VerifyingKey};
 use sqlx::{PgPool, Row};
 
-use crate::hash::format_recorded_at;
-use crate::hex_bytes;
+use crate::merkle::{self, Hash, RootBuilder};
+use crate::note::{Checkpoint, NoteError, NoteSignature, NoteSigner, NoteVerifier, SignedNote};
+use crate::tlog::{self, TreeError};
 
-const HEADS_TAG: &[u8] = b"run-ledger/stream-heads/v1\0";
-const MESSAGE_TAG: &[u8] = b"run-ledger/checkpoint/v1\0";
-
-/// Serializes checkpoint makers across service instances.
+/// Serializes checkpoint signers across service instances.
 const CHECKPOINT_LOCK: i64 = 0x726c_6370; // "rlcp"
 
-/// A stream's head as a checkpoint signs it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignedHead {
-    /// Stream.
-    pub stream_id: String,
-    /// Version of its last event at the checkpoint.
-    pub stream_version: u64,
-    /// That event's global position.
-    pub global_position: u64,
-    /// That event's hash.
-    #[serde(with = "hex_bytes")]
-    pub hash: Vec<u8>,
-}
-
-/// Every stream's head at a position, by stream id (byte order, as hashed).
-pub type Heads = BTreeMap<String, SignedHead>;
-
-/// The digest of a set of heads.
-pub fn heads_digest(heads: &Heads) -> [u8; 32] {
-    let mut hasher = Sha256::new();
-    hasher.update(HEADS_TAG);
-    for head in heads.values() {
-        hasher.update((head.stream_id.len() as u64).to_be_bytes());
-        hasher.update(head.stream_id.as_bytes());
-        hasher.update(head.stream_version.to_be_bytes());
-        hasher.update(head.global_position.to_be_bytes());
-        hasher.update(&head.hash);
-    }
-    hasher.finalize().into()
-}
-
-/// A signed checkpoint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignedCheckpoint {
-    /// Every event up to this global position is covered.
-    pub position: u64,
-    /// When it was signed (microsecond precision).
-    pub created_at: DateTime<Utc>,
-    /// How many streams had events at `position`.
-    pub stream_count: u64,
-    /// `heads_digest` of those streams' heads.
-    #[serde(with = "hex_bytes")]
-    pub heads_digest: Vec<u8>,
-    /// The Ed25519 public key that signed it.
-    #[serde(with = "hex_bytes")]
-    pub public_key: Vec<u8>,
-    /// The Ed25519 signature of the message above.
-    #[serde(with = "hex_bytes")]
-    pub signature: Vec<u8>,
-}
-
-/// Why a checkpoint does not verify, or could not be made or read.
+/// Why a checkpoint could not be made, read or co-signed.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
-    /// The signature is not valid for the message and key.
-    #[error("checkpoint at position {0}: the signature does not verify")]
-    BadSignature(u64),
-    /// Signed by a key other than the trusted one.
-    #[error("checkpoint at position {position}: signed by key {found}, not the trusted key")]
-    UntrustedKey {
-        /// Checkpoint position.
-        position: u64,
-        /// The key it names (hex).
-        found: String,
-    },
-    /// The heads given with it do not hash to the signed digest.
-    #[error("checkpoint at position {0}: its stream heads do not match the signed digest")]
-    HeadsMismatch(u64),
     /// A signing key file that cannot be used.
     #[error("signing key {path}: {reason}")]
     KeyFile {
@@ -115,75 +36,15 @@ pub enum CheckpointError {
         /// What is wrong.
         reason: String,
     },
-    /// A public key that is not 32 hex-encoded bytes of a valid key.
-    #[error("not an Ed25519 public key: {0}")]
-    BadPublicKey(String),
+    /// A note, key or checkpoint that does not parse or verify.
+    #[error(transparent)]
+    Note(#[from] NoteError),
+    /// The tree could not be grown or read.
+    #[error(transparent)]
+    Tree(#[from] TreeError),
     /// The database failed.
-    #[error("database error: {0}")]
+    #[error("database error")]
     Database(#[from] sqlx::Error),
-}
-
-impl SignedCheckpoint {
-    fn message(&self) -> Vec<u8> {
-        let created_at = format_recorded_at(self.created_at);
-        let mut message = Vec::with_capacity(MESSAGE_TAG.len() + 64 + created_at.len());
-        message.extend_from_slice(MESSAGE_TAG);
-        message.extend_from_slice(&self.position.to_be_bytes());
-        message.extend_from_slice(&self.stream_count.to_be_bytes());
-        message.extend_from_slice(&self.heads_digest);
-        message.extend_from_slice(&(created_at.len() as u64).to_be_bytes());
-        message.extend_from_slice(created_at.as_bytes());
-        message
-    }
-
-    /// Checks the signature, with `trusted` when given (else with the key
-    /// the checkpoint names, which proves integrity but not origin), and
-    /// that `heads` are the signed ones.
-    ///
-    /// # Errors
-    /// The first check that fails.
-    pub fn verify(
-        &self,
-        heads: &Heads,
-        trusted: Option<&VerifyingKey>,
-    ) -> Result<(), CheckpointError> {
-        let key = match trusted {
-            Some(trusted) if trusted.as_bytes().as_slice() != self.public_key.as_slice() => {
-                return Err(CheckpointError::UntrustedKey {
-                    position: self.position,
-                    found: hex::encode(&self.public_key),
-                })
-            }
-            Some(trusted) => *trusted,
-            None => <[u8; 32]>::try_from(self.public_key.as_slice())
-                .ok()
-                .and_then(|bytes| VerifyingKey::from_bytes(&bytes).ok())
-                .ok_or(CheckpointError::BadSignature(self.position))?,
-        };
-        let signature = Signature::from_slice(&self.signature)
-            .map_err(|_| CheckpointError::BadSignature(self.position))?;
-        key.verify_strict(&self.message(), &signature)
-            .map_err(|_| CheckpointError::BadSignature(self.position))?;
-        if heads.len() as u64 != self.stream_count
-            || heads_digest(heads).as_slice() != self.heads_digest.as_slice()
-        {
-            return Err(CheckpointError::HeadsMismatch(self.position));
-        }
-        Ok(())
-    }
-}
-
-/// Parses a hex-encoded Ed25519 public key.
-///
-/// # Errors
-/// Not 64 hex digits of a valid key.
-pub fn parse_public_key(text: &str) -> Result<VerifyingKey, CheckpointError> {
-    let bad = || CheckpointError::BadPublicKey(text.to_owned());
-    let bytes: [u8; 32] = hex::decode(text.trim())
-        .map_err(|_| bad())?
-        .try_into()
-        .map_err(|_| bad())?;
-    VerifyingKey::from_bytes(&bytes).map_err(|_| bad())
 }
 
 /// The key checkpoints are signed with.
@@ -260,144 +121,102 @@ impl CheckpointSigner {
         hex::encode(self.0.verifying_key().as_bytes())
     }
 
-    /// Signs the heads at `position`.
-    pub fn sign(
-        &self,
-        position: u64,
-        heads: &Heads,
-        created_at: DateTime<Utc>,
-    ) -> SignedCheckpoint {
-        let mut checkpoint = SignedCheckpoint {
-            position,
-            // Stored and hashed with microsecond precision.
-            created_at: DateTime::from_timestamp_micros(created_at.timestamp_micros())
-                .unwrap_or(created_at),
-            stream_count: heads.len() as u64,
-            heads_digest: heads_digest(heads).to_vec(),
-            public_key: self.0.verifying_key().as_bytes().to_vec(),
-            signature: Vec::new(),
-        };
-        checkpoint.signature = self.0.sign(&checkpoint.message()).to_bytes().to_vec();
-        checkpoint
+    /// Signs notes as `name` (the log's origin).
+    ///
+    /// # Errors
+    /// A name that cannot be a key name.
+    pub fn note_signer(&self, name: &str) -> Result<NoteSigner, NoteError> {
+        NoteSigner::new(name, self.0.clone())
     }
 }
 
-/// Makes checkpoints, keeping the heads of the last one it made so the next
-/// needs only the events since.
+/// A checkpoint as stored: the note the log signed, with every cosignature
+/// witnesses added since.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogCheckpoint {
+    /// Leaves (events from position 1) the tree holds.
+    pub tree_size: u64,
+    /// The tree's root.
+    pub root_hash: Hash,
+    /// When it was signed.
+    pub created_at: DateTime<Utc>,
+    /// The note: text, the log's signature, then the cosignatures.
+    pub note: SignedNote,
+}
+
+/// Makes checkpoints: grows the tree to the log's head and signs its root.
 #[derive(Debug)]
 pub struct Checkpointer {
     pool: PgPool,
-    signer: CheckpointSigner,
-    last: Option<(u64, Heads)>,
+    signer: NoteSigner,
 }
 
 impl Checkpointer {
-    /// A checkpointer signing with `signer`.
-    pub fn new(pool: PgPool, signer: CheckpointSigner) -> Self {
-        Checkpointer {
-            pool,
-            signer,
-            last: None,
-        }
+    /// A checkpointer signing as `signer` (its name is the log's origin).
+    pub fn new(pool: PgPool, signer: NoteSigner) -> Self {
+        Checkpointer { pool, signer }
     }
 
-    /// Signs the log's current head, unless no event came since the last
-    /// checkpoint. Another service instance making one at the same time
-    /// waits for this one.
+    /// Grows the tree to the log's committed head and signs it, unless the
+    /// latest checkpoint already has that size. Costs the events since the
+    /// last checkpoint and O(log n) node reads. Another instance signing at
+    /// the same time waits for this one.
     ///
     /// # Errors
-    /// The database failed; nothing was stored.
-    pub async fn make(&mut self) -> Result<Option<SignedCheckpoint>, CheckpointError> {
+    /// The database failed or the log has a gap; nothing was signed.
+    pub async fn make(&self) -> Result<Option<LogCheckpoint>, CheckpointError> {
+        // Appending transactions commit in position order (they serialize
+        // on this row), so every event up to the committed head is visible.
+        let head: i64 = sqlx::query_scalar("SELECT position FROM event_log_head")
+            .fetch_one(&self.pool)
+            .await?;
+        tlog::grow(&self.pool, head as u64).await?;
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(CHECKPOINT_LOCK)
             .execute(&mut *tx)
             .await?;
-        let previous: i64 =
-            sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM audit_checkpoints")
+        let signed: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(tree_size), 0) FROM log_checkpoints")
                 .fetch_one(&mut *tx)
                 .await?;
-        // Appending transactions commit in position order (they serialize
-        // on this row), so every event up to the committed head is visible.
-        let head: i64 = sqlx::query_scalar("SELECT position FROM event_log_head")
-            .fetch_one(&mut *tx)
-            .await?;
-        if head <= previous {
+        let tree_size = tlog::tree_size(&mut *tx).await?;
+        if tree_size <= signed as u64 {
             return Ok(None);
         }
-        let mut heads = match self.last.take() {
-            Some((position, heads)) if position == previous as u64 => heads,
-            _ => load_heads(&mut *tx, previous as u64, false).await?,
-        };
-        let changed: Vec<SignedHead> = sqlx::query(
-            "SELECT DISTINCT ON (stream_id) stream_id, stream_version, global_position, hash
-             FROM events WHERE global_position > $1 AND global_position <= $2
-             ORDER BY stream_id, stream_version DESC",
-        )
-        .bind(previous)
-        .bind(head)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .map(|row| head_from_row(&row))
-        .collect::<Result<_, _>>()?;
-        for changed_head in &changed {
-            heads.insert(changed_head.stream_id.clone(), changed_head.clone());
+        let root_hash = tlog::root(&mut tx, tree_size).await?;
+        let text = Checkpoint {
+            origin: self.signer.verifier().name().to_owned(),
+            tree_size,
+            root_hash,
         }
-        let checkpoint = self.signer.sign(head as u64, &heads, Utc::now());
-        sqlx::query(
-            "INSERT INTO audit_checkpoints
-                 (position, created_at, stream_count, heads_digest, public_key, signature)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+        .text();
+        let note = SignedNote {
+            signatures: vec![self.signer.sign(&text)],
+            text,
+        };
+        let created_at: DateTime<Utc> = sqlx::query_scalar(
+            "INSERT INTO log_checkpoints (tree_size, root_hash, note) VALUES ($1, $2, $3)
+             RETURNING created_at",
         )
-        .bind(head)
-        .bind(checkpoint.created_at)
-        .bind(checkpoint.stream_count as i64)
-        .bind(&checkpoint.heads_digest)
-        .bind(&checkpoint.public_key)
-        .bind(&checkpoint.signature)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO audit_checkpoint_heads
-                 (checkpoint_position, stream_id, stream_version, global_position, hash)
-             SELECT $1, * FROM UNNEST($2::text[], $3::bigint[], $4::bigint[], $5::bytea[])",
-        )
-        .bind(head)
-        .bind(
-            changed
-                .iter()
-                .map(|h| h.stream_id.clone())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            changed
-                .iter()
-                .map(|h| h.stream_version as i64)
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            changed
-                .iter()
-                .map(|h| h.global_position as i64)
-                .collect::<Vec<_>>(),
-        )
-        .bind(changed.iter().map(|h| h.hash.clone()).collect::<Vec<_>>())
-        .execute(&mut *tx)
+        .bind(tree_size as i64)
+        .bind(root_hash.as_slice())
+        .bind(note.render())
+        .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
-        metrics::gauge!("ledger_checkpoint_position").set(head as f64);
-        self.last = Some((head as u64, heads));
-        Ok(Some(checkpoint))
+        metrics::gauge!("ledger_checkpoint_tree_size").set(tree_size as f64);
+        Ok(Some(LogCheckpoint {
+            tree_size,
+            root_hash,
+            created_at,
+            note,
+        }))
     }
 
     /// Makes a checkpoint every `interval` until `stopping` turns true.
-    pub async fn run(
-        mut self,
-        interval: Duration,
-        mut stopping: tokio::sync::watch::Receiver<bool>,
-    ) {
-        tracing::info!(public_key = %self.signer.public_key_hex(), ?interval, "signing checkpoints");
+    pub async fn run(self, interval: Duration, mut stopping: tokio::sync::watch::Receiver<bool>) {
+        tracing::info!(key = %self.signer.verifier(), ?interval, "signing checkpoints");
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
@@ -405,224 +224,329 @@ impl Checkpointer {
             }
             match self.make().await {
                 Ok(Some(checkpoint)) => {
-                    tracing::debug!(position = checkpoint.position, "signed a checkpoint");
+                    tracing::debug!(tree_size = checkpoint.tree_size, "signed a checkpoint");
                 }
                 Ok(None) => {}
-                Err(error) => tracing::warn!(%error, "making a checkpoint"),
+                Err(error) => tracing::warn!(error = %error_chain(&error), "making a checkpoint"),
             }
         }
     }
 }
 
-fn head_from_row(row: &sqlx::postgres::PgRow) -> Result<SignedHead, sqlx::Error> {
-    Ok(SignedHead {
-        stream_id: row.try_get("stream_id")?,
-        stream_version: row.try_get::<i64, _>("stream_version")? as u64,
-        global_position: row.try_get::<i64, _>("global_position")? as u64,
-        hash: row.try_get("hash")?,
+/// An error with its sources, for a log line.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn checkpoint_from_row(
+    row: &sqlx::postgres::PgRow,
+    cosignatures: Vec<NoteSignature>,
+) -> Result<LogCheckpoint, CheckpointError> {
+    let root: Vec<u8> = row.try_get("root_hash")?;
+    let mut note = SignedNote::parse(row.try_get("note")?)?;
+    note.signatures.extend(cosignatures);
+    Ok(LogCheckpoint {
+        tree_size: row.try_get::<i64, _>("tree_size")? as u64,
+        root_hash: Hash::try_from(root.as_slice()).map_err(|_| TreeError::BadHash(root.len()))?,
+        created_at: row.try_get("created_at")?,
+        note,
     })
 }
 
-/// The heads signed at the checkpoint at `position`: all of them, or only
-/// those that changed since the checkpoint before it.
+/// Checkpoints with a tree larger than `after`, smallest first, at most
+/// `limit`, each with its cosignatures.
 ///
 /// # Errors
-/// The database failed.
-pub async fn load_heads<'c>(
-    executor: impl sqlx::PgExecutor<'c>,
-    position: u64,
-    changed_only: bool,
-) -> Result<Heads, sqlx::Error> {
-    let sql = if changed_only {
-        "SELECT stream_id, stream_version, global_position, hash FROM audit_checkpoint_heads
-         WHERE checkpoint_position = $1 ORDER BY stream_id"
-    } else {
-        "SELECT DISTINCT ON (stream_id) stream_id, stream_version, global_position, hash
-         FROM audit_checkpoint_heads WHERE checkpoint_position <= $1
-         ORDER BY stream_id, checkpoint_position DESC"
-    };
-    sqlx::query(sql)
-        .bind(position as i64)
-        .fetch_all(executor)
-        .await?
-        .iter()
-        .map(|row| head_from_row(row).map(|head| (head.stream_id.clone(), head)))
+/// The database failed, or a stored note does not parse.
+pub async fn list(
+    pool: &PgPool,
+    after: u64,
+    limit: u32,
+) -> Result<Vec<LogCheckpoint>, CheckpointError> {
+    let rows = sqlx::query(
+        "SELECT c.tree_size, c.root_hash, c.created_at, c.note,
+                COALESCE(array_agg(s.key_name ORDER BY s.created_at, s.key_name)
+                         FILTER (WHERE s.key_name IS NOT NULL), '{}') AS names,
+                COALESCE(array_agg(s.key_id ORDER BY s.created_at, s.key_name)
+                         FILTER (WHERE s.key_name IS NOT NULL), '{}') AS ids,
+                COALESCE(array_agg(s.signature ORDER BY s.created_at, s.key_name)
+                         FILTER (WHERE s.key_name IS NOT NULL), '{}') AS signatures
+         FROM (SELECT * FROM log_checkpoints WHERE tree_size > $1 ORDER BY tree_size LIMIT $2) c
+         LEFT JOIN log_cosignatures s USING (tree_size)
+         GROUP BY c.tree_size, c.root_hash, c.created_at, c.note
+         ORDER BY c.tree_size",
+    )
+    .bind(after as i64)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let names: Vec<String> = row.try_get("names")?;
+            let ids: Vec<Vec<u8>> = row.try_get("ids")?;
+            let signatures: Vec<Vec<u8>> = row.try_get("signatures")?;
+            let cosignatures = names
+                .into_iter()
+                .zip(ids)
+                .zip(signatures)
+                .map(|((name, id), signature)| NoteSignature {
+                    name,
+                    id: id.try_into().unwrap_or_default(),
+                    signature,
+                })
+                .collect();
+            checkpoint_from_row(row, cosignatures)
+        })
         .collect()
 }
 
-/// Checkpoints read per page by `checkpoints_after`.
-const CHECKPOINT_PAGE: u32 = 1_000;
-
-/// Every checkpoint after `after_position`, oldest first, read a page at a
-/// time as the stream is consumed.
-pub fn checkpoints_after(
-    pool: &PgPool,
-    after_position: u64,
-) -> impl futures::Stream<Item = Result<SignedCheckpoint, sqlx::Error>> + '_ {
-    futures::stream::try_unfold(after_position, move |after| async move {
-        let page = list_checkpoints(pool, after, CHECKPOINT_PAGE).await?;
-        Ok::<_, sqlx::Error>(
-            page.last()
-                .map(|last| last.position)
-                .map(|next| (futures::stream::iter(page.into_iter().map(Ok)), next)),
-        )
-    })
-    .try_flatten()
-}
-
-/// Checkpoints after `after_position`, oldest first, at most `limit`.
+/// The checkpoint with the largest tree, if any was signed.
 ///
 /// # Errors
-/// The database failed.
-pub async fn list_checkpoints(
-    pool: &PgPool,
-    after_position: u64,
-    limit: u32,
-) -> Result<Vec<SignedCheckpoint>, sqlx::Error> {
-    sqlx::query(
-        "SELECT position, created_at, stream_count, heads_digest, public_key, signature
-         FROM audit_checkpoints WHERE position > $1 ORDER BY position LIMIT $2",
-    )
-    .bind(after_position as i64)
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await?
-    .iter()
-    .map(|row| {
-        Ok(SignedCheckpoint {
-            position: row.try_get::<i64, _>("position")? as u64,
-            created_at: row.try_get("created_at")?,
-            stream_count: row.try_get::<i64, _>("stream_count")? as u64,
-            heads_digest: row.try_get("heads_digest")?,
-            public_key: row.try_get("public_key")?,
-            signature: row.try_get("signature")?,
-        })
-    })
-    .collect()
+/// As `list`.
+pub async fn latest(pool: &PgPool) -> Result<Option<LogCheckpoint>, CheckpointError> {
+    let size: Option<i64> = sqlx::query_scalar("SELECT MAX(tree_size) FROM log_checkpoints")
+        .fetch_one(pool)
+        .await?;
+    let Some(size) = size else { return Ok(None) };
+    Ok(list(pool, size as u64 - 1, 1).await?.pop())
 }
 
-/// Follows checkpoints in order, folding in each one's changed heads, and
-/// compares the signed heads with the events they name.
+/// Why a cosignature was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum CosignError {
+    /// Not a signed checkpoint note.
+    #[error(transparent)]
+    Malformed(#[from] NoteError),
+    /// No checkpoint of that tree size was signed here.
+    #[error("no checkpoint of tree size {0} was signed by this log")]
+    UnknownCheckpoint(u64),
+    /// The text differs from the checkpoint this log signed at that size.
+    #[error("the note's text is not the checkpoint this log signed at tree size {0}")]
+    TextMismatch(u64),
+    /// No signature by a witness this log is configured to accept.
+    #[error("no signature by a witness this log accepts (RUN_LEDGER_WITNESS_KEYS)")]
+    UnknownWitness,
+    /// A witness's signature that does not verify.
+    #[error("the signature of witness {0} does not verify")]
+    BadSignature(String),
+    /// Reading or writing failed.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+}
+
+/// Stores the signatures that `witnesses` made on a checkpoint this log
+/// signed (the note as a witness returns it: the log's text with any
+/// signature lines), and returns the checkpoint with every cosignature.
+///
+/// # Errors
+/// See `CosignError`; nothing is stored then.
+pub async fn add_cosignatures(
+    pool: &PgPool,
+    submitted: &str,
+    witnesses: &[NoteVerifier],
+) -> Result<LogCheckpoint, CosignError> {
+    let note = SignedNote::parse(submitted)?;
+    let tree_size = Checkpoint::parse(&note.text)?.tree_size;
+    let stored = match tree_size {
+        0 => None,
+        size => list(pool, size - 1, 1)
+            .await?
+            .pop()
+            .filter(|c| c.tree_size == size),
+    }
+    .ok_or(CosignError::UnknownCheckpoint(tree_size))?;
+    if stored.note.text != note.text {
+        return Err(CosignError::TextMismatch(tree_size));
+    }
+    let mut accepted = Vec::new();
+    for signature in &note.signatures {
+        let Some(witness) = witnesses
+            .iter()
+            .find(|w| w.name() == signature.name && w.id() == signature.id)
+        else {
+            continue;
+        };
+        if !witness.verifies(&note.text, signature) {
+            return Err(CosignError::BadSignature(witness.to_string()));
+        }
+        accepted.push(signature);
+    }
+    if accepted.is_empty() {
+        return Err(CosignError::UnknownWitness);
+    }
+    for signature in accepted {
+        sqlx::query(
+            "INSERT INTO log_cosignatures (tree_size, key_name, key_id, signature)
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(tree_size as i64)
+        .bind(&signature.name)
+        .bind(signature.id.as_slice())
+        .bind(&signature.signature)
+        .execute(pool)
+        .await
+        .map_err(CheckpointError::from)?;
+    }
+    Ok(list(pool, tree_size - 1, 1)
+        .await?
+        .pop()
+        .expect("the checkpoint was read above and is never deleted"))
+}
+
+/// What the whole-log audit of the checkpoints found.
 #[derive(Debug, Default)]
-pub struct CheckpointAudit {
-    heads: Heads,
+pub struct LogAudit {
     /// Checkpoints checked.
     pub checkpoints_checked: u64,
-    /// The highest position covered by a checkpoint that verified.
-    pub covered_position: u64,
+    /// Events up to this position are under a checkpoint that verified.
+    pub covered_size: u64,
+    /// Whether the log's signatures were checked (a key was given).
+    pub signatures_checked: bool,
     /// What does not verify, in the order found.
     pub problems: Vec<String>,
 }
 
-/// What the log holds where a signed head points.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HeadInLog {
-    /// The event at that stream version: its position and hash.
-    Found {
-        /// Global position.
-        global_position: u64,
-        /// Hash.
-        hash: Vec<u8>,
-    },
-    /// No event at that stream version.
-    Missing,
-    /// Not in what is being checked (another stream, an earlier part).
-    NotChecked,
-}
+/// Events read per page by `audit`.
+const AUDIT_PAGE: i64 = 10_000;
+/// Problems listed before the audit only counts them.
+const MOST_PROBLEMS: usize = 100;
 
-impl CheckpointAudit {
-    /// Checks the next checkpoint. `heads` are all its heads when
-    /// `complete`, else the ones that changed since the previous one;
-    /// `lookup` says what the log holds at each changed head.
-    pub fn check(
+impl LogAudit {
+    fn problem(&mut self, problem: String) {
+        if self.problems.len() < MOST_PROBLEMS {
+            self.problems.push(problem);
+        }
+    }
+
+    fn check(
         &mut self,
-        checkpoint: &SignedCheckpoint,
-        heads: Heads,
-        complete: bool,
-        trusted: Option<&VerifyingKey>,
-        mut lookup: impl FnMut(&SignedHead) -> HeadInLog,
+        checkpoint: &LogCheckpoint,
+        computed: &Hash,
+        log_key: Option<&NoteVerifier>,
+        witnesses: &[NoteVerifier],
     ) {
-        if complete {
-            self.heads.clear();
-        }
-        let changed: Vec<SignedHead> = heads.into_values().collect();
-        for head in &changed {
-            self.heads.insert(head.stream_id.clone(), head.clone());
-        }
         self.checkpoints_checked += 1;
-        if let Err(error) = checkpoint.verify(&self.heads, trusted) {
-            self.problems.push(error.to_string());
-            return;
+        let size = checkpoint.tree_size;
+        let mut ok = true;
+        match Checkpoint::parse(&checkpoint.note.text) {
+            Ok(text) if text.tree_size == size && text.root_hash == checkpoint.root_hash => {}
+            _ => {
+                ok = false;
+                self.problem(format!(
+                    "checkpoint of tree size {size}: its note does not state its tree"
+                ));
+            }
         }
-        self.covered_position = checkpoint.position;
-        for head in &changed {
-            let problem = match lookup(head) {
-                HeadInLog::Found {
-                    global_position,
-                    hash,
-                } if global_position == head.global_position && hash == head.hash => continue,
-                HeadInLog::NotChecked => continue,
-                HeadInLog::Found { .. } => {
-                    "differs from the event signed there: it, or an \
-                                            earlier event of its stream, was changed"
+        if let Some(key) = log_key {
+            if let Err(error) = checkpoint.note.verify(key) {
+                ok = false;
+                self.problem(format!("checkpoint of tree size {size}: {error}"));
+            }
+        }
+        for witness in witnesses {
+            let signed = checkpoint
+                .note
+                .signatures
+                .iter()
+                .filter(|s| s.name == witness.name() && s.id == witness.id());
+            for signature in signed {
+                if !witness.verifies(&checkpoint.note.text, signature) {
+                    ok = false;
+                    self.problem(format!(
+                        "checkpoint of tree size {size}: the cosignature of {witness} does not verify"
+                    ));
                 }
-                HeadInLog::Missing => "was signed but is missing from the log",
-            };
-            self.problems.push(format!(
-                "stream {} version {} (position {}) {problem} (checkpoint at position {})",
-                head.stream_id, head.stream_version, head.global_position, checkpoint.position
+            }
+        }
+        if computed != &checkpoint.root_hash {
+            ok = false;
+            self.problem(format!(
+                "checkpoint of tree size {size}: the root of the log's events is not the signed \
+                 root: an event up to position {size} was changed, removed or inserted"
             ));
+        }
+        if ok {
+            self.covered_size = size;
         }
     }
 }
 
-/// Checks every stored checkpoint, oldest first: its signature (with
-/// `trusted` when given), that its stored heads are the signed ones, and
-/// that the events it signed are in the log unchanged.
+/// Checks every checkpoint against the events, in one pass over the log:
+/// the root of the events' hashes at each signed tree size, the log's
+/// signature (with `log_key` when given), and the cosignatures of
+/// `witnesses`. Each event is also compared with the leaf the stored tree
+/// holds for it, which locates an edit made after the tree took it in.
 ///
 /// # Errors
-/// The database failed.
-pub async fn audit_checkpoints(
+/// The database failed, or a stored note does not parse.
+pub async fn audit(
     pool: &PgPool,
-    trusted: Option<&VerifyingKey>,
-) -> Result<CheckpointAudit, sqlx::Error> {
-    let mut audit = CheckpointAudit::default();
-    let mut checkpoints = std::pin::pin!(checkpoints_after(pool, 0));
-    while let Some(checkpoint) = checkpoints.try_next().await? {
-        let changed = load_heads(pool, checkpoint.position, true).await?;
-        let in_log: std::collections::HashMap<(String, u64), (u64, Vec<u8>)> = sqlx::query(
-            "SELECT e.stream_id, e.stream_version, e.global_position, e.hash
-                 FROM UNNEST($1::text[], $2::bigint[]) AS signed (stream_id, stream_version)
-                 JOIN events e USING (stream_id, stream_version)",
+    log_key: Option<&NoteVerifier>,
+    witnesses: &[NoteVerifier],
+) -> Result<LogAudit, CheckpointError> {
+    let mut audit = LogAudit {
+        signatures_checked: log_key.is_some(),
+        ..LogAudit::default()
+    };
+    let mut builder = RootBuilder::default();
+    let mut pending = list(pool, 0, 1_000).await?.into_iter().peekable();
+    let mut last_listed = 0;
+    loop {
+        let events = sqlx::query(
+            "SELECT global_position, stream_id, stream_version, hash FROM events
+             WHERE global_position > $1 ORDER BY global_position LIMIT $2",
         )
-        .bind(changed.keys().cloned().collect::<Vec<_>>())
-        .bind(
-            changed
-                .values()
-                .map(|head| head.stream_version as i64)
-                .collect::<Vec<_>>(),
-        )
+        .bind(builder.size() as i64)
+        .bind(AUDIT_PAGE)
         .fetch_all(pool)
-        .await?
-        .iter()
-        .map(|row| {
-            head_from_row(row).map(|head| {
-                (
-                    (head.stream_id, head.stream_version),
-                    (head.global_position, head.hash),
-                )
-            })
-        })
-        .collect::<Result<_, _>>()?;
-        audit.check(&checkpoint, changed, false, trusted, |head| {
-            match in_log.get(&(head.stream_id.clone(), head.stream_version)) {
-                Some((global_position, hash)) => HeadInLog::Found {
-                    global_position: *global_position,
-                    hash: hash.clone(),
-                },
-                None => HeadInLog::Missing,
+        .await?;
+        let Some(last) = events.last() else { break };
+        let last: i64 = last.try_get("global_position")?;
+        let stored = tlog::stored_leaves(pool, builder.size() + 1, last as u64).await?;
+        for row in &events {
+            let position = row.try_get::<i64, _>("global_position")? as u64;
+            let hash: Vec<u8> = row.try_get("hash")?;
+            if position != builder.size() + 1 {
+                audit.problem(format!(
+                    "position {} is missing from the log: positions are dense",
+                    builder.size() + 1
+                ));
+                return Ok(audit);
             }
-        });
+            let leaf = merkle::leaf_hash(&hash);
+            if stored.get(&position).is_some_and(|stored| stored != &leaf) {
+                let stream_id: String = row.try_get("stream_id")?;
+                let version: i64 = row.try_get("stream_version")?;
+                audit.problem(format!(
+                    "stream {stream_id} version {version} (position {position}) differs from \
+                     the leaf the tree holds for it: it was changed after the tree took it in"
+                ));
+            }
+            builder.push(leaf);
+            while let Some(checkpoint) = pending.next_if(|c| c.tree_size == builder.size()) {
+                audit.check(&checkpoint, &builder.root(), log_key, witnesses);
+                last_listed = checkpoint.tree_size;
+            }
+            if pending.peek().is_none() {
+                pending = list(pool, last_listed, 1_000).await?.into_iter().peekable();
+            }
+        }
+    }
+    for checkpoint in pending {
+        audit.checkpoints_checked += 1;
+        audit.problem(format!(
+            "checkpoint of tree size {}: the log holds only {} events",
+            checkpoint.tree_size,
+            builder.size()
+        ));
     }
     Ok(audit)
 }

@@ -10,7 +10,10 @@ pub mod checkpoint;
 pub mod failpoint;
 pub mod hash;
 pub mod json;
+pub mod merkle;
+pub mod note;
 mod postgres;
+pub mod tlog;
 
 use std::future::Future;
 
