@@ -271,9 +271,34 @@ pub enum StartError {
     /// A witness key that does not parse.
     #[error("RUN_LEDGER_WITNESS_KEYS: {0}")]
     WitnessKey(#[from] NoteError),
+    /// A read-only command met a schema other than this binary's.
+    #[error("{}", schema_mismatch(*found, *expected))]
+    SchemaMismatch {
+        /// The newest migration the database has (`None`: never migrated).
+        found: Option<i64>,
+        /// The newest this binary has.
+        expected: i64,
+    },
     /// The listener could not be bound.
     #[error("binding {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
+}
+
+fn schema_mismatch(found: Option<i64>, expected: i64) -> String {
+    match found {
+        None => "the database has no run-ledger schema: run `run-ledger migrate` first \
+                 (read-only commands never migrate)"
+            .to_owned(),
+        Some(found) if found < expected => format!(
+            "the database's schema is at migration {found}, older than this binary's \
+             {expected}: run `run-ledger migrate` with this binary, or use the binary \
+             that migrated it (read-only commands never migrate)"
+        ),
+        Some(found) => format!(
+            "the database's schema is at migration {found}, newer than this binary's \
+             {expected}: use a binary at least as new as the one that migrated it"
+        ),
+    }
 }
 
 /// A migrated, durability-checked database, and the embedded server behind
@@ -292,14 +317,7 @@ impl Database {
     /// # Errors
     /// See `StartError`.
     pub async fn open(config: &DatabaseConfig) -> Result<Self, StartError> {
-        let (url, embedded) = match &config.database_url {
-            Some(url) => (url.expose().to_owned(), None),
-            None => {
-                let options = EmbeddedOptions::new(&config.data_dir);
-                let server = EmbeddedPostgres::start(&options, EMBEDDED_DATABASE).await?;
-                (server.url(EMBEDDED_DATABASE), Some(server))
-            }
-        };
+        let (url, embedded) = Self::server(config).await?;
         let pool = PgPoolOptions::new()
             .max_connections(config.max_connections)
             .acquire_timeout(Duration::from_millis(config.acquire_timeout_ms))
@@ -311,6 +329,47 @@ impl Database {
         Ok(Database { pool, embedded })
     }
 
+    /// Connects for reading only, as `replay`, `verify` and `export` do:
+    /// every transaction is read-only, nothing is migrated, and a schema
+    /// older or newer than this binary's is refused (`SchemaMismatch`).
+    ///
+    /// # Errors
+    /// See `StartError`.
+    pub async fn open_read_only(config: &DatabaseConfig) -> Result<Self, StartError> {
+        let (url, embedded) = Self::server(config).await?;
+        let options = url
+            .parse::<sqlx::postgres::PgConnectOptions>()?
+            .options([("default_transaction_read_only", "on")]);
+        let pool = PgPoolOptions::new()
+            .max_connections(config.max_connections.min(4))
+            .acquire_timeout(Duration::from_millis(config.acquire_timeout_ms))
+            .connect_with(options)
+            .await?;
+        let database = Database { pool, embedded };
+        match check_schema(&database.pool).await {
+            Ok(()) => Ok(database),
+            Err(error) => {
+                database.close().await;
+                Err(error)
+            }
+        }
+    }
+
+    /// The URL of the configured server, starting the embedded one when
+    /// there is no URL.
+    async fn server(
+        config: &DatabaseConfig,
+    ) -> Result<(String, Option<EmbeddedPostgres>), StartError> {
+        Ok(match &config.database_url {
+            Some(url) => (url.expose().to_owned(), None),
+            None => {
+                let options = EmbeddedOptions::new(&config.data_dir);
+                let server = EmbeddedPostgres::start(&options, EMBEDDED_DATABASE).await?;
+                (server.url(EMBEDDED_DATABASE), Some(server))
+            }
+        })
+    }
+
     /// Closes the pool and stops the embedded server, if any.
     pub async fn close(self) {
         self.pool.close().await;
@@ -320,6 +379,31 @@ impl Database {
                 tracing::error!(%error, "stopping the embedded PostgreSQL");
             }
         }
+    }
+}
+
+/// Refuses a database whose schema is not the one this binary's migrations
+/// make: one that was never migrated, is behind, or is ahead.
+async fn check_schema(pool: &PgPool) -> Result<(), StartError> {
+    let expected = MIGRATOR
+        .iter()
+        .map(|migration| migration.version)
+        .max()
+        .unwrap_or(0);
+    let found: Option<i64> =
+        match sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(pool)
+            .await
+        {
+            Ok(found) => found,
+            // No migrations table: never migrated.
+            Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("42P01") => None,
+            Err(error) => return Err(error.into()),
+        };
+    if found == Some(expected) {
+        Ok(())
+    } else {
+        Err(StartError::SchemaMismatch { found, expected })
     }
 }
 

@@ -298,7 +298,7 @@ async fn main() -> anyhow::Result<()> {
                 (None, Some(at)) => ledger_store::ReadUntil::RecordedAt(at),
                 (None, None) => ledger_store::ReadUntil::End,
             };
-            let database = Database::open(&database)
+            let database = Database::open_read_only(&database)
                 .await
                 .context("opening the database")?;
             let store = ledger_store::PgEventStore::new(database.pool.clone());
@@ -340,7 +340,7 @@ async fn main() -> anyhow::Result<()> {
                 )
             } else {
                 let database_config = database;
-                let database = Database::open(&database_config)
+                let database = Database::open_read_only(&database_config)
                     .await
                     .context("opening the database")?;
                 let log_key = match given_key {
@@ -392,7 +392,7 @@ async fn main() -> anyhow::Result<()> {
             output,
             database,
         } => {
-            let database = Database::open(&database)
+            let database = Database::open_read_only(&database)
                 .await
                 .context("opening the database")?;
             let store = ledger_store::PgEventStore::new(database.pool.clone());
@@ -440,7 +440,7 @@ async fn main() -> anyhow::Result<()> {
             let origin = match &signing.log_origin {
                 Some(origin) => origin.clone(),
                 None => {
-                    let opened = Database::open(&database)
+                    let opened = Database::open_read_only(&database)
                         .await
                         .context("opening the database")?;
                     let origin = signing.origin(&opened.pool).await;

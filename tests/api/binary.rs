@@ -139,6 +139,81 @@ async fn migrate_applies_the_schema_to_database_url() {
     assert_eq!(head, 0);
 }
 
+/// Runs a read-only command against `url`.
+fn read_only(url: &str, args: &[&str]) -> std::process::Output {
+    Command::new(binary())
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn replay_verify_and_export_never_migrate_never_write_and_refuse_another_schema() {
+    let db = ledger_embedded_pg::testing::fresh_database().await;
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let run = uuid::Uuid::new_v4().to_string();
+    let commands: [&[&str]; 3] = [&["verify"], &["export"], &["replay", &run]];
+    for args in commands {
+        let refused = read_only(&db.url, args);
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(!refused.status.success(), "{args:?}");
+        assert!(
+            stderr.contains("no run-ledger schema"),
+            "{args:?}: {stderr}"
+        );
+    }
+    let migrated: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(!migrated, "a read-only command migrated the database");
+
+    let status = Command::new(binary())
+        .args(["migrate", "--allow-unsafe-durability"])
+        .env("DATABASE_URL", &db.url)
+        .env("RUST_LOG", "warn")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Their connections are read-only: succeeding proves they wrote nothing.
+    let verified = read_only(&db.url, &["verify"]);
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    let exported = read_only(&db.url, &["export"]);
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+
+    // A newer binary migrated it: this one says so rather than misread it.
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES (99999999, 'from the future', true, '\\x00', 0)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let refused = read_only(&db.url, &["verify"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(stderr.contains("newer than this binary"), "{stderr}");
+    // An older schema: the newest migration undone.
+    sqlx::query("DELETE FROM _sqlx_migrations WHERE version >= (SELECT MAX(version) FROM _sqlx_migrations WHERE version < 99999999)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let refused = read_only(&db.url, &["export"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(stderr.contains("older than this binary"), "{stderr}");
+}
+
 #[tokio::test]
 async fn without_binaries_or_database_url_the_error_says_what_to_install() {
     let data_dir = temp_data_dir();

@@ -7,6 +7,7 @@
 //! when the supervising process is killed. Run as root, it runs PostgreSQL
 //! as an unprivileged user, since `initdb` and `postgres` refuse root.
 
+#[cfg(feature = "testing")]
 pub mod testing;
 
 use std::fs;

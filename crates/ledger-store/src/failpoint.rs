@@ -1,22 +1,27 @@
 //! Test-only crash points for the fault tests (docs/reliability.md, F3).
 //!
+//! Built with the `failpoints` feature (which only the tests turn on),
 //! `RUN_LEDGER_FAILPOINT=name` (or `name@N`, the N-th time it is reached)
 //! makes the process abort at that point, as a crash would: no destructor,
-//! no flush, no response. Unset, which is how production runs, a point
-//! costs one load of an initialized value.
+//! no flush, no response. Without the feature, as in every release build,
+//! `hit` is empty and the variable is ignored.
 
+#[cfg(feature = "failpoints")]
 use std::sync::atomic::{AtomicU64, Ordering};
+#[cfg(feature = "failpoints")]
 use std::sync::OnceLock;
 
 /// The environment variable that arms a point.
 pub const FAILPOINT_ENV: &str = "RUN_LEDGER_FAILPOINT";
 
+#[cfg(feature = "failpoints")]
 struct Armed {
     name: String,
     at: u64,
     hits: AtomicU64,
 }
 
+#[cfg(feature = "failpoints")]
 fn armed() -> Option<&'static Armed> {
     static ARMED: OnceLock<Option<Armed>> = OnceLock::new();
     ARMED
@@ -37,6 +42,7 @@ fn armed() -> Option<&'static Armed> {
 
 /// Aborts the process when `name` is the armed point and this is the hit it
 /// is armed for.
+#[cfg(feature = "failpoints")]
 pub fn hit(name: &str) {
     if let Some(armed) = armed().filter(|armed| armed.name == name) {
         if armed.hits.fetch_add(1, Ordering::SeqCst) + 1 == armed.at {
@@ -45,3 +51,8 @@ pub fn hit(name: &str) {
         }
     }
 }
+
+/// Does nothing: this build has no crash points.
+#[cfg(not(feature = "failpoints"))]
+#[inline(always)]
+pub fn hit(_name: &str) {}
