@@ -139,6 +139,21 @@ async fn with_json_logs_every_line_of_a_request_carries_its_id_and_caller() {
         .await
         .unwrap();
     assert_eq!(refused.status(), 403);
+    // A failure that is no outage: the client gets 500 and no database
+    // text; the log gets the whole cause chain under the request's id.
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    sqlx::query("ALTER TABLE runs RENAME TO runs_elsewhere")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let failed = client
+        .get(format!("{base}/v1/runs"))
+        .bearer_auth(created["key"].as_str().unwrap())
+        .header("X-Request-Id", "trace-me-2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(failed.status(), 500);
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
@@ -161,6 +176,17 @@ async fn with_json_logs_every_line_of_a_request_carries_its_id_and_caller() {
     assert_eq!(line["span"]["tenant"], "acme");
     assert_eq!(line["span"]["key_id"], created["id"]);
     assert!(line["span"]["latency_ms"].is_number(), "{line}");
+    let failure = lines
+        .iter()
+        .find(|line| {
+            line["span"]["request_id"] == "trace-me-2" && line["fields"]["error"].is_string()
+        })
+        .unwrap_or_else(|| panic!("no error line of the failed request in {text}"));
+    let chain = failure["fields"]["error"].as_str().unwrap();
+    assert!(
+        chain.contains("internal error: ") && chain.contains("relation \"runs\" does not exist"),
+        "the cause chain, down to PostgreSQL's words: {chain}"
+    );
 }
 
 /// Issue 14, part 2: a database failure that is not an outage (here a read

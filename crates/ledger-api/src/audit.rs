@@ -148,7 +148,7 @@ pub async fn run_state(
             recorded.schema_version,
             recorded.data.clone(),
         )
-        .map_err(|error| ApiError::Internal(error.to_string()))?;
+        .map_err(|error| ApiError::Internal(error.into()))?;
         folded = run::evolve(folded, &event);
     }
     let (Some(run), Some(last)) = (folded.run, events.last()) else {

@@ -95,7 +95,7 @@ async fn run_response(
                 .store()
                 .stream_head(&stream_id)
                 .await
-                .map_err(|error| ApiError::Unavailable(error.to_string()))?;
+                .map_err(|error| ApiError::Unavailable(error.into()))?;
             (
                 version.or(head.map(|h| h.version)),
                 position.or(head.map(|h| h.position)),

@@ -207,9 +207,9 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::respo
         .map(String::as_str)
         .or_else(|| panic.downcast_ref::<&str>().copied())
         .unwrap_or("a panic without a message");
-    axum::response::IntoResponse::into_response(ApiError::Internal(format!(
-        "handler panicked: {message}"
-    )))
+    axum::response::IntoResponse::into_response(ApiError::Internal(
+        format!("handler panicked: {message}").into(),
+    ))
 }
 
 /// The process is up.
@@ -227,12 +227,12 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> 
     let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
         .fetch_one(&state.pool)
         .await
-        .map_err(|error| ApiError::Unavailable(format!("database not reachable: {error}")))?;
+        .map_err(|error| ApiError::Unavailable(error.into()))?;
     let expected = MIGRATOR.iter().count() as i64;
     if applied < expected {
-        return Err(ApiError::Unavailable(format!(
-            "{applied} of {expected} migrations applied"
-        )));
+        return Err(ApiError::Unavailable(
+            format!("{applied} of {expected} migrations applied").into(),
+        ));
     }
     Ok(Json(json!({ "status": "ready", "migrations": applied })))
 }

@@ -33,6 +33,9 @@ pub struct Problem {
     pub request_id: Option<String>,
 }
 
+/// A failure's cause, kept with its own sources for the log.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Every failure a handler can answer with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -124,9 +127,9 @@ pub enum ApiError {
     #[error("method not allowed")]
     MethodNotAllowed,
     /// The database cannot be used now (`ledger_store::is_transient`); the
-    /// text is logged, not sent (HTTP 503, `store_unavailable`, with `Retry-After`).
-    #[error("{0}")]
-    Unavailable(String),
+    /// cause is logged, not sent (HTTP 503, `store_unavailable`, with `Retry-After`).
+    #[error("the database is unavailable")]
+    Unavailable(#[source] BoxError),
     /// A stored event this build cannot read, named by position; the
     /// reason is logged, not sent (HTTP 500, `event_unreadable`).
     #[error("the event at position {position} cannot be read by this build; the reason is in the service's log")]
@@ -161,7 +164,7 @@ pub enum ApiError {
     BadCosignature(String),
     /// A bug or an unexpected failure; the cause is logged, not sent (HTTP 500, `internal_error`).
     #[error("internal error")]
-    Internal(String),
+    Internal(#[source] BoxError),
 }
 
 impl From<ledger_store::ReadError> for ApiError {
@@ -173,9 +176,9 @@ impl From<ledger_store::ReadError> for ApiError {
             ledger_store::ReadError::Database(ref database)
                 if ledger_store::is_transient(database) =>
             {
-                ApiError::Unavailable(error.to_string())
+                ApiError::Unavailable(error.into())
             }
-            ledger_store::ReadError::Database(_) => ApiError::Internal(error.to_string()),
+            ledger_store::ReadError::Database(_) => ApiError::Internal(error.into()),
         }
     }
 }
@@ -189,9 +192,9 @@ impl From<DomainError> for ApiError {
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
         if ledger_store::is_transient(&error) {
-            ApiError::Unavailable(format!("database unavailable: {error}"))
+            ApiError::Unavailable(error.into())
         } else {
-            ApiError::Internal(format!("database error: {error:?}"))
+            ApiError::Internal(error.into())
         }
     }
 }
@@ -357,7 +360,7 @@ impl IntoResponse for ApiError {
         let problem = self.problem();
         let status = self.status();
         if status.is_server_error() {
-            tracing::error!(error = ?self, "request failed");
+            tracing::error!(error = %ledger_store::error_chain(&self), "request failed");
         }
         let mut response = (status, axum::Json(problem)).into_response();
         let headers = response.headers_mut();

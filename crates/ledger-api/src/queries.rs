@@ -161,8 +161,8 @@ pub(crate) const RUN_COLUMNS: &str =
 
 pub(crate) fn run_detail(row: &PgRow) -> Result<RunDetail, ApiError> {
     let state: serde_json::Value = row.try_get("state")?;
-    let state: RunState = serde_json::from_value(state)
-        .map_err(|error| ApiError::Internal(format!("unreadable run row: {error}")))?;
+    let state: RunState =
+        serde_json::from_value(state).map_err(|error| ApiError::Internal(error.into()))?;
     let run = state
         .run
         .ok_or_else(|| ApiError::Internal("a run row without a run".into()))?;

@@ -28,7 +28,7 @@ impl From<CheckpointError> for ApiError {
         match error {
             CheckpointError::Database(database) => database.into(),
             CheckpointError::Tree(tlog::TreeError::Database(database)) => database.into(),
-            other => ApiError::Internal(format!("{other:?}")),
+            other => ApiError::Internal(other.into()),
         }
     }
 }

@@ -67,12 +67,23 @@ pub enum CommandError {
     },
     /// The database is unavailable (`ledger_store::is_transient`); HTTP
     /// 503 `store_unavailable` with `Retry-After`.
-    #[error("event store unavailable: {0}")]
-    Store(String),
+    #[error("event store unavailable")]
+    Store(#[source] StoreFailure),
     /// The database failed in a way retrying does not mend (a bug, a
     /// schema that is not this build's); HTTP 500 `internal_error`.
-    #[error("event store failed: {0}")]
-    StoreFailed(String),
+    #[error("event store failed")]
+    StoreFailed(#[source] StoreFailure),
+}
+
+/// What the store reported, kept whole (with its sources) for the log.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreFailure {
+    /// A read failed.
+    #[error(transparent)]
+    Read(ReadError),
+    /// An append failed.
+    #[error(transparent)]
+    Append(AppendError),
 }
 
 impl CommandError {
@@ -98,9 +109,9 @@ impl From<ReadError> for CommandError {
                 position, reason, ..
             } => CommandError::Unreadable { position, reason },
             ReadError::Database(ref database) if ledger_store::is_transient(database) => {
-                CommandError::Store(error.to_string())
+                CommandError::Store(StoreFailure::Read(error))
             }
-            ReadError::Database(_) => CommandError::StoreFailed(error.to_string()),
+            ReadError::Database(_) => CommandError::StoreFailed(StoreFailure::Read(error)),
         }
     }
 }
@@ -513,16 +524,20 @@ impl<S: EventStore> Ledger<S> {
                 encode_all(&decision.run, Some(&tenant), caller, context, 0),
             );
             if !decision.account.is_empty() {
+                let mut events = encode_all(
+                    &decision.account,
+                    Some(&tenant),
+                    caller,
+                    context,
+                    decision.run.len(),
+                );
+                if let Some(cause) = request.streams[0].events.last() {
+                    caused_by(&mut events, |_| cause.event_id);
+                }
                 request.streams.push(StreamAppend {
                     stream_id: account_stream.clone(),
                     expected: account.expected(),
-                    events: encode_all(
-                        &decision.account,
-                        Some(&tenant),
-                        caller,
-                        context,
-                        decision.run.len(),
-                    ),
+                    events,
                 });
             }
             let run_after = decision.run.iter().fold(run.state.clone(), run::evolve);
@@ -908,6 +923,8 @@ impl<S: EventStore> Ledger<S> {
             let mut run_ids = Vec::new();
             let mut account_events = Vec::new();
             let mut account_ids = Vec::new();
+            // The run event each account event mirrors, which caused it.
+            let mut account_causes = Vec::new();
             for (reported, first_id) in facts.iter().zip(first_ids.iter().copied()) {
                 let id_of = |index: usize| fact_event_id(first_id, index);
                 match &reported.fact {
@@ -927,6 +944,10 @@ impl<S: EventStore> Ledger<S> {
                         run_ids.extend((0..run_count).map(id_of));
                         account_ids
                             .extend((run_count..run_count + decision.account.len()).map(id_of));
+                        if let Some(last) = run_count.checked_sub(1) {
+                            account_causes
+                                .extend(std::iter::repeat_n(id_of(last), decision.account.len()));
+                        }
                         run_events.extend(decision.run);
                         account_events.extend(decision.account);
                     }
@@ -946,12 +967,17 @@ impl<S: EventStore> Ledger<S> {
                 encode_with_ids(&run_events, Some(&tenant), caller, context, |i| run_ids[i]),
             );
             if let (Some(account), false) = (&account, account_events.is_empty()) {
+                let mut events =
+                    encode_with_ids(&account_events, Some(&tenant), caller, context, |i| {
+                        account_ids[i]
+                    });
+                if account_causes.len() == events.len() {
+                    caused_by(&mut events, |i| account_causes[i]);
+                }
                 request.streams.push(StreamAppend {
                     stream_id: account_stream_id(&tenant),
                     expected: account.expected(),
-                    events: encode_with_ids(&account_events, Some(&tenant), caller, context, |i| {
-                        account_ids[i]
-                    }),
+                    events,
                 });
             }
             match self.store.append(request).await {
@@ -1077,6 +1103,15 @@ fn encode_with_ids<E: StreamEvent>(
         .collect()
 }
 
+/// Makes derived events (an account's side of a charge or refund) name the
+/// event that caused them (SPEC section 2): the run event they mirror, in
+/// place of what caused the command.
+fn caused_by(events: &mut [NewEvent], cause_of: impl Fn(usize) -> Uuid) {
+    for (index, event) in events.iter_mut().enumerate() {
+        event.metadata.causation_id = Some(cause_of(index));
+    }
+}
+
 /// The id of a command's `index`-th event: derived from the command id when
 /// there is one (so re-executing the command appends nothing), else random.
 pub fn event_id(command_id: Option<Uuid>, index: usize) -> Uuid {
@@ -1096,10 +1131,10 @@ fn append_error(error: AppendError) -> CommandError {
         AppendError::ClaimTaken { scope, key, .. } => {
             CommandError::Invalid(format!("{scope}/{key} is taken"))
         }
-        AppendError::Database(error) if ledger_store::is_transient(&error) => {
-            CommandError::Store(error.to_string())
+        AppendError::Database(ref database) if ledger_store::is_transient(database) => {
+            CommandError::Store(StoreFailure::Append(error))
         }
-        AppendError::Database(error) => CommandError::StoreFailed(error.to_string()),
-        AppendError::ShuttingDown => CommandError::Store("the event store is shutting down".into()),
+        error @ AppendError::Database(_) => CommandError::StoreFailed(StoreFailure::Append(error)),
+        error @ AppendError::ShuttingDown => CommandError::Store(StoreFailure::Append(error)),
     }
 }

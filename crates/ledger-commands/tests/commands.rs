@@ -604,6 +604,37 @@ async fn events_record_the_tenant_and_the_acting_person() {
 }
 
 #[tokio::test]
+async fn an_accounts_side_of_a_charge_names_the_run_event_that_caused_it() {
+    let ledger = ledger().await;
+    grant(&ledger, Bucket::Monthly, 10).await;
+    let run_id = run_with_failed_files(&ledger, 2, 2).await;
+    let cause = Uuid::new_v4();
+    let context = CommandContext {
+        causation_id: Some(cause),
+        ..CommandContext::default()
+    };
+    ledger
+        .billing_command(&owner(), run_id, BillingCommand::RetryFailed, &context)
+        .await
+        .unwrap();
+    let feed = ledger.store().read_all(0, 1000, None).await.unwrap();
+    let retried = feed
+        .iter()
+        .rfind(|e| e.event_type == "run.retried")
+        .unwrap();
+    let charged = feed
+        .iter()
+        .rfind(|e| e.event_type == "account.credits_deducted")
+        .unwrap();
+    assert_eq!(retried.metadata["causation_id"], cause.to_string());
+    assert_eq!(
+        charged.metadata["causation_id"],
+        retried.event_id.to_string(),
+        "the account's charge derives from the run's retry"
+    );
+}
+
+#[tokio::test]
 async fn executing_the_same_command_id_twice_appends_once() {
     let ledger = ledger().await;
     let context = CommandContext {

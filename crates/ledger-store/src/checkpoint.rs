@@ -227,22 +227,12 @@ impl Checkpointer {
                     tracing::debug!(tree_size = checkpoint.tree_size, "signed a checkpoint");
                 }
                 Ok(None) => {}
-                Err(error) => tracing::warn!(error = %error_chain(&error), "making a checkpoint"),
+                Err(error) => {
+                    tracing::warn!(error = %crate::error_chain(&error), "making a checkpoint")
+                }
             }
         }
     }
-}
-
-/// An error with its sources, for a log line.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 fn checkpoint_from_row(
