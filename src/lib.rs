@@ -477,8 +477,15 @@ impl Application {
             .map_err(|error| StartError::Bind(config.listen, error))?;
         let store = PgEventStore::new(database.pool.clone());
         let (stop_background, background_stopping) = tokio::sync::watch::channel(false);
+        let tasks = tokio_util::task::TaskTracker::new();
         let state = AppState {
-            live: ledger_api::live::Live::start(database.pool.clone(), background_stopping),
+            live: ledger_api::live::Live::start(
+                database.pool.clone(),
+                background_stopping.clone(),
+                &tasks,
+            ),
+            tasks,
+            stopping: background_stopping,
             pool: database.pool.clone(),
             ledger: Ledger::new(store),
             admin_key_hash: config
@@ -564,32 +571,28 @@ impl Application {
             });
         let mut grace_signal = stop_signal.clone();
         let projectors_stopping = stop_background.subscribe();
-        let mut background: Vec<_> = ReadModel::ALL
-            .into_iter()
-            .map(|model| {
-                tokio::spawn(run_projector(
-                    database.pool.clone(),
-                    state.ledger.store().clone(),
-                    model,
-                    projector_options.clone(),
-                    projectors_stopping.clone(),
-                ))
-            })
-            .collect();
-        background.push(tokio::spawn(ledger_api::keys::follow_key_changes(
+        let tasks = state.tasks.clone();
+        for model in ReadModel::ALL {
+            tasks.spawn(run_projector(
+                database.pool.clone(),
+                state.ledger.store().clone(),
+                model,
+                projector_options.clone(),
+                projectors_stopping.clone(),
+            ));
+        }
+        tasks.spawn(ledger_api::keys::follow_key_changes(
             database.pool.clone(),
             state.keys.clone(),
             projectors_stopping.clone(),
-        )));
-        background.push(tokio::spawn(ledger_api::idempotency::sweep_records(
+        ));
+        tasks.spawn(ledger_api::idempotency::sweep_records(
             database.pool.clone(),
             idempotency_retention,
             projectors_stopping.clone(),
-        )));
+        ));
         if let Some((checkpointer, interval)) = checkpointer {
-            background.push(tokio::spawn(
-                checkpointer.run(interval, projectors_stopping.clone()),
-            ));
+            tasks.spawn(checkpointer.run(interval, projectors_stopping.clone()));
         }
         let served = tokio::select! {
             served = server => served,
@@ -601,12 +604,13 @@ impl Application {
                 Ok(())
             }
         };
-        // Projectors finish the batch they are in (it commits with its
-        // checkpoint or not at all) before the database goes away.
+        // Background work ends before the database goes away: projectors
+        // finish the batch they are in (it commits with its checkpoint or
+        // not at all), a rebuild stops between batches (its live tables
+        // untouched), the signer between checkpoints.
         let _ = stop_background.send(true);
-        for task in background {
-            let _ = task.await;
-        }
+        tasks.close();
+        tasks.wait().await;
         database.close().await;
         tracing::info!("stopped");
         served

@@ -379,8 +379,11 @@ async fn main() -> anyhow::Result<()> {
         rate_limit_per_key: 0,
         rate_limit_burst: 0,
         idempotency_retention_seconds: 7 * 24 * 3_600,
-        // Signing as in production: the default interval, a key of its own.
-        checkpoint_interval_ms: 60_000,
+        // A key of its own; the service's own signer waits an hour, so that
+        // the transparency figures grow the tree over the whole seeded log
+        // themselves (appends never pay for the tree: the signer grows it,
+        // off the append path).
+        checkpoint_interval_ms: 3_600_000,
         projector_batch_delay_ms: 20,
         signing: SigningKeyConfig {
             signing_key_file: Some(dir.join("signing.key")),

@@ -15,7 +15,7 @@ mod rebuild;
 pub mod run_history;
 
 pub use check::compare_with_log;
-pub use rebuild::{rebuild, RebuildError, RebuildReport};
+pub use rebuild::{rebuild, Rebuild, RebuildError, RebuildReport};
 
 use std::time::Duration;
 

@@ -39,6 +39,10 @@ pub enum RebuildError {
     /// Another rebuild of this read model is running.
     #[error("a rebuild of {0} is already running")]
     InProgress(&'static str),
+    /// The service began to stop; the live tables are untouched, and the
+    /// next rebuild starts over.
+    #[error("the rebuild of {0} stopped: the service is shutting down")]
+    Stopped(&'static str),
     /// Replaying failed; the live tables are untouched.
     #[error(transparent)]
     Projection(#[from] ProjectionError),
@@ -102,26 +106,66 @@ pub async fn rebuild(
     store: &PgEventStore,
     model: ReadModel,
 ) -> Result<RebuildReport, RebuildError> {
-    let started = Instant::now();
-    let name = model.name();
-    let mut lock = pool.acquire().await?;
-    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-        .bind(model.rebuild_lock_key())
-        .fetch_one(&mut *lock)
-        .await?;
-    if !locked {
-        return Err(RebuildError::InProgress(name));
+    let (_never_stop, stopping) = tokio::sync::watch::channel(false);
+    Rebuild::claim(pool, model)
+        .await?
+        .run(store, stopping)
+        .await
+}
+
+/// A rebuild that holds its read model's rebuild lock (a session advisory
+/// lock on a connection of its own), so that no other can start, on any
+/// instance, until it has run.
+#[derive(Debug)]
+pub struct Rebuild {
+    pool: PgPool,
+    model: ReadModel,
+    lock: sqlx::pool::PoolConnection<sqlx::Postgres>,
+}
+
+impl Rebuild {
+    /// Takes the read model's rebuild lock.
+    ///
+    /// # Errors
+    /// `InProgress` when another rebuild holds it; a database failure.
+    pub async fn claim(pool: &PgPool, model: ReadModel) -> Result<Self, RebuildError> {
+        let mut lock = pool.acquire().await?;
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(model.rebuild_lock_key())
+            .fetch_one(&mut *lock)
+            .await?;
+        if !locked {
+            return Err(RebuildError::InProgress(model.name()));
+        }
+        Ok(Rebuild {
+            pool: pool.clone(),
+            model,
+            lock,
+        })
     }
-    let result = rebuild_locked(pool, store, model, started).await;
-    let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
-        .bind(model.rebuild_lock_key())
-        .execute(&mut *lock)
-        .await;
-    let _ = sqlx::query("UPDATE projection_checkpoints SET rebuild_heartbeat_at = NULL, rebuild_position = NULL WHERE name = $1")
-        .bind(name)
-        .execute(pool)
-        .await;
-    result
+
+    /// Replays the log into new tables and swaps them in, unless `stopping`
+    /// turns true first (`Stopped`); then lets the lock go.
+    ///
+    /// # Errors
+    /// `Stopped`, or replay failures; the live tables are as they were.
+    pub async fn run(
+        mut self,
+        store: &PgEventStore,
+        stopping: tokio::sync::watch::Receiver<bool>,
+    ) -> Result<RebuildReport, RebuildError> {
+        let (pool, model) = (&self.pool, self.model);
+        let result = rebuild_locked(pool, store, model, Instant::now(), &stopping).await;
+        let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(model.rebuild_lock_key())
+            .execute(&mut *self.lock)
+            .await;
+        let _ = sqlx::query("UPDATE projection_checkpoints SET rebuild_heartbeat_at = NULL, rebuild_position = NULL WHERE name = $1")
+            .bind(model.name())
+            .execute(pool)
+            .await;
+        result
+    }
 }
 
 async fn rebuild_locked(
@@ -129,6 +173,7 @@ async fn rebuild_locked(
     store: &PgEventStore,
     model: ReadModel,
     started: Instant,
+    stopping: &tokio::sync::watch::Receiver<bool>,
 ) -> Result<RebuildReport, RebuildError> {
     let name = model.name();
     let schema = format!("rebuild_{name}");
@@ -152,6 +197,9 @@ async fn rebuild_locked(
     let mut replayed = 0u64;
     // Replay in batches while the log moves on.
     loop {
+        if *stopping.borrow() {
+            return Err(RebuildError::Stopped(name));
+        }
         let head = store.head_position().await?;
         if head.saturating_sub(position) <= u64::from(REBUILD_BATCH) {
             break;

@@ -460,3 +460,62 @@ async fn two_runners_of_one_read_model_apply_each_event_once() {
     }
     assert_read_models_equal_the_log(&pool, &store, &ledger).await;
 }
+
+/// Two steps that read the same checkpoint race to commit the same batch:
+/// the one that commits second must find the checkpoint moved under its
+/// row lock and apply nothing (`commit_batch`'s re-check), whatever the
+/// advisory lock that keeps `run_projector`s apart.
+#[tokio::test]
+async fn a_batch_raced_by_a_second_runner_is_applied_once_by_the_checkpoint_re_check() {
+    let (pool, store, ledger) = setup().await;
+    mixed_workload(&ledger).await;
+    let head = store.head_position().await.unwrap();
+    for model in ReadModel::ALL {
+        // Both read the checkpoint, then wait for its row lock, held here.
+        let mut hold = pool.begin().await.unwrap();
+        sqlx::query("SELECT 1 FROM projection_checkpoints WHERE name = $1 FOR UPDATE")
+            .bind(model.name())
+            .execute(&mut *hold)
+            .await
+            .unwrap();
+        let racers: Vec<_> = (0..2)
+            .map(|_| {
+                let (pool, store) = (pool.clone(), store.clone());
+                tokio::spawn(async move { step(&pool, &store, model, 10_000).await.unwrap() })
+            })
+            .collect();
+        loop {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE wait_event_type = 'Lock' AND query LIKE '%projection_checkpoints%FOR UPDATE%'",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            if waiting == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        hold.rollback().await.unwrap();
+        let mut moved: Vec<u64> = Vec::new();
+        for racer in racers {
+            moved.push(racer.await.unwrap());
+        }
+        moved.sort();
+        assert_eq!(
+            moved[0],
+            0,
+            "{}: the second to commit applied nothing",
+            model.name()
+        );
+        assert!(
+            moved[1] > 0,
+            "{}: the first applied the batch",
+            model.name()
+        );
+        let checkpoint = ledger_projections::checkpoint(&pool, model).await.unwrap();
+        assert_eq!(checkpoint, head, "{}", model.name());
+    }
+    assert_read_models_equal_the_log(&pool, &store, &ledger).await;
+}

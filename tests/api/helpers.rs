@@ -143,12 +143,20 @@ impl Reply {
 }
 
 impl TestApp {
-    /// Sends a request and reads the reply as JSON.
+    /// Sends a request and reads the reply as JSON, after checking it
+    /// against the OpenAPI document (`contract`).
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
-        let response = request.send().await.expect("request sent");
+        let request = request.build().expect("a request");
+        let (method, path) = (request.method().to_string(), request.url().path().to_owned());
+        let response = self.client.execute(request).await.expect("request sent");
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.bytes().await.unwrap();
+        let content_type = headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("");
+        crate::contract::check(&method, &path, status.as_u16(), content_type, &bytes);
         let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
         Reply {
             status,

@@ -207,3 +207,41 @@ async fn only_admins_rebuild_and_only_read_models_that_exist() {
         (404, "projection_not_found")
     );
 }
+
+/// Issue 14, part 5: one rebuild of a read model at a time, race-free, even
+/// when the requests reach two instances at once.
+#[tokio::test]
+async fn racing_rebuilds_on_two_instances_have_exactly_one_winner() {
+    let db = ledger_embedded_pg::testing::fresh_database().await;
+    let first = spawn_app_on(db.clone()).await;
+    let second = spawn_app_on(db).await;
+    let key = first.key(Some("acme"), &["append", "read"]).await;
+    workload(&first, &key).await;
+    // The winner cannot finish while the live projector's row is held, so
+    // the race is decided by the lock, not by how fast a rebuild is.
+    let hold = first.hold_projector("run_history").await;
+    let path = "/v1/projections/run_history/rebuild";
+    let (a, b) = tokio::join!(
+        first.post(path, ADMIN_KEY, json!({})),
+        second.post(path, ADMIN_KEY, json!({}))
+    );
+    let mut outcomes = vec![
+        (a.status.as_u16(), a.code().to_owned()),
+        (b.status.as_u16(), b.code().to_owned()),
+    ];
+    outcomes.sort();
+    assert_eq!(
+        outcomes,
+        [
+            (202, String::new()),
+            (409, "rebuild_in_progress".to_owned())
+        ]
+    );
+    let again = second.post(path, ADMIN_KEY, json!({})).await;
+    assert_eq!(again.code(), "rebuild_in_progress");
+    hold.rollback().await.unwrap();
+    wait_until_rebuilt(&first, ADMIN_KEY, &["run_history"]).await;
+    let after = second.post(path, ADMIN_KEY, json!({})).await;
+    assert_eq!(after.status, 202, "the lock is free once it is done");
+    wait_until_rebuilt(&first, ADMIN_KEY, &["run_history"]).await;
+}

@@ -1,12 +1,13 @@
-//! The checker, run after quiescence: every ok operation's events present
-//! once, no failed operation's events present, chains and read models
-//! verified against a fresh replay, and no balance below zero at any
-//! position of the log.
+//! The checker, run after quiescence: every acknowledged operation's
+//! events, found by the ids its answer names, in the log exactly once; no
+//! failed operation's events present; chains and read models verified
+//! against a fresh replay; and no bucket below zero at any position of the
+//! log, folded from the amounts alone, with the `*_after` fields the
+//! service wrote equal to that fold.
 
 use std::collections::{BTreeSet, HashMap};
 
-use ledger_domain::account::{self, AccountState};
-use ledger_domain::events::{AccountEvent, StreamEvent};
+use ledger_domain::events::{AccountEvent, Bucket, StreamEvent};
 use serde_json::{json, Value};
 
 use crate::load::{Op, Outcome};
@@ -57,8 +58,11 @@ pub struct Findings {
     pub unknown: usize,
     /// Positions are not 1..n, or a stream's versions are not 0..n.
     pub gaps: Vec<String>,
-    /// The lowest balance of any account at any position.
+    /// The lowest bucket of any account at any position, folded from the
+    /// amounts alone.
     pub minimum_balance: i64,
+    /// Account events whose `*_after` fields are not that fold.
+    pub balance_disagreements: Vec<String>,
     /// `run-ledger verify`'s verdict and report.
     pub verified: bool,
     pub verify_report: String,
@@ -72,6 +76,7 @@ impl Findings {
             && self.unknown == 0
             && self.gaps.is_empty()
             && self.minimum_balance >= 0
+            && self.balance_disagreements.is_empty()
             && self.verified
     }
 
@@ -83,19 +88,21 @@ impl Findings {
             "unknown_after_settling": self.unknown,
             "gaps": self.gaps.len(),
             "minimum_balance": self.minimum_balance,
+            "balance_disagreements": self.balance_disagreements.len(),
             "verify": self.verified,
         })
     }
 
     pub fn explain(&self) -> String {
         format!(
-            "lost {:?}\nduplicated {:?}\nfailed present {:?}\ngaps {:?}\nunknown {}\nminimum balance {}\n{}",
+            "lost {:?}\nduplicated {:?}\nfailed present {:?}\ngaps {:?}\nunknown {}\nminimum balance {}\nbalance disagreements {:?}\n{}",
             self.lost.iter().take(5).collect::<Vec<_>>(),
             self.duplicated.iter().take(5).collect::<Vec<_>>(),
             self.failed_present.iter().take(5).collect::<Vec<_>>(),
             self.gaps.iter().take(5).collect::<Vec<_>>(),
             self.unknown,
             self.minimum_balance,
+            self.balance_disagreements.iter().take(5).collect::<Vec<_>>(),
             self.verify_report
         )
     }
@@ -106,8 +113,10 @@ impl Findings {
 pub async fn check(rig: &Rig, ops: &[Op]) -> Findings {
     rig.wait_caught_up().await;
     let log = read_log(rig).await;
+    let (minimum_balance, balance_disagreements) = balances(&log);
     let mut findings = Findings {
-        minimum_balance: minimum_balance(&log),
+        minimum_balance,
+        balance_disagreements,
         ..Findings::default()
     };
     for (index, event) in log.iter().enumerate() {
@@ -130,6 +139,10 @@ pub async fn check(rig: &Rig, ops: &[Op]) -> Findings {
             ));
         }
         *next = event.version + 1;
+    }
+    let mut by_id: HashMap<uuid::Uuid, usize> = HashMap::new();
+    for event in &log {
+        *by_id.entry(event.event_id).or_default() += 1;
     }
     let mut by_key: HashMap<String, Vec<&Logged>> = HashMap::new();
     for event in &log {
@@ -163,16 +176,24 @@ pub async fn check(rig: &Rig, ops: &[Op]) -> Findings {
             }
             Outcome::Fail(..) => {}
             Outcome::Ok(status, body) => {
-                let expected = expected_events(op, *status, body);
-                let present: BTreeSet<uuid::Uuid> =
-                    events.iter().map(|event| event.event_id).collect();
-                if let Some(missing) = expected.iter().find(|id| !present.contains(id)) {
-                    findings
-                        .lost
-                        .push(format!("{} {}: event {missing} missing", op.kind, op.key));
+                let expected = expected_events(body);
+                if expected.is_empty() && *status == 201 {
+                    findings.lost.push(format!(
+                        "{} {}: answered {status} naming no event",
+                        op.kind, op.key
+                    ));
                 }
-                if op.kind == "create" && *status == 201 && events.is_empty() {
-                    findings.lost.push(format!("create {}: no events", op.key));
+                for id in &expected {
+                    match by_id.get(id).copied().unwrap_or(0) {
+                        1 => {}
+                        0 => findings
+                            .lost
+                            .push(format!("{} {}: event {id} missing", op.kind, op.key)),
+                        n => findings.duplicated.push(format!(
+                            "{} {}: event {id} in the log {n} times",
+                            op.kind, op.key
+                        )),
+                    }
                 }
             }
         }
@@ -183,26 +204,36 @@ pub async fn check(rig: &Rig, ops: &[Op]) -> Findings {
     findings
 }
 
-/// The event ids an ok answer says were appended.
-fn expected_events(op: &Op, _status: u16, body: &Value) -> Vec<uuid::Uuid> {
-    match op.kind {
-        "charge" | "refund" | "stage" | "file" => body["appended"]
-            .as_array()
-            .map(|appended| {
-                appended
-                    .iter()
-                    .filter_map(|event| event["event_id"].as_str()?.parse().ok())
-                    .collect()
-            })
-            .unwrap_or_default(),
-        _ => vec![],
-    }
+/// The event ids an ok answer says were appended: every command answers
+/// with `appended`.
+fn expected_events(body: &Value) -> Vec<uuid::Uuid> {
+    body["appended"]
+        .as_array()
+        .map(|appended| {
+            appended
+                .iter()
+                .filter_map(|event| event["event_id"].as_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
-/// Folds every account stream along the log; the lowest total seen.
-pub fn minimum_balance(log: &[Logged]) -> i64 {
-    let mut accounts: HashMap<&str, AccountState> = HashMap::new();
+/// Buckets folded from the amounts of account events alone.
+#[derive(Debug, Default, Clone, Copy)]
+struct Buckets {
+    monthly: i64,
+    purchased: i64,
+}
+
+/// Folds every account stream along the log from the amounts alone (a
+/// grant's bucket and amount, a deduction's or refund's split), never from
+/// the `monthly_after` / `purchased_after` fields the service wrote: the
+/// lowest bucket seen, and every event whose `*_after` fields disagree with
+/// that fold.
+pub fn balances(log: &[Logged]) -> (i64, Vec<String>) {
+    let mut accounts: HashMap<&str, Buckets> = HashMap::new();
     let mut minimum = i64::MAX;
+    let mut disagreements = Vec::new();
     for event in log
         .iter()
         .filter(|event| event.stream_id.starts_with("account-"))
@@ -213,16 +244,34 @@ pub fn minimum_balance(log: &[Logged]) -> i64 {
             event.data.clone(),
         )
         .expect("account events decode");
-        let state = accounts
-            .remove(event.stream_id.as_str())
-            .unwrap_or_default();
-        let state = account::evolve(state, &decoded);
-        minimum = minimum.min(state.total());
-        accounts.insert(&event.stream_id, state);
+        let buckets = accounts.entry(event.stream_id.as_str()).or_default();
+        let (monthly_after, purchased_after) = match &decoded {
+            AccountEvent::CreditsGranted(grant) => {
+                match grant.bucket {
+                    Bucket::Monthly => buckets.monthly += grant.amount,
+                    Bucket::Purchased => buckets.purchased += grant.amount,
+                }
+                (grant.monthly_after, grant.purchased_after)
+            }
+            AccountEvent::CreditsDeducted(deduction) => {
+                buckets.monthly -= deduction.split.monthly;
+                buckets.purchased -= deduction.split.purchased;
+                (deduction.monthly_after, deduction.purchased_after)
+            }
+            AccountEvent::CreditsRefunded(refund) => {
+                buckets.monthly += refund.split.monthly;
+                buckets.purchased += refund.split.purchased;
+                (refund.monthly_after, refund.purchased_after)
+            }
+        };
+        minimum = minimum.min(buckets.monthly).min(buckets.purchased);
+        if (monthly_after, purchased_after) != (buckets.monthly, buckets.purchased) {
+            disagreements.push(format!(
+                "{} version {}: says monthly {monthly_after} purchased {purchased_after}, \
+                 the amounts fold to {} and {}",
+                event.stream_id, event.version, buckets.monthly, buckets.purchased
+            ));
+        }
     }
-    if minimum == i64::MAX {
-        0
-    } else {
-        minimum
-    }
+    (if minimum == i64::MAX { 0 } else { minimum }, disagreements)
 }

@@ -105,6 +105,7 @@ async fn run_response(
     Ok(RunResponse {
         run: RunView::new(run, version),
         global_position: position,
+        appended: appended.iter().map(AppendedView::from).collect(),
     })
 }
 
@@ -279,6 +280,7 @@ pub async fn retry_failed(
             credits_charged,
             job_ids,
             global_position: run.global_position,
+            appended: run.appended,
         };
         Ok((StatusCode::OK, to_json(&response)))
     })
@@ -357,8 +359,7 @@ pub async fn grant(
                 &context(&principal, &invocation),
             )
             .await?;
-        let position = outcome.appended.iter().map(|e| e.global_position).max();
-        let response = BalanceResponse::new(&tenant_id, &outcome.account, position);
+        let response = BalanceResponse::new(&tenant_id, &outcome.account, &outcome.appended);
         Ok((StatusCode::CREATED, to_json(&response)))
     })
     .await

@@ -53,6 +53,11 @@ pub struct AppState {
     pub rate_limits: auth::RateLimits,
     /// The key checkpoints are signed with, when this service signs them.
     pub log_key: Option<ledger_store::note::NoteVerifier>,
+    /// Background work this instance started (rebuilds, live updates, the
+    /// signer, projectors), waited for at shutdown.
+    pub tasks: tokio_util::task::TaskTracker,
+    /// Turns true when the instance begins to stop; background work ends.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
     /// The witnesses whose cosignatures this log accepts.
     pub witnesses: std::sync::Arc<[ledger_store::note::NoteVerifier]>,
 }
@@ -175,12 +180,24 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(commands::grant))
 }
 
-/// The whole API.
-pub fn router(state: AppState) -> Router {
-    metrics::handle();
+/// The routes and the OpenAPI document that describes them, served at
+/// `/openapi.json`.
+fn routes_and_document() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     let (routes, mut document) = api().split_for_parts();
     BearerAuth.modify(&mut document);
     ProblemResponses.modify(&mut document);
+    (routes, document)
+}
+
+/// The OpenAPI document `/openapi.json` serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes_and_document().1
+}
+
+/// The whole API.
+pub fn router(state: AppState) -> Router {
+    metrics::handle();
+    let (routes, document) = routes_and_document();
     let document = std::sync::Arc::new(document);
     routes
         .route(

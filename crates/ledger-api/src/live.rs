@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio_util::task::TaskTracker;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -44,7 +45,19 @@ pub struct Positions {
 pub struct Live {
     positions: watch::Receiver<Positions>,
     shutdown: watch::Receiver<bool>,
-    watchers: Arc<Mutex<HashMap<Uuid, broadcast::Sender<Value>>>>,
+    watchers: Arc<Watchers>,
+}
+
+type Watchers = Mutex<HashMap<Uuid, broadcast::Sender<Value>>>;
+
+/// The watchers map, even after a panic while it was held: it is a map of
+/// senders, whole after any insert or remove, so live updates go on.
+fn lock_watchers(
+    watchers: &Watchers,
+) -> std::sync::MutexGuard<'_, HashMap<Uuid, broadcast::Sender<Value>>> {
+    watchers
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// How often positions are read when no notification arrives.
@@ -53,22 +66,22 @@ const POLL: Duration = Duration::from_millis(100);
 const FEED_PAGE: u32 = 500;
 
 impl Live {
-    /// Starts the notifier and the watch hub on `pool`. They stop when
-    /// `shutdown` turns true.
-    pub fn start(pool: PgPool, shutdown: watch::Receiver<bool>) -> Self {
+    /// Starts the notifier and the watch hub on `pool`, as tasks of
+    /// `tasks`. They stop when `shutdown` turns true.
+    pub fn start(pool: PgPool, shutdown: watch::Receiver<bool>, tasks: &TaskTracker) -> Self {
         let (publish, positions) = watch::channel(Positions::default());
         let live = Live {
             positions,
             shutdown: shutdown.clone(),
             watchers: Arc::default(),
         };
-        tokio::spawn(notify_positions(pool.clone(), publish, shutdown.clone()));
-        tokio::spawn(fan_out_runs(pool, live.clone(), shutdown));
+        tasks.spawn(notify_positions(pool.clone(), publish, shutdown.clone()));
+        tasks.spawn(fan_out_runs(pool, live.clone(), shutdown));
         live
     }
 
     fn subscribe(&self, run_id: Uuid) -> broadcast::Receiver<Value> {
-        let mut watchers = self.watchers.lock().expect("watchers lock");
+        let mut watchers = lock_watchers(&self.watchers);
         watchers
             .entry(run_id)
             .or_insert_with(|| broadcast::channel(16).0)
@@ -125,7 +138,7 @@ async fn fan_out_runs(pool: PgPool, live: Live, mut shutdown: watch::Receiver<bo
             continue;
         }
         let watched: Vec<Uuid> = {
-            let mut watchers = live.watchers.lock().expect("watchers lock");
+            let mut watchers = lock_watchers(&live.watchers);
             watchers.retain(|_, sender| sender.receiver_count() > 0);
             watchers.keys().copied().collect()
         };
@@ -139,7 +152,7 @@ async fn fan_out_runs(pool: PgPool, live: Live, mut shutdown: watch::Receiver<bo
             .await;
             match rows {
                 Ok(rows) => {
-                    let watchers = live.watchers.lock().expect("watchers lock");
+                    let watchers = lock_watchers(&live.watchers);
                     for row in rows {
                         let (Ok(run_id), Ok(detail)) =
                             (row.try_get::<Uuid, _>("run_id"), run_detail(&row))

@@ -643,19 +643,24 @@ pub async fn rebuild(
     principal.require(crate::auth::Scope::Admin)?;
     let model = ReadModel::from_name(&name)
         .ok_or_else(|| ApiError::ProjectionNotFound(name.chars().take(64).collect()))?;
-    let rebuilding = ledger_projections::statuses(&state.pool)
-        .await?
-        .iter()
-        .any(|status| status.name == model.name() && status.state == "rebuilding");
-    if rebuilding {
-        return Err(ApiError::RebuildInProgress(model.name()));
-    }
-    let pool = state.pool.clone();
+    // The rebuild lock is taken before answering: of two requests (on any
+    // instances) exactly one gets 202, the other 409.
+    let rebuild = ledger_projections::Rebuild::claim(&state.pool, model)
+        .await
+        .map_err(|error| match error {
+            ledger_projections::RebuildError::InProgress(name) => ApiError::RebuildInProgress(name),
+            other => ApiError::Internal(other.into()),
+        })?;
     let store = state.ledger.store().clone();
-    tokio::spawn(async move {
-        match ledger_projections::rebuild(&pool, &store, model).await {
+    let stopping = state.stopping.clone();
+    state.tasks.spawn(async move {
+        match rebuild.run(&store, stopping).await {
             Ok(report) => tracing::info!(?report, "rebuild finished"),
-            Err(error) => tracing::error!(%error, projection = model.name(), "rebuild failed"),
+            Err(error) => tracing::error!(
+                error = %ledger_store::error_chain(&error),
+                projection = model.name(),
+                "rebuild failed"
+            ),
         }
     });
     let body = RebuildStarted {

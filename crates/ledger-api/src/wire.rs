@@ -244,6 +244,9 @@ pub struct RunResponse {
     pub run: RunView,
     /// Global position of the write's last event (of the run's last event when nothing was appended).
     pub global_position: Option<u64>,
+    /// Every event the write appended, derived ones included (the
+    /// originals for a repeat; empty when it appended nothing).
+    pub appended: Vec<AppendedView>,
 }
 
 /// `POST /v1/runs/{id}/retry-failed`.
@@ -257,6 +260,8 @@ pub struct RetryFailedResponse {
     pub job_ids: Vec<String>,
     /// Global position of the write's last event.
     pub global_position: Option<u64>,
+    /// Every event the retry appended, the account's charge included.
+    pub appended: Vec<AppendedView>,
 }
 
 /// `POST /v1/accounts/{tenant_id}/grants`.
@@ -290,11 +295,13 @@ pub struct BalanceResponse {
     pub refunded: i64,
     /// Global position of the write's last event.
     pub global_position: Option<u64>,
+    /// The events the grant appended (the originals for a repeat).
+    pub appended: Vec<AppendedView>,
 }
 
 impl BalanceResponse {
-    /// The balance of `account`.
-    pub fn new(tenant_id: &str, account: &AccountState, global_position: Option<u64>) -> Self {
+    /// The balance of `account` after a grant that appended `appended`.
+    pub fn new(tenant_id: &str, account: &AccountState, appended: &[AppendedEvent]) -> Self {
         BalanceResponse {
             tenant_id: tenant_id.to_owned(),
             monthly: account.monthly,
@@ -302,7 +309,8 @@ impl BalanceResponse {
             total: account.total(),
             consumed: account.consumed,
             refunded: account.refunded,
-            global_position,
+            global_position: appended.iter().map(|e| e.global_position).max(),
+            appended: appended.iter().map(AppendedView::from).collect(),
         }
     }
 }

@@ -1,0 +1,159 @@
+//! Every JSON answer the API tests receive is checked against the OpenAPI
+//! document's schema for its operation and status (issue 13): the
+//! document must describe what the server does, not what it was meant to.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use serde_json::Value;
+
+/// The document, and validators compiled as answers need them.
+struct Contract {
+    document: Value,
+    /// Path templates with their segments, most literal segments first.
+    templates: Vec<(String, Vec<String>)>,
+    validators: Mutex<HashMap<(String, String, String), std::sync::Arc<jsonschema::Validator>>>,
+}
+
+fn contract() -> &'static Contract {
+    static CONTRACT: OnceLock<Contract> = OnceLock::new();
+    CONTRACT.get_or_init(|| {
+        let document = serde_json::to_value(ledger_api::openapi()).unwrap();
+        let mut templates: Vec<(String, Vec<String>)> = document["paths"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|path| {
+                (
+                    path.clone(),
+                    path.trim_start_matches('/').split('/').map(str::to_owned).collect(),
+                )
+            })
+            .collect();
+        templates.sort_by_key(|(_, segments)| {
+            std::cmp::Reverse(segments.iter().filter(|s| !s.starts_with('{')).count())
+        });
+        Contract {
+            document,
+            templates,
+            validators: Mutex::default(),
+        }
+    })
+}
+
+impl Contract {
+    /// The documented path a concrete path is an instance of.
+    fn template(&self, path: &str) -> Option<&str> {
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        self.templates
+            .iter()
+            .find(|(_, template)| {
+                template.len() == segments.len()
+                    && template
+                        .iter()
+                        .zip(&segments)
+                        .all(|(t, s)| t.starts_with('{') || t == s)
+            })
+            .map(|(path, _)| path.as_str())
+    }
+
+    fn validator(
+        &self,
+        template: &str,
+        method: &str,
+        status: &str,
+        media_type: &str,
+    ) -> Result<Option<std::sync::Arc<jsonschema::Validator>>, String> {
+        let key = (template.to_owned(), method.to_owned(), status.to_owned());
+        if let Some(validator) = self.validators.lock().unwrap().get(&key) {
+            return Ok(Some(validator.clone()));
+        }
+        let operation = &self.document["paths"][template][method];
+        let responses = &operation["responses"];
+        let Some(response) = responses.get(status).or_else(|| responses.get("default")) else {
+            return Err(format!(
+                "{} {template} answered {status}, which the document does not list",
+                method.to_uppercase()
+            ));
+        };
+        let content = &response["content"];
+        let Some(schema) = content
+            .get(media_type)
+            .or_else(|| content.get("application/json"))
+            .map(|media| &media["schema"])
+        else {
+            // A response documented without a body schema (a generic error
+            // status): the problem schema every error body follows.
+            if status.starts_with('4') || status.starts_with('5') {
+                return self.problem_validator().map(Some);
+            }
+            return Err(format!(
+                "{} {template} {status}: the document gives no schema for {media_type}",
+                method.to_uppercase()
+            ));
+        };
+        let validator = std::sync::Arc::new(self.compile(schema)?);
+        self.validators
+            .lock()
+            .unwrap()
+            .insert(key, validator.clone());
+        Ok(Some(validator))
+    }
+
+    fn problem_validator(&self) -> Result<std::sync::Arc<jsonschema::Validator>, String> {
+        let schema = serde_json::json!({"$ref": "#/components/schemas/Problem"});
+        Ok(std::sync::Arc::new(self.compile(&schema)?))
+    }
+
+    /// A schema whose `$ref`s resolve against the document's components.
+    fn compile(&self, schema: &Value) -> Result<jsonschema::Validator, String> {
+        let mut rooted = schema.clone();
+        if let Value::Object(object) = &mut rooted {
+            object.insert("components".into(), self.document["components"].clone());
+        } else {
+            rooted = serde_json::json!({
+                "allOf": [schema],
+                "components": self.document["components"],
+            });
+        }
+        jsonschema::validator_for(&rooted).map_err(|error| error.to_string())
+    }
+}
+
+/// Checks an answer against the document. Answers to paths or methods the
+/// document does not have (the tests of unknown routes) are not checked;
+/// neither are bodies that are not JSON (SSE, NDJSON, text).
+///
+/// # Panics
+/// When the document does not describe the answer.
+pub fn check(method: &str, path: &str, status: u16, content_type: &str, body: &[u8]) {
+    let media_type = content_type.split(';').next().unwrap_or("").trim();
+    if !(media_type == "application/json" || media_type == "application/problem+json") {
+        return;
+    }
+    let contract = contract();
+    let Some(template) = contract.template(path) else {
+        return;
+    };
+    let method = method.to_ascii_lowercase();
+    if contract.document["paths"][template].get(&method).is_none() {
+        return;
+    }
+    let validator = match contract.validator(template, &method, &status.to_string(), media_type) {
+        Ok(Some(validator)) => validator,
+        Ok(None) => return,
+        Err(why) => panic!("{why}: {}", String::from_utf8_lossy(body)),
+    };
+    let instance: Value = serde_json::from_slice(body)
+        .unwrap_or_else(|_| panic!("{method} {path} answered {status} with JSON that does not parse"));
+    let errors: Vec<String> = validator
+        .iter_errors(&instance)
+        .map(|error| format!("{} at {}", error, error.instance_path()))
+        .take(5)
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{} {path} answered {status} with a body its schema ({template}) refuses: {errors:?}\n{instance}",
+        method.to_uppercase()
+    );
+}
