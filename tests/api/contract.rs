@@ -26,7 +26,10 @@ fn contract() -> &'static Contract {
             .map(|path| {
                 (
                     path.clone(),
-                    path.trim_start_matches('/').split('/').map(str::to_owned).collect(),
+                    path.trim_start_matches('/')
+                        .split('/')
+                        .map(str::to_owned)
+                        .collect(),
                 )
             })
             .collect();
@@ -144,8 +147,9 @@ pub fn check(method: &str, path: &str, status: u16, content_type: &str, body: &[
         Ok(None) => return,
         Err(why) => panic!("{why}: {}", String::from_utf8_lossy(body)),
     };
-    let instance: Value = serde_json::from_slice(body)
-        .unwrap_or_else(|_| panic!("{method} {path} answered {status} with JSON that does not parse"));
+    let instance: Value = serde_json::from_slice(body).unwrap_or_else(|_| {
+        panic!("{method} {path} answered {status} with JSON that does not parse")
+    });
     let errors: Vec<String> = validator
         .iter_errors(&instance)
         .map(|error| format!("{} at {}", error, error.instance_path()))
@@ -155,5 +159,42 @@ pub fn check(method: &str, path: &str, status: u16, content_type: &str, body: &[
         errors.is_empty(),
         "{} {path} answered {status} with a body its schema ({template}) refuses: {errors:?}\n{instance}",
         method.to_uppercase()
+    );
+}
+
+#[test]
+#[should_panic(expected = "a body its schema")]
+fn an_answer_its_schema_refuses_fails_the_test_that_received_it() {
+    check(
+        "GET",
+        &format!("/v1/runs/{}", uuid::Uuid::new_v4()),
+        200,
+        "application/json",
+        br#"{"run_id": 7}"#,
+    );
+}
+
+#[test]
+#[should_panic(expected = "which the document does not list")]
+fn a_status_the_document_does_not_list_fails_the_test_that_received_it() {
+    check("GET", "/healthz", 418, "application/json", b"{}");
+}
+
+#[test]
+fn an_answer_that_is_what_the_document_says_passes() {
+    check(
+        "GET",
+        "/healthz",
+        200,
+        "application/json",
+        br#"{"status": "ok"}"#,
+    );
+    check(
+        "GET",
+        "/v1/audit/checkpoints",
+        401,
+        "application/problem+json",
+        br#"{"type": "https://run-ledger.dev/problems/unauthorized", "title": "Unauthorized",
+             "status": 401, "detail": "no key", "code": "unauthorized"}"#,
     );
 }

@@ -147,7 +147,10 @@ impl TestApp {
     /// against the OpenAPI document (`contract`).
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
         let request = request.build().expect("a request");
-        let (method, path) = (request.method().to_string(), request.url().path().to_owned());
+        let (method, path) = (
+            request.method().to_string(),
+            request.url().path().to_owned(),
+        );
         let response = self.client.execute(request).await.expect("request sent");
         let status = response.status();
         let headers = response.headers().clone();
