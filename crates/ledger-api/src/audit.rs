@@ -78,7 +78,7 @@ async fn run_events(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventList {
     /// Events with their envelopes and hashes (hex), in version order.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<crate::schema::EventEnvelopeSchema>)]
     pub events: Vec<RecordedEvent>,
 }
 
@@ -196,7 +196,7 @@ impl FeedPage {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FeedResponse {
     /// Events in position order.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<crate::schema::EventEnvelopeSchema>)]
     pub events: Vec<RecordedEvent>,
     /// Pass as `after` for the next page.
     pub next_after: u64,
@@ -257,7 +257,7 @@ pub struct VerifyResponse {
     /// True when every chain verified.
     pub ok: bool,
     /// The first event that does not verify: stream, version, position, reason.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::schema::ChainBreakSchema>)]
     pub first_bad: Option<ledger_store::ChainBreak>,
     /// The signed checkpoints of the transparency log, checked against the
     /// events, for keys that see every tenant when no stream is named.

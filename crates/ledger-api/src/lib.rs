@@ -13,6 +13,7 @@ mod metrics;
 mod problem;
 pub mod queries;
 pub mod request;
+pub mod schema;
 mod transparency;
 pub mod wire;
 

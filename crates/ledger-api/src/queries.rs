@@ -115,7 +115,7 @@ pub struct ListRuns {
     /// Only this person's runs.
     pub owner_id: Option<String>,
     /// Only runs in this status.
-    #[param(value_type = Option<String>, pattern = "^(queued|running|completed|completed_with_errors|failed|cancelled)$")]
+    #[param(value_type = Option<crate::schema::RunStatus>)]
     pub status: Option<String>,
     /// Only reruns of this run.
     pub rerun_of: Option<Uuid>,
@@ -315,6 +315,7 @@ pub struct LineageNode {
     /// Id.
     pub run_id: Uuid,
     /// Status.
+    #[schema(value_type = crate::schema::RunStatus)]
     pub status: String,
     /// When it was created.
     pub created_at: DateTime<Utc>,
@@ -503,7 +504,8 @@ pub struct LedgerQuery {
 pub struct LedgerEntry {
     /// The event's global position.
     pub global_position: i64,
-    /// `grant`, `deduction` or `refund`.
+    /// What the entry did.
+    #[schema(value_type = crate::schema::LedgerEntryKind)]
     pub kind: String,
     /// Credits moved.
     pub amount: i64,
@@ -600,7 +602,7 @@ pub async fn ledger(
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Projections {
     /// One per read model.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<crate::schema::ProjectionStatusSchema>)]
     pub projections: Vec<ledger_projections::ProjectionStatus>,
 }
 
@@ -625,6 +627,7 @@ pub struct RebuildStarted {
     /// The read model.
     pub name: String,
     /// `rebuilding`: follow it in `GET /v1/projections`.
+    #[schema(value_type = crate::schema::ProjectionState)]
     pub state: String,
 }
 

@@ -90,7 +90,7 @@ pub struct StageView {
     /// Name.
     pub name: String,
     /// Status.
-    #[schema(value_type = String, example = "processing")]
+    #[schema(value_type = crate::schema::StageStatus, example = "processing")]
     pub status: StageStatus,
     /// Last output.
     /// Any JSON (I-JSON: see docs/decisions.md).
@@ -108,7 +108,7 @@ pub struct FileView {
     /// Name.
     pub name: String,
     /// Status.
-    #[schema(value_type = String, example = "failed")]
+    #[schema(value_type = crate::schema::FileStatus, example = "failed")]
     pub status: FileStatus,
     /// Retries so far.
     pub retry_attempt: u32,
@@ -141,7 +141,7 @@ pub struct RunView {
     /// Project.
     pub project_id: Option<String>,
     /// Status.
-    #[schema(value_type = String, example = "completed_with_errors")]
+    #[schema(value_type = crate::schema::RunStatus, example = "completed_with_errors")]
     pub status: RunStatus,
     /// 1-based number of the first stage not completed.
     pub current_stage: u32,
@@ -269,7 +269,7 @@ pub struct RetryFailedResponse {
 #[serde(deny_unknown_fields)]
 pub struct GrantRequest {
     /// Bucket to credit.
-    #[schema(value_type = String, example = "monthly")]
+    #[schema(value_type = crate::schema::Bucket, example = "monthly")]
     pub bucket: Bucket,
     /// Credits, 1 to 10^12.
     #[schema(minimum = 1, maximum = 1_000_000_000_000i64)]
@@ -324,6 +324,7 @@ pub struct FactBody {
     /// One of `run.started`, `run.stage_updated`, `run.file_updated`,
     /// `run.credits_deducted`, `run.refunded`, `run.completed`, `run.failed`, `run.cancelled`.
     #[serde(rename = "type")]
+    #[schema(value_type = crate::schema::FactType)]
     pub event_type: String,
     /// The event's data, by type.
     #[schema(value_type = Option<Object>)]
