@@ -123,23 +123,50 @@ impl Contract {
     }
 }
 
-/// Checks an answer against the document. Answers to paths or methods the
-/// document does not have (the tests of unknown routes) are not checked;
-/// neither are bodies that are not JSON (SSE, NDJSON, text).
+/// Checks an answer against the document: its status is listed, the
+/// `X-Request-Id`, `Retry-After` and `X-Projection-Position` it carries are
+/// declared, and a JSON body fits the schema. Answers to paths or methods
+/// the document does not have (the tests of unknown routes) are not
+/// checked; nor are bodies that are not JSON (SSE, NDJSON, text).
 ///
 /// # Panics
 /// When the document does not describe the answer.
-pub fn check(method: &str, path: &str, status: u16, content_type: &str, body: &[u8]) {
-    let media_type = content_type.split(';').next().unwrap_or("").trim();
-    if !(media_type == "application/json" || media_type == "application/problem+json") {
-        return;
-    }
+pub fn check(
+    method: &str,
+    path: &str,
+    status: u16,
+    headers: &reqwest::header::HeaderMap,
+    body: &[u8],
+) {
     let contract = contract();
     let Some(template) = contract.template(path) else {
         return;
     };
     let method = method.to_ascii_lowercase();
     if contract.document["paths"][template].get(&method).is_none() {
+        return;
+    }
+    // The headers the service sets are in the document where they are sent.
+    let declared = &contract.document["paths"][template][&method]["responses"]
+        [status.to_string().as_str()]["headers"];
+    for name in ["x-request-id", "retry-after", "x-projection-position"] {
+        if headers.contains_key(name) {
+            let documented = declared
+                .as_object()
+                .is_some_and(|declared| declared.keys().any(|key| key.eq_ignore_ascii_case(name)));
+            assert!(
+                documented,
+                "{} {template} answered {status} with {name}, which the document does not declare",
+                method.to_uppercase()
+            );
+        }
+    }
+    let content_type = headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    let media_type = content_type.split(';').next().unwrap_or("").trim();
+    if !(media_type == "application/json" || media_type == "application/problem+json") {
         return;
     }
     let validator = match contract.validator(template, &method, &status.to_string(), media_type) {
@@ -169,15 +196,29 @@ fn an_answer_its_schema_refuses_fails_the_test_that_received_it() {
         "GET",
         &format!("/v1/runs/{}", uuid::Uuid::new_v4()),
         200,
-        "application/json",
+        &json_headers(),
         br#"{"run_id": 7}"#,
     );
+}
+
+fn json_headers() -> reqwest::header::HeaderMap {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("content-type", "application/json".parse().unwrap());
+    headers
+}
+
+#[test]
+#[should_panic(expected = "which the document does not declare")]
+fn a_header_the_document_does_not_declare_fails_the_test_that_received_it() {
+    let mut headers = json_headers();
+    headers.insert("x-projection-position", "7".parse().unwrap());
+    check("GET", "/healthz", 200, &headers, br#"{"status": "ok"}"#);
 }
 
 #[test]
 #[should_panic(expected = "which the document does not list")]
 fn a_status_the_document_does_not_list_fails_the_test_that_received_it() {
-    check("GET", "/healthz", 418, "application/json", b"{}");
+    check("GET", "/healthz", 418, &json_headers(), b"{}");
 }
 
 #[test]
@@ -186,14 +227,16 @@ fn an_answer_that_is_what_the_document_says_passes() {
         "GET",
         "/healthz",
         200,
-        "application/json",
+        &json_headers(),
         br#"{"status": "ok"}"#,
     );
+    let mut problem = reqwest::header::HeaderMap::new();
+    problem.insert("content-type", "application/problem+json".parse().unwrap());
     check(
         "GET",
         "/v1/audit/checkpoints",
         401,
-        "application/problem+json",
+        &problem,
         br#"{"type": "https://run-ledger.dev/problems/unauthorized", "title": "Unauthorized",
              "status": 401, "detail": "no key", "code": "unauthorized"}"#,
     );

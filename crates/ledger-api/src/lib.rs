@@ -94,7 +94,14 @@ struct ProblemResponses;
 
 impl utoipa::Modify for ProblemResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::{ContentBuilder, RefOr, ResponseBuilder};
+        use utoipa::openapi::header::HeaderBuilder;
+        use utoipa::openapi::{ContentBuilder, ObjectBuilder, RefOr, ResponseBuilder, Type};
+        let header = |description: &str, kind: Type| {
+            HeaderBuilder::new()
+                .schema(ObjectBuilder::new().schema_type(kind))
+                .description(Some(description))
+                .build()
+        };
         let problem = || {
             ContentBuilder::new()
                 .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
@@ -112,6 +119,12 @@ impl utoipa::Modify for ProblemResponses {
             ];
             for operation in operations.into_iter().flatten() {
                 let authenticated = operation.security.is_some();
+                // Answers read from a read model say at which position.
+                let read_model = operation
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .any(|parameter| parameter.name == "min_position");
                 let responses = &mut operation.responses.responses;
                 if authenticated {
                     for (status, description) in [
@@ -132,11 +145,35 @@ impl utoipa::Modify for ProblemResponses {
                     }
                 }
                 for (status, response) in responses.iter_mut() {
-                    if let (RefOr::T(response), true) =
-                        (response, status.starts_with('4') || status.starts_with('5'))
-                    {
+                    let RefOr::T(response) = response else {
+                        continue;
+                    };
+                    if status.starts_with('4') || status.starts_with('5') {
                         response.content.clear();
                         response.content.insert(PROBLEM_JSON.to_owned(), problem());
+                    }
+                    response
+                        .headers
+                        .insert("X-Request-Id".to_owned(), header(
+                            "The request's id: the client's `X-Request-Id` when sane, else generated; \
+                             the service's log lines of the request carry it",
+                            Type::String,
+                        ));
+                    if status == "429" || status == "503" {
+                        response.headers.insert(
+                            "Retry-After".to_owned(),
+                            header("Seconds to wait before retrying", Type::Integer),
+                        );
+                    }
+                    if read_model && status == "200" {
+                        response.headers.insert(
+                            "X-Projection-Position".to_owned(),
+                            header(
+                                "The read model's position the answer was read at: at least \
+                                 `min_position` when given",
+                                Type::Integer,
+                            ),
+                        );
                     }
                 }
             }

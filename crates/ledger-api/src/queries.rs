@@ -187,8 +187,7 @@ const RUN_STATUSES: [&str; 6] = [
 
 /// List runs, newest first.
 #[utoipa::path(get, path = "/v1/runs", tag = "queries", params(ListRuns),
-    responses((status = 200, description = "A page of runs", body = RunPage,
-        headers(("X-Projection-Position" = u64, description = "Read model position answered from")))),
+    responses((status = 200, description = "A page of runs", body = RunPage)),
     security(("bearer" = [])))]
 pub async fn list_runs(
     State(state): State<AppState>,

@@ -487,7 +487,25 @@ pub async fn audit(
         ..LogAudit::default()
     };
     let mut builder = RootBuilder::default();
-    let mut pending = list(pool, 0, 1_000).await?.into_iter().peekable();
+    // The checkpoints to check are those signed before the pass began: one
+    // signed meanwhile may cover a size the pass has already gone by.
+    let last_signed: i64 =
+        sqlx::query_scalar("SELECT COALESCE(MAX(tree_size), 0) FROM log_checkpoints")
+            .fetch_one(pool)
+            .await?;
+    let last_signed = last_signed as u64;
+    let signed_before = |after: u64| async move {
+        Ok::<_, CheckpointError>(
+            list(pool, after, 1_000)
+                .await?
+                .into_iter()
+                .filter(|checkpoint| checkpoint.tree_size <= last_signed)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .peekable(),
+        )
+    };
+    let mut pending = signed_before(0).await?;
     let mut last_listed = 0;
     loop {
         let events = sqlx::query(
@@ -525,8 +543,8 @@ pub async fn audit(
                 audit.check(&checkpoint, &builder.root(), log_key, witnesses);
                 last_listed = checkpoint.tree_size;
             }
-            if pending.peek().is_none() {
-                pending = list(pool, last_listed, 1_000).await?.into_iter().peekable();
+            if pending.peek().is_none() && last_listed < last_signed {
+                pending = signed_before(last_listed).await?;
             }
         }
     }
