@@ -180,8 +180,7 @@ impl LogClient {
             self.http
                 .post(url)
                 .bearer_auth(&self.api_key)
-                .header(reqwest::header::CONTENT_TYPE, "text/plain")
-                .body(note.to_owned()),
+                .json(&serde_json::json!({ "note": note })),
         )
         .await
         .map(drop)

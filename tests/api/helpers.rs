@@ -125,6 +125,29 @@ pub fn python_packages(module: &str, requirement: &str) -> PathBuf {
     dir
 }
 
+/// A directory whose `node_modules/.bin` holds the commands of `packages`
+/// (exact versions): installed by npm into the tests' target directory once.
+/// The client generators of the contract tests are npm packages.
+pub fn node_packages(packages: &[&str]) -> PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("node-packages");
+    let stamp = dir.join(format!(
+        "installed-{}",
+        packages.join("-").replace(['/', '@'], "_")
+    ));
+    if !stamp.exists() {
+        std::fs::create_dir_all(&dir).unwrap();
+        let installed = std::process::Command::new("npm")
+            .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir)
+            .args(packages)
+            .status()
+            .expect("npm runs");
+        assert!(installed.success(), "npm installs {packages:?}");
+        std::fs::write(&stamp, b"").unwrap();
+    }
+    dir
+}
+
 /// A response: status and JSON body (problem bodies included).
 #[derive(Debug)]
 pub struct Reply {

@@ -307,7 +307,7 @@ async fn post_note(app: &TestApp, key: &str, content_type: &str, note: &str) -> 
             .post(app.url("/v1/audit/cosignatures"))
             .bearer_auth(key)
             .header("content-type", content_type)
-            .body(note.to_owned()),
+            .body(json!({ "note": note }).to_string()),
     )
     .await
 }
@@ -333,17 +333,19 @@ async fn cosignatures_are_refused_unless_a_configured_witness_signed_the_checkpo
     let good = cosigned_by(&ledger.witness, &parsed.text);
 
     assert_eq!(
-        post_note(app, &audit, "text/plain", &good).await.code(),
+        post_note(app, &audit, "application/json", &good)
+            .await
+            .code(),
         "insufficient_scope"
     );
     assert_eq!(
-        post_note(app, &witness_key, "application/json", &good)
+        post_note(app, &witness_key, "text/plain", &good)
             .await
             .code(),
         "unsupported_media_type"
     );
     assert_eq!(
-        post_note(app, &witness_key, "text/plain", "not a note")
+        post_note(app, &witness_key, "application/json", "not a note")
             .await
             .code(),
         "malformed_note"
@@ -352,7 +354,7 @@ async fn cosignatures_are_refused_unless_a_configured_witness_signed_the_checkpo
         post_note(
             app,
             &witness_key,
-            "text/plain",
+            "application/json",
             &cosigned_by(&stranger, &parsed.text)
         )
         .await
@@ -372,13 +374,13 @@ async fn cosignatures_are_refused_unless_a_configured_witness_signed_the_checkpo
             (409, "checkpoint_mismatch"),
         ),
     ] {
-        let reply = post_note(app, &witness_key, "text/plain", &note).await;
+        let reply = post_note(app, &witness_key, "application/json", &note).await;
         assert_eq!((reply.status.as_u16(), reply.code()), refused);
     }
     let mut forged_note = ledger_store::note::SignedNote::parse(&good).unwrap();
     forged_note.signatures.last_mut().unwrap().signature[3] ^= 0x40;
     assert_eq!(
-        post_note(app, &witness_key, "text/plain", &forged_note.render())
+        post_note(app, &witness_key, "application/json", &forged_note.render())
             .await
             .code(),
         "bad_cosignature"
@@ -391,7 +393,7 @@ async fn cosignatures_are_refused_unless_a_configured_witness_signed_the_checkpo
         .to_string()
         .contains(ledger.witness.verifier().name()));
 
-    let accepted = post_note(app, &witness_key, "text/plain", &good).await;
+    let accepted = post_note(app, &witness_key, "application/json", &good).await;
     assert_eq!(accepted.status, 200, "{:?}", accepted.body);
     let served = app
         .get("/v1/audit/checkpoints?limit=1000", &audit)

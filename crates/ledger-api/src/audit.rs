@@ -204,7 +204,8 @@ pub struct FeedResponse {
 
 /// The global feed in order; NDJSON with `Accept: application/x-ndjson`.
 #[utoipa::path(get, path = "/v1/events", tag = "audit", params(FeedPage),
-    responses((status = 200, description = "A page of the feed", body = FeedResponse)),
+    responses((status = 200, description = "A page of the feed: JSON, or with `Accept: application/x-ndjson` one envelope per line",
+        content((FeedResponse = "application/json"), (crate::schema::EventEnvelopeSchema = "application/x-ndjson")))),
     security(("bearer" = [])))]
 pub async fn feed(
     State(state): State<AppState>,

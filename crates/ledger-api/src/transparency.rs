@@ -20,7 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::audit::FeedPage;
 use crate::auth::{Principal, Scope};
-use crate::body::RawBody;
+use crate::body::{parse_json, RawBody};
 use crate::{ApiError, AppState};
 
 impl From<CheckpointError> for ApiError {
@@ -287,12 +287,20 @@ pub async fn consistency_proof(
     .into_response())
 }
 
-/// Adds witnesses' signatures to a checkpoint: the body is the checkpoint
-/// note as the witness returns it (the log's text and signature, then its
-/// own signature lines, `text/plain`). Only signatures of the witnesses
-/// this log is configured to accept (`RUN_LEDGER_WITNESS_KEYS`) are kept.
+/// A witness's signatures of a checkpoint.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CosignRequest {
+    /// The checkpoint note as the witness returns it: the log's text and
+    /// signature, then its own signature lines.
+    pub note: String,
+}
+
+/// Adds witnesses' signatures to a checkpoint this log signed. Only
+/// signatures of the witnesses this log is configured to accept
+/// (`RUN_LEDGER_WITNESS_KEYS`) are kept.
 #[utoipa::path(post, path = "/v1/audit/cosignatures", tag = "audit",
-    request_body(content = String, content_type = "text/plain", description = "The cosigned checkpoint note"),
+    request_body = CosignRequest,
     responses((status = 200, description = "The checkpoint with every cosignature", body = CheckpointEntry),
               (status = 400, description = "Not a note, no accepted witness, or a bad signature", body = crate::Problem),
               (status = 404, description = "No checkpoint of that tree size", body = crate::Problem),
@@ -305,15 +313,8 @@ pub async fn cosign(
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     principal.require(Scope::Witness)?;
-    let is_text = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.trim().to_ascii_lowercase().starts_with("text/plain"));
-    if !is_text {
-        return Err(ApiError::UnsupportedMediaType("text/plain"));
-    }
-    let note = std::str::from_utf8(&body)
-        .map_err(|_| ApiError::MalformedNote("the note is not UTF-8".into()))?;
+    let CosignRequest { note } = parse_json(&headers, &body)?;
+    let note = note.as_str();
     let cosigned = checkpoint::add_cosignatures(&state.pool, note, &state.witnesses)
         .await
         .map_err(|error| match error {
