@@ -2,6 +2,7 @@
 
 mod audit;
 mod bad_input;
+mod clients;
 mod binary;
 mod contract;
 mod health;

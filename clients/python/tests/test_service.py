@@ -1,0 +1,114 @@
+"""The Python client against a running service (run by tests/api/clients.rs).
+
+RUN_LEDGER_URL is the service, RUN_LEDGER_KEY an append+read key of tenant
+RUN_LEDGER_TENANT, RUN_LEDGER_ADMIN_KEY an admin key. Each check raises on a
+difference; the process exits non-zero on the first.
+"""
+
+import asyncio
+import os
+import uuid
+
+from run_ledger_client import AuthenticatedClient
+from run_ledger_client.api.commands import create_run, grant, report_facts, retry_failed
+from run_ledger_client.api.queries import balance, get_run, list_runs
+from run_ledger_client.models import (
+    Bucket,
+    CreateRunRequest,
+    DocumentBody,
+    FactBody,
+    FactBodyDataType0,
+    FactsRequest,
+    FactType,
+    FileBody,
+    GrantRequest,
+    Problem,
+    RunDetail,
+    RunPage,
+    RunResponse,
+    RunStatus,
+)
+
+URL = os.environ["RUN_LEDGER_URL"]
+TENANT = os.environ["RUN_LEDGER_TENANT"]
+
+
+def client(key: str, actor: str = "ada") -> AuthenticatedClient:
+    return AuthenticatedClient(base_url=URL, token=key, headers={"X-Actor-Id": actor})
+
+
+def sync_round_trip() -> None:
+    tenant = client(os.environ["RUN_LEDGER_KEY"])
+    admin = client(os.environ["RUN_LEDGER_ADMIN_KEY"])
+    granted = grant.sync_detailed(TENANT, client=admin, body=GrantRequest(amount=5, bucket=Bucket.MONTHLY))
+    assert granted.status_code == 201, granted.content
+
+    body = CreateRunRequest(
+        owner_id="ada",
+        document=DocumentBody(name="report.pdf", url="https://blob/report.pdf"),
+        files=[FileBody(name="a.pdf"), FileBody(name="b.pdf")],
+        stages=["extract", "load"],
+    )
+    key = str(uuid.uuid4())
+    created = create_run.sync_detailed(client=tenant, body=body, idempotency_key=key)
+    assert created.status_code == 201, created.content
+    assert isinstance(created.parsed, RunResponse)
+    run = created.parsed
+    assert run.status == RunStatus.QUEUED
+    assert run.appended, "the answer names the events it appended"
+    again = create_run.sync_detailed(client=tenant, body=body, idempotency_key=key)
+    assert again.parsed.run_id == run.run_id, "an Idempotency-Key answers repeats alike"
+
+    facts = FactsRequest(
+        events=[
+            FactBody(type_=FactType.RUN_STARTED),
+            FactBody(
+                type_=FactType.RUN_FILE_UPDATED,
+                data=FactBodyDataType0.from_dict({"index": 0, "status": "failed", "error": "timeout"}),
+            ),
+            FactBody(
+                type_=FactType.RUN_FILE_UPDATED,
+                data=FactBodyDataType0.from_dict({"index": 1, "status": "completed"}),
+            ),
+            FactBody(type_=FactType.RUN_COMPLETED),
+        ]
+    )
+    reported = report_facts.sync_detailed(run.run_id, client=tenant, body=facts)
+    assert reported.status_code == 200, reported.content
+    position = reported.parsed.global_position
+
+    # Read-your-writes: the query parameter reaches the URL.
+    detail = get_run.sync_detailed(run.run_id, client=tenant, min_position=position)
+    assert detail.status_code == 200, detail.content
+    assert isinstance(detail.parsed, RunDetail)
+    assert detail.parsed.status == RunStatus.COMPLETED_WITH_ERRORS
+    assert int(detail.headers["x-projection-position"]) >= position
+
+    retried = retry_failed.sync_detailed(run.run_id, client=tenant)
+    assert retried.status_code == 200, retried.content
+    assert retried.parsed.credits_charged == 1
+
+    page = list_runs.sync_detailed(client=tenant, owner_id="ada", status=RunStatus.RUNNING, limit=10)
+    assert isinstance(page.parsed, RunPage)
+    assert [r.run_id for r in page.parsed.runs] == [run.run_id], page.content
+
+    missing = get_run.sync_detailed(uuid.uuid4(), client=tenant)
+    assert missing.status_code == 404
+    assert isinstance(missing.parsed, Problem)
+    assert missing.parsed.code == "run_not_found"
+
+
+async def async_reads() -> None:
+    tenant = client(os.environ["RUN_LEDGER_KEY"])
+    async with tenant as session:
+        account, runs = await asyncio.gather(
+            balance.asyncio(TENANT, client=session),
+            list_runs.asyncio(client=session, limit=5),
+        )
+    assert account.consumed == 1, account
+    assert len(runs.runs) == 1, runs
+
+
+sync_round_trip()
+asyncio.run(async_reads())
+print("python client: ok")
