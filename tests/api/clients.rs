@@ -106,7 +106,9 @@ async fn the_typescript_client_is_the_documents_and_works_against_the_service() 
         .unwrap();
     assert!(typechecked.status.success(), "{}", said(&typechecked));
     let mut node = Command::new("node");
-    node.args(["--test", "test/"]).current_dir(&client).envs(environment);
+    node.args(["--test", "test/"])
+        .current_dir(&client)
+        .envs(environment);
     let tested = run(node).await;
     assert!(tested.status.success(), "{}", said(&tested));
     let _ = std::fs::remove_dir_all(&dir);
@@ -120,7 +122,14 @@ async fn the_python_client_is_the_documents_and_works_against_the_service() {
     std::fs::create_dir_all(&dir).unwrap();
     let document = served_document(&app, &dir).await;
     let generated = Command::new("python3")
-        .args(["-m", "openapi_python_client", "generate", "--meta", "uv", "--config"])
+        .args([
+            "-m",
+            "openapi_python_client",
+            "generate",
+            "--meta",
+            "uv",
+            "--config",
+        ])
         .arg(client.join("generator.yaml"))
         .arg("--path")
         .arg(&document)

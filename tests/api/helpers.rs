@@ -376,6 +376,21 @@ impl SseReader {
         if let Some(id) = last_event_id {
             request = request.header("Last-Event-ID", id.to_string());
         }
+        Self::from_request(request).await
+    }
+
+    /// A stream opened as a browser's `EventSource` does: no
+    /// `Authorization`, a stream token in the URL.
+    pub async fn open_with_token(app: &TestApp, path: &str, token: &str) -> Self {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        Self::from_request(
+            app.client
+                .get(app.url(&format!("{path}{separator}token={token}"))),
+        )
+        .await
+    }
+
+    async fn from_request(request: reqwest::RequestBuilder) -> Self {
         let response = request.send().await.unwrap();
         assert_eq!(response.status(), 200);
         assert!(response.headers()["content-type"]

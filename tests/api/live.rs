@@ -127,3 +127,98 @@ async fn a_bad_last_event_id_is_400() {
         (400, "invalid_query")
     );
 }
+
+/// A browser's EventSource cannot send `Authorization`: it opens the
+/// streams with a stream token, which keeps its key's tenant, works on
+/// every instance, opens nothing but streams, and dies with its key.
+#[tokio::test]
+async fn a_stream_token_opens_the_streams_for_a_browser_and_nothing_else() {
+    let db = ledger_embedded_pg::testing::fresh_database().await;
+    let app = spawn_app_on(db.clone()).await;
+    let other_instance = spawn_app_on(db).await;
+    let created_key = app
+        .post(
+            "/v1/keys",
+            ADMIN_KEY,
+            json!({"tenant_id": "acme", "scopes": ["append", "read"]}),
+        )
+        .await;
+    let key = created_key.body["key"].as_str().unwrap().to_owned();
+    let key_id = created_key.body["id"].as_str().unwrap().to_owned();
+    let globex = app.key(Some("globex"), &["append", "read"]).await;
+    app.post("/v1/runs", &globex, run_body("bo", 0, &["a"]))
+        .await;
+    let created = app
+        .post("/v1/runs", &key, run_body("ada", 0, &["a", "b"]))
+        .await;
+    let run_id = created.body["run_id"].as_str().unwrap().to_owned();
+    let at = created.body["global_position"].as_u64().unwrap();
+    app.get(&format!("/v1/runs/{run_id}?min_position={at}"), &key)
+        .await;
+
+    let issued = app.post("/v1/stream-tokens", &key, json!({})).await;
+    assert_eq!(issued.status, 201, "{:?}", issued.body);
+    let token = issued.body["token"].as_str().unwrap().to_owned();
+    assert!(issued.body["expires_at"].is_string());
+
+    let mut watch =
+        SseReader::open_with_token(&other_instance, &format!("/v1/runs/{run_id}/watch"), &token)
+            .await;
+    assert_eq!(watch.next().await.unwrap().data["status"], "queued");
+    let mut feed = SseReader::open_with_token(&app, "/v1/events/stream?after=0", &token).await;
+    let first = feed.next().await.unwrap();
+    assert_eq!(
+        first.data["metadata"]["tenant_id"], "acme",
+        "the token sees its key's tenant only: {:?}",
+        first.data
+    );
+
+    // No other route takes it, and made-up tokens open nothing.
+    let unauthenticated = |path: String| {
+        let request = app.client.get(app.url(&path));
+        app.send(request)
+    };
+    assert_eq!(
+        unauthenticated(format!("/v1/runs/{run_id}?token={token}"))
+            .await
+            .code(),
+        "unauthorized"
+    );
+    assert_eq!(
+        unauthenticated(format!("/v1/runs/{run_id}/watch?token=rlst_forged"))
+            .await
+            .code(),
+        "unauthorized"
+    );
+    let appender = app.key(Some("acme"), &["append"]).await;
+    assert_eq!(
+        app.post("/v1/stream-tokens", &appender, json!({}))
+            .await
+            .code(),
+        "insufficient_scope"
+    );
+
+    // Revoking the key ends its tokens, on every instance.
+    let revoked = app
+        .send(
+            app.client
+                .delete(app.url(&format!("/v1/keys/{key_id}")))
+                .bearer_auth(ADMIN_KEY),
+        )
+        .await;
+    assert!(revoked.status.is_success(), "{:?}", revoked.body);
+    assert_eq!(
+        unauthenticated(format!("/v1/events/stream?token={token}"))
+            .await
+            .code(),
+        "unauthorized"
+    );
+    let refused = other_instance
+        .send(
+            other_instance
+                .client
+                .get(other_instance.url(&format!("/v1/runs/{run_id}/watch?token={token}"))),
+        )
+        .await;
+    assert_eq!(refused.code(), "unauthorized");
+}

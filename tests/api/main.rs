@@ -2,8 +2,8 @@
 
 mod audit;
 mod bad_input;
-mod clients;
 mod binary;
+mod clients;
 mod contract;
 mod health;
 mod helpers;

@@ -37,7 +37,7 @@ def client(key: str, actor: str = "ada") -> AuthenticatedClient:
     return AuthenticatedClient(base_url=URL, token=key, headers={"X-Actor-Id": actor})
 
 
-def sync_round_trip() -> None:
+def sync_round_trip() -> int:
     tenant = client(os.environ["RUN_LEDGER_KEY"])
     admin = client(os.environ["RUN_LEDGER_ADMIN_KEY"])
     granted = grant.sync_detailed(TENANT, client=admin, body=GrantRequest(amount=5, bucket=Bucket.MONTHLY))
@@ -88,7 +88,10 @@ def sync_round_trip() -> None:
     assert retried.status_code == 200, retried.content
     assert retried.parsed.credits_charged == 1
 
-    page = list_runs.sync_detailed(client=tenant, owner_id="ada", status=RunStatus.RUNNING, limit=10)
+    after = retried.parsed.global_position
+    page = list_runs.sync_detailed(
+        client=tenant, owner_id="ada", status=RunStatus.RUNNING, limit=10, min_position=after
+    )
     assert isinstance(page.parsed, RunPage)
     assert [r.run_id for r in page.parsed.runs] == [run.run_id], page.content
 
@@ -96,19 +99,19 @@ def sync_round_trip() -> None:
     assert missing.status_code == 404
     assert isinstance(missing.parsed, Problem)
     assert missing.parsed.code == "run_not_found"
+    return after
 
 
-async def async_reads() -> None:
+async def async_reads(after: int) -> None:
     tenant = client(os.environ["RUN_LEDGER_KEY"])
     async with tenant as session:
         account, runs = await asyncio.gather(
-            balance.asyncio(TENANT, client=session),
-            list_runs.asyncio(client=session, limit=5),
+            balance.asyncio(TENANT, client=session, min_position=after),
+            list_runs.asyncio(client=session, limit=5, min_position=after),
         )
     assert account.consumed == 1, account
     assert len(runs.runs) == 1, runs
 
 
-sync_round_trip()
-asyncio.run(async_reads())
+asyncio.run(async_reads(sync_round_trip()))
 print("python client: ok")

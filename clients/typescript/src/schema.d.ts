@@ -551,6 +551,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/stream-tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A token to open server-sent event streams from a browser, with this
+         *     key's tenant and scopes (any key that may read).
+         */
+        post: operations["create_stream_token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1442,6 +1462,16 @@ export interface components {
             output?: unknown;
             /** @description Status. */
             status: components["schemas"]["StageStatus"];
+        };
+        /** @description A stream token. */
+        StreamToken: {
+            /**
+             * Format: date-time
+             * @description Until when it opens streams.
+             */
+            expires_at: string;
+            /** @description Pass as `?token=` to `/v1/runs/{run_id}/watch` or `/v1/events/stream`. */
+            token: string;
         };
         /** @description The hash-chain check's outcome. */
         VerifyResponse: {
@@ -3195,6 +3225,11 @@ export interface operations {
             query?: {
                 /** @description Start after this global position (`Last-Event-ID` takes precedence). */
                 after?: number;
+                /**
+                 * @description A stream token (`POST /v1/stream-tokens`), for browsers, whose
+                 *     `EventSource` cannot send `Authorization`.
+                 */
+                token?: string;
             };
             header?: {
                 /** @description Resume after this position */
@@ -5960,7 +5995,10 @@ export interface operations {
     };
     watch_run: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description A stream token (`POST /v1/stream-tokens`), for browsers, whose `EventSource` cannot send `Authorization` */
+                token?: string;
+            };
             header?: never;
             path: {
                 /** @description The run */
@@ -6024,6 +6062,142 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when sane, else generated; the service's log lines of the request carry it */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too slow */
+            408: {
+                headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when sane, else generated; the service's log lines of the request carry it */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when sane, else generated; the service's log lines of the request carry it */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when sane, else generated; the service's log lines of the request carry it */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid values */
+            422: {
+                headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when sane, else generated; the service's log lines of the request carry it */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the key's rate limit (see Retry-After) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request's id: the client's `X-Request-Id` when sane, else generated; the service's log lines of the request carry it */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure, logged under the request id */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when sane, else generated; the service's log lines of the request carry it */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request's id: the client's `X-Request-Id` when sane, else generated; the service's log lines of the request carry it */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_stream_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The token */
+            201: {
+                headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when sane, else generated; the service's log lines of the request carry it */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StreamToken"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when sane, else generated; the service's log lines of the request carry it */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown key */
+            401: {
+                headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when sane, else generated; the service's log lines of the request carry it */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key may not do this */
+            403: {
                 headers: {
                     /** @description The request's id: the client's `X-Request-Id` when sane, else generated; the service's log lines of the request carry it */
                     "X-Request-Id"?: string;

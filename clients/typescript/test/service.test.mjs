@@ -47,10 +47,13 @@ test("a run's life through the client, read back with min_position", async () =>
     params: { path: { run_id: created.run_id } },
   }));
   assert.equal(retried.credits_charged, 1);
-  const page = await unwrap(client.GET("/v1/runs", { params: { query: { status: "running", owner_id: "ada" } } }));
+  const after = retried.global_position;
+  const page = await unwrap(client.GET("/v1/runs", {
+    params: { query: { status: "running", owner_id: "ada", min_position: after } },
+  }));
   assert.deepEqual(page.runs.map((r) => r.run_id), [created.run_id]);
   const balance = await unwrap(client.GET("/v1/accounts/{tenant_id}/balance", {
-    params: { path: { tenant_id: tenant } },
+    params: { path: { tenant_id: tenant }, query: { min_position: after } },
   }));
   assert.equal(balance.consumed, 1);
 });

@@ -428,11 +428,32 @@ impl RateLimits {
     }
 }
 
+/// A `?token=` on a stream route presented without `Authorization`: a
+/// browser's `EventSource` (`stream_tokens`). Anywhere else a token is no
+/// credential.
+fn stream_token(parts: &Parts) -> Option<String> {
+    if parts.headers.contains_key(header::AUTHORIZATION) {
+        return None;
+    }
+    let route = parts.extensions.get::<axum::extract::MatchedPath>()?;
+    if !crate::stream_tokens::STREAM_ROUTES.contains(&route.as_str()) {
+        return None;
+    }
+    parts
+        .uri
+        .query()?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("token=").map(|token| token.to_owned()))
+}
+
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let principal = authenticate(state, &parts.headers).await?;
+        let principal = match stream_token(parts) {
+            Some(token) => crate::stream_tokens::authenticate(state, &token).await?,
+            None => authenticate(state, &parts.headers).await?,
+        };
         state.rate_limits.take(principal.key_id)?;
         Ok(principal)
     }

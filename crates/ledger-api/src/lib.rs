@@ -14,6 +14,7 @@ mod problem;
 pub mod queries;
 pub mod request;
 pub mod schema;
+pub mod stream_tokens;
 mod transparency;
 pub mod wire;
 
@@ -197,6 +198,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(queries::lineage))
         .routes(routes!(live::watch_run))
         .routes(routes!(live::event_stream))
+        .routes(routes!(stream_tokens::create))
         .routes(routes!(queries::latest_project_run))
         .routes(routes!(queries::balance))
         .routes(routes!(queries::ledger))

@@ -197,7 +197,8 @@ fn is_finished(run: &Value) -> bool {
 /// (its final state is the last event). A run that has ended already
 /// answers 204 No Content, on which an EventSource stops reconnecting.
 #[utoipa::path(get, path = "/v1/runs/{run_id}/watch", tag = "queries",
-    params(("run_id" = Uuid, Path, description = "The run")),
+    params(("run_id" = Uuid, Path, description = "The run"),
+           ("token" = Option<String>, Query, description = "A stream token (`POST /v1/stream-tokens`), for browsers, whose `EventSource` cannot send `Authorization`")),
     responses((status = 200, description = "`text/event-stream` of `run` events, each the run as `GET /v1/runs/{id}` shows it", content_type = "text/event-stream", body = String),
         (status = 204, description = "The run has ended: nothing to follow"),
         (status = 404, body = crate::Problem)),
@@ -257,6 +258,9 @@ pub async fn watch_run(
 pub struct StreamFrom {
     /// Start after this global position (`Last-Event-ID` takes precedence).
     pub after: Option<u64>,
+    /// A stream token (`POST /v1/stream-tokens`), for browsers, whose
+    /// `EventSource` cannot send `Authorization`.
+    pub token: Option<String>,
 }
 
 fn sse_event(event: &RecordedEvent) -> Event {

@@ -57,6 +57,7 @@ from .run_view import RunView
 from .scope import Scope
 from .stage_status import StageStatus
 from .stage_view import StageView
+from .stream_token import StreamToken
 from .verify_response import VerifyResponse
 
 __all__ = (
@@ -117,5 +118,6 @@ __all__ = (
     "Scope",
     "StageStatus",
     "StageView",
+    "StreamToken",
     "VerifyResponse",
 )

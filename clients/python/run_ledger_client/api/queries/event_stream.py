@@ -17,6 +17,7 @@ from typing import cast
 def _get_kwargs(
     *,
     after: int | Unset = UNSET,
+    token: str | Unset = UNSET,
     last_event_id: int | None | Unset = UNSET,
 
 ) -> dict[str, Any]:
@@ -31,6 +32,8 @@ def _get_kwargs(
     params: dict[str, Any] = {}
 
     params["after"] = after
+
+    params["token"] = token
 
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
@@ -142,6 +145,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     after: int | Unset = UNSET,
+    token: str | Unset = UNSET,
     last_event_id: int | None | Unset = UNSET,
 
 ) -> Response[Problem | str]:
@@ -152,6 +156,7 @@ def sync_detailed(
 
     Args:
         after (int | Unset):
+        token (str | Unset):
         last_event_id (int | None | Unset):
 
     Raises:
@@ -165,6 +170,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         after=after,
+token=token,
 last_event_id=last_event_id,
 
     )
@@ -179,6 +185,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     after: int | Unset = UNSET,
+    token: str | Unset = UNSET,
     last_event_id: int | None | Unset = UNSET,
 
 ) -> Problem | str | None:
@@ -189,6 +196,7 @@ def sync(
 
     Args:
         after (int | Unset):
+        token (str | Unset):
         last_event_id (int | None | Unset):
 
     Raises:
@@ -203,6 +211,7 @@ def sync(
     return sync_detailed(
         client=client,
 after=after,
+token=token,
 last_event_id=last_event_id,
 
     ).parsed
@@ -211,6 +220,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     after: int | Unset = UNSET,
+    token: str | Unset = UNSET,
     last_event_id: int | None | Unset = UNSET,
 
 ) -> Response[Problem | str]:
@@ -221,6 +231,7 @@ async def asyncio_detailed(
 
     Args:
         after (int | Unset):
+        token (str | Unset):
         last_event_id (int | None | Unset):
 
     Raises:
@@ -234,6 +245,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         after=after,
+token=token,
 last_event_id=last_event_id,
 
     )
@@ -248,6 +260,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     after: int | Unset = UNSET,
+    token: str | Unset = UNSET,
     last_event_id: int | None | Unset = UNSET,
 
 ) -> Problem | str | None:
@@ -258,6 +271,7 @@ async def asyncio(
 
     Args:
         after (int | Unset):
+        token (str | Unset):
         last_event_id (int | None | Unset):
 
     Raises:
@@ -272,6 +286,7 @@ async def asyncio(
     return (await asyncio_detailed(
         client=client,
 after=after,
+token=token,
 last_event_id=last_event_id,
 
     )).parsed

@@ -9,6 +9,7 @@ from ...types import Response, UNSET
 from ... import errors
 
 from ...models.problem import Problem
+from ...types import UNSET, Unset
 from typing import cast
 from uuid import UUID
 
@@ -16,17 +17,26 @@ from uuid import UUID
 
 def _get_kwargs(
     run_id: UUID,
+    *,
+    token: str | Unset = UNSET,
 
 ) -> dict[str, Any]:
     
 
     
 
-    
+    params: dict[str, Any] = {}
+
+    params["token"] = token
+
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/v1/runs/{run_id}/watch".format(run_id=quote(str(run_id), safe=""),),
+        "params": params,
     }
 
 
@@ -139,6 +149,7 @@ def sync_detailed(
     run_id: UUID,
     *,
     client: AuthenticatedClient,
+    token: str | Unset = UNSET,
 
 ) -> Response[Any | Problem | str]:
     """ Follow one run: its state now, then after each change, until it ends
@@ -147,6 +158,7 @@ def sync_detailed(
 
     Args:
         run_id (UUID):
+        token (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -159,6 +171,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         run_id=run_id,
+token=token,
 
     )
 
@@ -172,6 +185,7 @@ def sync(
     run_id: UUID,
     *,
     client: AuthenticatedClient,
+    token: str | Unset = UNSET,
 
 ) -> Any | Problem | str | None:
     """ Follow one run: its state now, then after each change, until it ends
@@ -180,6 +194,7 @@ def sync(
 
     Args:
         run_id (UUID):
+        token (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -193,6 +208,7 @@ def sync(
     return sync_detailed(
         run_id=run_id,
 client=client,
+token=token,
 
     ).parsed
 
@@ -200,6 +216,7 @@ async def asyncio_detailed(
     run_id: UUID,
     *,
     client: AuthenticatedClient,
+    token: str | Unset = UNSET,
 
 ) -> Response[Any | Problem | str]:
     """ Follow one run: its state now, then after each change, until it ends
@@ -208,6 +225,7 @@ async def asyncio_detailed(
 
     Args:
         run_id (UUID):
+        token (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -220,6 +238,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         run_id=run_id,
+token=token,
 
     )
 
@@ -233,6 +252,7 @@ async def asyncio(
     run_id: UUID,
     *,
     client: AuthenticatedClient,
+    token: str | Unset = UNSET,
 
 ) -> Any | Problem | str | None:
     """ Follow one run: its state now, then after each change, until it ends
@@ -241,6 +261,7 @@ async def asyncio(
 
     Args:
         run_id (UUID):
+        token (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -254,5 +275,6 @@ async def asyncio(
     return (await asyncio_detailed(
         run_id=run_id,
 client=client,
+token=token,
 
     )).parsed
