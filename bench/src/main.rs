@@ -43,6 +43,11 @@ struct Args {
     /// Runs in the log for the rebuild and query measurements (0: skip them).
     #[arg(long, default_value_t = 1_000_000)]
     runs: usize,
+    /// After the scale figures, add events (of streams no read model
+    /// follows) until the log holds this many, and measure the transparency
+    /// log again (0: skip).
+    #[arg(long, default_value_t = 0)]
+    tree_events: u64,
     /// Seconds of unmeasured load before the figures (then `VACUUM ANALYZE`).
     #[arg(long, default_value_t = 5)]
     warm_up_seconds: u64,
@@ -505,21 +510,22 @@ async fn main() -> anyhow::Result<()> {
             .as_str()
             .context("an audit key")?
             .to_owned();
-        for line in transparency::figures(
-            &store,
-            &raw,
-            &dir.join("signing.key"),
-            transparency::ProofLoad {
-                client: &client,
-                base: &base,
-                audit_key: &audit_key,
-                clients: args.query_clients,
-                seconds: args.seconds,
-            },
-        )
-        .await
-        {
+        let load = || transparency::ProofLoad {
+            client: &client,
+            base: &base,
+            audit_key: &audit_key,
+            clients: args.query_clients,
+            seconds: args.seconds,
+        };
+        for line in transparency::figures(&store, &raw, &dir.join("signing.key"), load()).await {
             println!("{line}");
+        }
+        if args.tree_events > 0 {
+            println!("{}", transparency::grow_log(&store, args.tree_events).await);
+            for line in transparency::figures(&store, &raw, &dir.join("signing.key"), load()).await
+            {
+                println!("{line}");
+            }
         }
     }
     println!();

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ledger_store::checkpoint::{CheckpointSigner, Checkpointer};
-use ledger_store::PgEventStore;
+use ledger_store::{
+    AppendRequest, EventMetadata, EventStore, ExpectedVersion, NewEvent, PgEventStore,
+};
 use sqlx::PgPool;
 
 use crate::scale::{self, get_ok};
@@ -99,4 +101,48 @@ pub async fn figures(
             "run-ledger: GET /v1/audit/proof/consistency at {tree_size} events, {clients} clients (requests/s)"
         )),
     ]
+}
+
+/// Appends events of `tree-` streams, which no read model follows, 1,000 a
+/// transaction, until the log holds `target` events: a large log for the
+/// transparency figures without projecting it.
+pub async fn grow_log(store: &PgEventStore, target: u64) -> String {
+    let started = Instant::now();
+    let head = store.head_position().await.expect("a head");
+    let batches = target.saturating_sub(head).div_ceil(1_000);
+    let mut pending = Vec::new();
+    for batch in 0..batches {
+        let store = store.clone();
+        pending.push(tokio::spawn(async move {
+            let events = (0..1_000)
+                .map(|i| NewEvent {
+                    event_id: uuid::Uuid::new_v4(),
+                    event_type: "bench.filled".into(),
+                    schema_version: 1,
+                    data: serde_json::json!({ "batch": batch, "i": i }),
+                    metadata: EventMetadata::default(),
+                })
+                .collect();
+            store
+                .append(AppendRequest::single(
+                    format!("tree-{}", batch % 1_000),
+                    ExpectedVersion::Any,
+                    events,
+                ))
+                .await
+                .expect("appending")
+        }));
+        if pending.len() >= 4 {
+            pending.remove(0).await.expect("an append task");
+        }
+    }
+    for task in pending {
+        task.await.expect("an append task");
+    }
+    let added = store.head_position().await.expect("a head") - head;
+    format!(
+        "| run-ledger: {added} more events appended, 1,000 a transaction, for a log of {} | {:.0} | | |",
+        head + added,
+        added as f64 / started.elapsed().as_secs_f64()
+    )
 }
