@@ -224,3 +224,32 @@ async fn tampering_by_a_superuser_is_detected_and_located_by_the_api_and_the_cli
         "the read model now disagrees with the edited log: {report}"
     );
 }
+
+/// Positions are int64 in the document and in the log: a larger one is a
+/// bad query, not a position that wraps around to the start of the log.
+#[tokio::test]
+async fn a_position_beyond_int64_is_400_not_the_whole_log() {
+    let app = spawn_app().await;
+    let key = app.key(Some("acme"), &["append", "read"]).await;
+    let audit = app.key(None, &["audit"]).await;
+    let (run_id, _) = history(&app, &key).await;
+    let beyond = (i64::MAX as u64) + 1;
+    for path in [
+        format!("/v1/events?after={beyond}"),
+        format!("/v1/audit/checkpoints?after={beyond}"),
+        format!("/v1/runs/{run_id}/state?version={beyond}"),
+        format!("/v1/events/stream?after={beyond}"),
+    ] {
+        let reply = app.get(&path, &audit).await;
+        assert_eq!(
+            (reply.status.as_u16(), reply.code()),
+            (400, "invalid_query"),
+            "{path}: {:?}",
+            reply.body
+        );
+    }
+    let at_most = app
+        .get(&format!("/v1/events?after={}", i64::MAX), &audit)
+        .await;
+    assert_eq!(at_most.body["events"], json!([]));
+}

@@ -1736,7 +1736,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Answer repeats with the first response */
-                "Idempotency-Key"?: string | null;
+                "Idempotency-Key"?: string;
             };
             path: {
                 /** @description The tenant */
@@ -4562,7 +4562,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Answer repeats of this request with the first response */
-                "Idempotency-Key"?: string | null;
+                "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
@@ -5022,7 +5022,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Answer repeats with the first response */
-                "Idempotency-Key"?: string | null;
+                "Idempotency-Key"?: string;
             };
             path: {
                 /** @description The run */
@@ -5346,9 +5346,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Answer repeats with the first response */
-                "Idempotency-Key"?: string | null;
+                "Idempotency-Key"?: string;
                 /** @description The person asking; must own the run unless a tenant admin */
-                "X-Actor-Id"?: string | null;
+                "X-Actor-Id"?: string;
                 /** @description `admin` for a tenant admin */
                 "X-Actor-Role"?: string | null;
             };
@@ -5508,9 +5508,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Answer repeats with the first response */
-                "Idempotency-Key"?: string | null;
+                "Idempotency-Key"?: string;
                 /** @description The person asking */
-                "X-Actor-Id"?: string | null;
+                "X-Actor-Id"?: string;
                 /** @description `admin` for a tenant admin */
                 "X-Actor-Role"?: string | null;
             };
@@ -5671,9 +5671,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Answer repeats with the first response */
-                "Idempotency-Key"?: string | null;
+                "Idempotency-Key"?: string;
                 /** @description The person asking */
-                "X-Actor-Id"?: string | null;
+                "X-Actor-Id"?: string;
                 /** @description `admin` for a tenant admin */
                 "X-Actor-Role"?: string | null;
             };

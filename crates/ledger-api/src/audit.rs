@@ -28,6 +28,21 @@ const DEFAULT_EVENTS: u32 = 100;
 /// Largest `limit` of `GET /v1/events`.
 const MAX_EVENTS: u32 = 1_000;
 
+/// A position or version from a query: at most `i64::MAX`, as the log
+/// stores them (the document's `int64`).
+///
+/// # Errors
+/// `InvalidQuery` (400) above it.
+pub(crate) fn position_param(name: &str, value: u64) -> Result<u64, ApiError> {
+    if value > i64::MAX as u64 {
+        return Err(ApiError::InvalidQuery(format!(
+            "{name} must be at most {}",
+            i64::MAX
+        )));
+    }
+    Ok(value)
+}
+
 /// The tenant a key's audit reads are limited to (`None`: every tenant).
 fn audit_tenant(principal: &Principal) -> Result<Option<String>, ApiError> {
     principal.require_read()?;
@@ -136,7 +151,7 @@ pub async fn run_state(
                 "give version or at, not both".into(),
             ))
         }
-        (Some(version), None) => ReadUntil::Version(version),
+        (Some(version), None) => ReadUntil::Version(position_param("version", version)?),
         (None, Some(time)) => ReadUntil::RecordedAt(time),
         (None, None) => ReadUntil::End,
     };
@@ -188,7 +203,7 @@ impl FeedPage {
                 "limit must be 1 to {MAX_EVENTS}"
             )));
         }
-        Ok((page.after.unwrap_or(0), limit))
+        Ok((position_param("after", page.after.unwrap_or(0))?, limit))
     }
 }
 

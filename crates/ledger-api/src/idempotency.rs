@@ -18,7 +18,8 @@ use crate::auth::Principal;
 use crate::ApiError;
 
 const NAMESPACE: Uuid = Uuid::from_u128(0x6b1e_55d0_3c5e_4f0a_9d0e_2a4b_7c3d_1e5f);
-const MAX_KEY_LEN: usize = 255;
+/// The longest `Idempotency-Key` (visible ASCII).
+pub const MAX_KEY_LEN: usize = 255;
 
 /// What a command knows of the request that carries it.
 #[derive(Debug, Clone, Default)]

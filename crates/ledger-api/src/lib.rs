@@ -119,6 +119,24 @@ impl utoipa::Modify for ProblemResponses {
                 &mut item.patch,
             ];
             for operation in operations.into_iter().flatten() {
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    // The limits the server checks (`idempotency.rs`, `Principal::caller`).
+                    let limit = match parameter.name.as_str() {
+                        "Idempotency-Key" => Some(idempotency::MAX_KEY_LEN),
+                        "X-Actor-Id" => Some(auth::MAX_ID_LEN),
+                        _ => None,
+                    };
+                    if let Some(max_length) = limit {
+                        parameter.schema = Some(RefOr::T(utoipa::openapi::schema::Schema::Object(
+                            ObjectBuilder::new()
+                                .schema_type(Type::String)
+                                .min_length(Some(1))
+                                .max_length(Some(max_length))
+                                .pattern(Some("^[ -~]*[!-~][ -~]*$"))
+                                .build(),
+                        )));
+                    }
+                }
                 let authenticated = operation.security.is_some();
                 // Answers read from a read model say at which position.
                 let read_model = operation

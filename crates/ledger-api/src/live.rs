@@ -297,6 +297,7 @@ pub async fn event_stream(
             .ok_or_else(|| ApiError::InvalidQuery("Last-Event-ID must be a position".into()))?,
         None => from.after.unwrap_or(0),
     };
+    let after = crate::audit::position_param("after", after)?;
     let all_tenants =
         principal.scopes.contains(&Scope::Audit) || principal.scopes.contains(&Scope::Admin);
     let tenant = if all_tenants {

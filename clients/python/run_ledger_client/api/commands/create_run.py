@@ -19,7 +19,7 @@ from typing import cast
 def _get_kwargs(
     *,
     body: CreateRunRequest,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -157,13 +157,13 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: CreateRunRequest,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 
 ) -> Response[Problem | RunResponse]:
     """ Create a run.
 
     Args:
-        idempotency_key (None | str | Unset):
+        idempotency_key (str | Unset):
         body (CreateRunRequest): `POST /v1/runs`.
 
     Raises:
@@ -191,13 +191,13 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: CreateRunRequest,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 
 ) -> Problem | RunResponse | None:
     """ Create a run.
 
     Args:
-        idempotency_key (None | str | Unset):
+        idempotency_key (str | Unset):
         body (CreateRunRequest): `POST /v1/runs`.
 
     Raises:
@@ -220,13 +220,13 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: CreateRunRequest,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 
 ) -> Response[Problem | RunResponse]:
     """ Create a run.
 
     Args:
-        idempotency_key (None | str | Unset):
+        idempotency_key (str | Unset):
         body (CreateRunRequest): `POST /v1/runs`.
 
     Raises:
@@ -254,13 +254,13 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: CreateRunRequest,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 
 ) -> Problem | RunResponse | None:
     """ Create a run.
 
     Args:
-        idempotency_key (None | str | Unset):
+        idempotency_key (str | Unset):
         body (CreateRunRequest): `POST /v1/runs`.
 
     Raises:

@@ -20,7 +20,7 @@ def _get_kwargs(
     tenant_id: str,
     *,
     body: GrantRequest,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -145,14 +145,14 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: GrantRequest,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 
 ) -> Response[BalanceResponse | Problem]:
     """ Grant credits to a tenant (admin keys only).
 
     Args:
         tenant_id (str):
-        idempotency_key (None | str | Unset):
+        idempotency_key (str | Unset):
         body (GrantRequest): `POST /v1/accounts/{tenant_id}/grants`.
 
     Raises:
@@ -182,14 +182,14 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: GrantRequest,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 
 ) -> BalanceResponse | Problem | None:
     """ Grant credits to a tenant (admin keys only).
 
     Args:
         tenant_id (str):
-        idempotency_key (None | str | Unset):
+        idempotency_key (str | Unset):
         body (GrantRequest): `POST /v1/accounts/{tenant_id}/grants`.
 
     Raises:
@@ -214,14 +214,14 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: GrantRequest,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 
 ) -> Response[BalanceResponse | Problem]:
     """ Grant credits to a tenant (admin keys only).
 
     Args:
         tenant_id (str):
-        idempotency_key (None | str | Unset):
+        idempotency_key (str | Unset):
         body (GrantRequest): `POST /v1/accounts/{tenant_id}/grants`.
 
     Raises:
@@ -251,14 +251,14 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: GrantRequest,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 
 ) -> BalanceResponse | Problem | None:
     """ Grant credits to a tenant (admin keys only).
 
     Args:
         tenant_id (str):
-        idempotency_key (None | str | Unset):
+        idempotency_key (str | Unset):
         body (GrantRequest): `POST /v1/accounts/{tenant_id}/grants`.
 
     Raises:

@@ -21,7 +21,7 @@ def _get_kwargs(
     run_id: UUID,
     *,
     body: FactsRequest,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -167,7 +167,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: FactsRequest,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 
 ) -> Response[FactsResponse | Problem]:
     """ Report what happened to a run; derived events (completion, failure) are
@@ -175,7 +175,7 @@ def sync_detailed(
 
     Args:
         run_id (UUID):
-        idempotency_key (None | str | Unset):
+        idempotency_key (str | Unset):
         body (FactsRequest): `POST /v1/runs/{id}/events`.
 
     Raises:
@@ -205,7 +205,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: FactsRequest,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 
 ) -> FactsResponse | Problem | None:
     """ Report what happened to a run; derived events (completion, failure) are
@@ -213,7 +213,7 @@ def sync(
 
     Args:
         run_id (UUID):
-        idempotency_key (None | str | Unset):
+        idempotency_key (str | Unset):
         body (FactsRequest): `POST /v1/runs/{id}/events`.
 
     Raises:
@@ -238,7 +238,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: FactsRequest,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 
 ) -> Response[FactsResponse | Problem]:
     """ Report what happened to a run; derived events (completion, failure) are
@@ -246,7 +246,7 @@ async def asyncio_detailed(
 
     Args:
         run_id (UUID):
-        idempotency_key (None | str | Unset):
+        idempotency_key (str | Unset):
         body (FactsRequest): `POST /v1/runs/{id}/events`.
 
     Raises:
@@ -276,7 +276,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: FactsRequest,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 
 ) -> FactsResponse | Problem | None:
     """ Report what happened to a run; derived events (completion, failure) are
@@ -284,7 +284,7 @@ async def asyncio(
 
     Args:
         run_id (UUID):
-        idempotency_key (None | str | Unset):
+        idempotency_key (str | Unset):
         body (FactsRequest): `POST /v1/runs/{id}/events`.
 
     Raises:

@@ -19,8 +19,8 @@ from uuid import UUID
 def _get_kwargs(
     run_id: UUID,
     *,
-    idempotency_key: None | str | Unset = UNSET,
-    x_actor_id: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
+    x_actor_id: str | Unset = UNSET,
     x_actor_role: None | str | Unset = UNSET,
 
 ) -> dict[str, Any]:
@@ -162,8 +162,8 @@ def sync_detailed(
     run_id: UUID,
     *,
     client: AuthenticatedClient,
-    idempotency_key: None | str | Unset = UNSET,
-    x_actor_id: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
+    x_actor_id: str | Unset = UNSET,
     x_actor_role: None | str | Unset = UNSET,
 
 ) -> Response[Problem | RunResponse]:
@@ -171,8 +171,8 @@ def sync_detailed(
 
     Args:
         run_id (UUID):
-        idempotency_key (None | str | Unset):
-        x_actor_id (None | str | Unset):
+        idempotency_key (str | Unset):
+        x_actor_id (str | Unset):
         x_actor_role (None | str | Unset):
 
     Raises:
@@ -202,8 +202,8 @@ def sync(
     run_id: UUID,
     *,
     client: AuthenticatedClient,
-    idempotency_key: None | str | Unset = UNSET,
-    x_actor_id: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
+    x_actor_id: str | Unset = UNSET,
     x_actor_role: None | str | Unset = UNSET,
 
 ) -> Problem | RunResponse | None:
@@ -211,8 +211,8 @@ def sync(
 
     Args:
         run_id (UUID):
-        idempotency_key (None | str | Unset):
-        x_actor_id (None | str | Unset):
+        idempotency_key (str | Unset):
+        x_actor_id (str | Unset):
         x_actor_role (None | str | Unset):
 
     Raises:
@@ -237,8 +237,8 @@ async def asyncio_detailed(
     run_id: UUID,
     *,
     client: AuthenticatedClient,
-    idempotency_key: None | str | Unset = UNSET,
-    x_actor_id: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
+    x_actor_id: str | Unset = UNSET,
     x_actor_role: None | str | Unset = UNSET,
 
 ) -> Response[Problem | RunResponse]:
@@ -246,8 +246,8 @@ async def asyncio_detailed(
 
     Args:
         run_id (UUID):
-        idempotency_key (None | str | Unset):
-        x_actor_id (None | str | Unset):
+        idempotency_key (str | Unset):
+        x_actor_id (str | Unset):
         x_actor_role (None | str | Unset):
 
     Raises:
@@ -277,8 +277,8 @@ async def asyncio(
     run_id: UUID,
     *,
     client: AuthenticatedClient,
-    idempotency_key: None | str | Unset = UNSET,
-    x_actor_id: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
+    x_actor_id: str | Unset = UNSET,
     x_actor_role: None | str | Unset = UNSET,
 
 ) -> Problem | RunResponse | None:
@@ -286,8 +286,8 @@ async def asyncio(
 
     Args:
         run_id (UUID):
-        idempotency_key (None | str | Unset):
-        x_actor_id (None | str | Unset):
+        idempotency_key (str | Unset):
+        x_actor_id (str | Unset):
         x_actor_role (None | str | Unset):
 
     Raises:

@@ -19,8 +19,8 @@ from uuid import UUID
 def _get_kwargs(
     run_id: UUID,
     *,
-    idempotency_key: None | str | Unset = UNSET,
-    x_actor_id: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
+    x_actor_id: str | Unset = UNSET,
     x_actor_role: None | str | Unset = UNSET,
 
 ) -> dict[str, Any]:
@@ -169,8 +169,8 @@ def sync_detailed(
     run_id: UUID,
     *,
     client: AuthenticatedClient,
-    idempotency_key: None | str | Unset = UNSET,
-    x_actor_id: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
+    x_actor_id: str | Unset = UNSET,
     x_actor_role: None | str | Unset = UNSET,
 
 ) -> Response[Problem | RetryFailedResponse]:
@@ -178,8 +178,8 @@ def sync_detailed(
 
     Args:
         run_id (UUID):
-        idempotency_key (None | str | Unset):
-        x_actor_id (None | str | Unset):
+        idempotency_key (str | Unset):
+        x_actor_id (str | Unset):
         x_actor_role (None | str | Unset):
 
     Raises:
@@ -209,8 +209,8 @@ def sync(
     run_id: UUID,
     *,
     client: AuthenticatedClient,
-    idempotency_key: None | str | Unset = UNSET,
-    x_actor_id: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
+    x_actor_id: str | Unset = UNSET,
     x_actor_role: None | str | Unset = UNSET,
 
 ) -> Problem | RetryFailedResponse | None:
@@ -218,8 +218,8 @@ def sync(
 
     Args:
         run_id (UUID):
-        idempotency_key (None | str | Unset):
-        x_actor_id (None | str | Unset):
+        idempotency_key (str | Unset):
+        x_actor_id (str | Unset):
         x_actor_role (None | str | Unset):
 
     Raises:
@@ -244,8 +244,8 @@ async def asyncio_detailed(
     run_id: UUID,
     *,
     client: AuthenticatedClient,
-    idempotency_key: None | str | Unset = UNSET,
-    x_actor_id: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
+    x_actor_id: str | Unset = UNSET,
     x_actor_role: None | str | Unset = UNSET,
 
 ) -> Response[Problem | RetryFailedResponse]:
@@ -253,8 +253,8 @@ async def asyncio_detailed(
 
     Args:
         run_id (UUID):
-        idempotency_key (None | str | Unset):
-        x_actor_id (None | str | Unset):
+        idempotency_key (str | Unset):
+        x_actor_id (str | Unset):
         x_actor_role (None | str | Unset):
 
     Raises:
@@ -284,8 +284,8 @@ async def asyncio(
     run_id: UUID,
     *,
     client: AuthenticatedClient,
-    idempotency_key: None | str | Unset = UNSET,
-    x_actor_id: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
+    x_actor_id: str | Unset = UNSET,
     x_actor_role: None | str | Unset = UNSET,
 
 ) -> Problem | RetryFailedResponse | None:
@@ -293,8 +293,8 @@ async def asyncio(
 
     Args:
         run_id (UUID):
-        idempotency_key (None | str | Unset):
-        x_actor_id (None | str | Unset):
+        idempotency_key (str | Unset):
+        x_actor_id (str | Unset):
         x_actor_role (None | str | Unset):
 
     Raises:
