@@ -3802,9 +3802,10 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        /** @description Optional: without a body the previous secret stops at once (`grace_seconds` 0) */
+        requestBody?: {
             content: {
-                "application/json": components["schemas"]["RotateKeyRequest"];
+                "application/json": null | components["schemas"]["RotateKeyRequest"];
             };
         };
         responses: {

@@ -504,7 +504,7 @@ pub async fn revoke(
 /// keeps working for `grace_seconds`.
 #[utoipa::path(post, path = "/v1/keys/{key_id}/rotate", tag = "keys",
     params(("key_id" = Uuid, Path, description = "The key")),
-    request_body = RotateKeyRequest,
+    request_body(content = Option<RotateKeyRequest>, description = "Optional: without a body the previous secret stops at once (`grace_seconds` 0)"),
     responses((status = 200, description = "The key with its new secret", body = NewKey),
         (status = 404, body = Problem), (status = 409, body = Problem)),
     security(("bearer" = [])))]

@@ -11,6 +11,7 @@ from ... import errors
 from ...models.new_key import NewKey
 from ...models.problem import Problem
 from ...models.rotate_key_request import RotateKeyRequest
+from ...types import UNSET, Unset
 from typing import cast
 from uuid import UUID
 
@@ -19,7 +20,7 @@ from uuid import UUID
 def _get_kwargs(
     key_id: UUID,
     *,
-    body: RotateKeyRequest,
+    body: None | RotateKeyRequest | Unset = UNSET,
 
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -34,7 +35,11 @@ def _get_kwargs(
         "url": "/v1/keys/{key_id}/rotate".format(key_id=quote(str(key_id), safe=""),),
     }
 
-    _kwargs["json"] = body.to_dict()
+    
+    if isinstance(body, RotateKeyRequest):
+        _kwargs["json"] = body.to_dict()
+    else:
+        _kwargs["json"] = body
 
     headers["Content-Type"] = "application/json"
 
@@ -154,7 +159,7 @@ def sync_detailed(
     key_id: UUID,
     *,
     client: AuthenticatedClient,
-    body: RotateKeyRequest,
+    body: None | RotateKeyRequest | Unset = UNSET,
 
 ) -> Response[NewKey | Problem]:
     """ Give an API key a new secret (admin keys only); the previous secret
@@ -162,7 +167,7 @@ def sync_detailed(
 
     Args:
         key_id (UUID):
-        body (RotateKeyRequest): `POST /v1/keys/{key_id}/rotate`.
+        body (None | RotateKeyRequest | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -189,7 +194,7 @@ def sync(
     key_id: UUID,
     *,
     client: AuthenticatedClient,
-    body: RotateKeyRequest,
+    body: None | RotateKeyRequest | Unset = UNSET,
 
 ) -> NewKey | Problem | None:
     """ Give an API key a new secret (admin keys only); the previous secret
@@ -197,7 +202,7 @@ def sync(
 
     Args:
         key_id (UUID):
-        body (RotateKeyRequest): `POST /v1/keys/{key_id}/rotate`.
+        body (None | RotateKeyRequest | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -219,7 +224,7 @@ async def asyncio_detailed(
     key_id: UUID,
     *,
     client: AuthenticatedClient,
-    body: RotateKeyRequest,
+    body: None | RotateKeyRequest | Unset = UNSET,
 
 ) -> Response[NewKey | Problem]:
     """ Give an API key a new secret (admin keys only); the previous secret
@@ -227,7 +232,7 @@ async def asyncio_detailed(
 
     Args:
         key_id (UUID):
-        body (RotateKeyRequest): `POST /v1/keys/{key_id}/rotate`.
+        body (None | RotateKeyRequest | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -254,7 +259,7 @@ async def asyncio(
     key_id: UUID,
     *,
     client: AuthenticatedClient,
-    body: RotateKeyRequest,
+    body: None | RotateKeyRequest | Unset = UNSET,
 
 ) -> NewKey | Problem | None:
     """ Give an API key a new secret (admin keys only); the previous secret
@@ -262,7 +267,7 @@ async def asyncio(
 
     Args:
         key_id (UUID):
-        body (RotateKeyRequest): `POST /v1/keys/{key_id}/rotate`.
+        body (None | RotateKeyRequest | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
