@@ -16,16 +16,21 @@ from run_ledger_client.models import (
     Bucket,
     CreateRunRequest,
     DocumentBody,
-    FactBody,
-    FactBodyDataType0,
     FactsRequest,
-    FactType,
     FileBody,
+    FileData,
+    FileStatus,
+    FileUpdatedFact,
+    FileUpdatedFactType,
     GrantRequest,
     Problem,
     RunDetail,
     RunPage,
     RunResponse,
+    RunCompletedFact,
+    RunCompletedFactType,
+    RunStartedFact,
+    RunStartedFactType,
     RunStatus,
 )
 
@@ -59,18 +64,19 @@ def sync_round_trip() -> int:
     again = create_run.sync_detailed(client=tenant, body=body, idempotency_key=key)
     assert again.parsed.run_id == run.run_id, "an Idempotency-Key answers repeats alike"
 
+    # Each fact type has its own model, with its data typed.
     facts = FactsRequest(
         events=[
-            FactBody(type_=FactType.RUN_STARTED),
-            FactBody(
-                type_=FactType.RUN_FILE_UPDATED,
-                data=FactBodyDataType0.from_dict({"index": 0, "status": "failed", "error": "timeout"}),
+            RunStartedFact(type_=RunStartedFactType.RUN_STARTED),
+            FileUpdatedFact(
+                type_=FileUpdatedFactType.RUN_FILE_UPDATED,
+                data=FileData(index=0, status=FileStatus.FAILED, error="timeout"),
             ),
-            FactBody(
-                type_=FactType.RUN_FILE_UPDATED,
-                data=FactBodyDataType0.from_dict({"index": 1, "status": "completed"}),
+            FileUpdatedFact(
+                type_=FileUpdatedFactType.RUN_FILE_UPDATED,
+                data=FileData(index=1, status=FileStatus.COMPLETED),
             ),
-            FactBody(type_=FactType.RUN_COMPLETED),
+            RunCompletedFact(type_=RunCompletedFactType.RUN_COMPLETED),
         ]
     )
     reported = report_facts.sync_detailed(run.run_id, client=tenant, body=facts)

@@ -575,6 +575,16 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description `run.credits_deducted` and `run.refunded`. */
+        AmountData: {
+            /**
+             * Format: int64
+             * @description Credits.
+             */
+            amount: number;
+            /** @description Why. */
+            reason?: string | null;
+        };
         /** @description Where an event landed. */
         AppendedView: {
             /**
@@ -667,6 +677,11 @@ export interface components {
          * @enum {string}
          */
         Bucket: "monthly" | "purchased";
+        /** @description `run.cancelled`. */
+        CancelledData: {
+            /** @description Why. */
+            reason?: string | null;
+        };
         /** @description The first event whose hash chain does not verify. */
         ChainBreak: {
             /**
@@ -894,30 +909,93 @@ export interface components {
             /** @description Tenant the event belongs to (none for key events). */
             tenant_id?: string | null;
         };
-        /** @description One reported event of `POST /v1/runs/{id}/events`. */
-        FactBody: {
-            /** @description The event's data, by type. */
-            data?: Record<string, never> | null;
+        /**
+         * @description One reported event: its `type`, and the `data` that type takes. (The
+         *     handler reads `FactBody` and each type's data struct; this describes the
+         *     same in the document, one variant per fact type.)
+         */
+        Fact: {
+            data?: null | components["schemas"]["NoBody"];
             /**
              * Format: uuid
              * @description The event's id; a repeat with the same id appends nothing.
              */
             event_id?: string | null;
+            /** @enum {string} */
+            type: "run.started";
+        } | {
+            /** @description The stage. */
+            data: components["schemas"]["StageData"];
             /**
-             * @description One of `run.started`, `run.stage_updated`, `run.file_updated`,
-             *     `run.credits_deducted`, `run.refunded`, `run.completed`, `run.failed`, `run.cancelled`.
+             * Format: uuid
+             * @description The event's id; a repeat with the same id appends nothing.
              */
-            type: components["schemas"]["FactType"];
+            event_id?: string | null;
+            /** @enum {string} */
+            type: "run.stage_updated";
+        } | {
+            /** @description The file. */
+            data: components["schemas"]["FileData"];
+            /**
+             * Format: uuid
+             * @description The event's id; a repeat with the same id appends nothing.
+             */
+            event_id?: string | null;
+            /** @enum {string} */
+            type: "run.file_updated";
+        } | {
+            /** @description The charge. */
+            data: components["schemas"]["AmountData"];
+            /**
+             * Format: uuid
+             * @description The event's id; a repeat with the same id appends nothing.
+             */
+            event_id?: string | null;
+            /** @enum {string} */
+            type: "run.credits_deducted";
+        } | {
+            /** @description The refund. */
+            data: components["schemas"]["AmountData"];
+            /**
+             * Format: uuid
+             * @description The event's id; a repeat with the same id appends nothing.
+             */
+            event_id?: string | null;
+            /** @enum {string} */
+            type: "run.refunded";
+        } | {
+            data?: null | components["schemas"]["NoBody"];
+            /**
+             * Format: uuid
+             * @description The event's id; a repeat with the same id appends nothing.
+             */
+            event_id?: string | null;
+            /** @enum {string} */
+            type: "run.completed";
+        } | {
+            /** @description Why. */
+            data: components["schemas"]["FailedData"];
+            /**
+             * Format: uuid
+             * @description The event's id; a repeat with the same id appends nothing.
+             */
+            event_id?: string | null;
+            /** @enum {string} */
+            type: "run.failed";
+        } | {
+            data?: null | components["schemas"]["CancelledData"];
+            /**
+             * Format: uuid
+             * @description The event's id; a repeat with the same id appends nothing.
+             */
+            event_id?: string | null;
+            /** @enum {string} */
+            type: "run.cancelled";
         };
-        /**
-         * @description The event types `POST /v1/runs/{run_id}/events` takes.
-         * @enum {string}
-         */
-        FactType: "run.started" | "run.stage_updated" | "run.file_updated" | "run.credits_deducted" | "run.refunded" | "run.completed" | "run.failed" | "run.cancelled";
         /** @description `POST /v1/runs/{id}/events`. */
         FactsRequest: {
             /** @description The events, applied in order, all or none. */
-            events: components["schemas"]["FactBody"][];
+            events: components["schemas"]["Fact"][];
             /**
              * Format: int64
              * @description The run stream's version the reporter expects; 409 when it moved.
@@ -936,6 +1014,15 @@ export interface components {
             /** @description The run after the facts. */
             run: components["schemas"]["RunView"];
         };
+        /** @description `run.failed`. */
+        FailedData: {
+            /** @description Machine code. */
+            code: string;
+            /** @description Any JSON. */
+            detail?: unknown;
+            /** @description For people. */
+            message: string;
+        };
         /** @description A page of the global feed. */
         FeedResponse: {
             /** @description Events in position order. */
@@ -950,6 +1037,18 @@ export interface components {
         FileBody: {
             /** @description File name. */
             name: string;
+        };
+        /** @description `run.file_updated`. */
+        FileData: {
+            /** @description Why it failed. */
+            error?: string | null;
+            /**
+             * Format: int32
+             * @description 0-based file index.
+             */
+            index: number;
+            /** @description Its status (`failed` is retryable and charged on retry, `error` is not). */
+            status: components["schemas"]["FileStatus"];
         };
         /**
          * @description A file's status.
@@ -1195,6 +1294,8 @@ export interface components {
             /** @description Its tenant. */
             tenant_id?: string | null;
         };
+        /** @description The data of a fact that takes none: absent, `{}` or `null`. */
+        NoBody: Record<string, never>;
         /** @description An error as the client sees it. `code` is stable; clients match on it. */
         Problem: {
             /** @description Stable machine code. */
@@ -1439,6 +1540,20 @@ export interface components {
          * @enum {string}
          */
         Scope: "append" | "read" | "audit" | "witness" | "admin";
+        /** @description `run.stage_updated`. */
+        StageData: {
+            /** @description Why it failed. */
+            error?: string | null;
+            /** @description What it produced: any JSON (I-JSON), a markdown string included. */
+            output?: unknown;
+            /**
+             * Format: int32
+             * @description 1-based stage number.
+             */
+            stage: number;
+            /** @description Its status. */
+            status: components["schemas"]["StageStatus"];
+        };
         /**
          * @description A stage's status.
          * @enum {string}

@@ -17,6 +17,19 @@ export async function usage(baseUrl: string, apiKey: string): Promise<number> {
     }),
   );
   const failed: Schemas["FileStatus"][] = run.files.map((file) => file.status);
+  // Each fact's data is typed by its `type`.
+  await unwrap(
+    client.POST("/v1/runs/{run_id}/events", {
+      params: { path: { run_id: created.run_id } },
+      body: {
+        events: [
+          { type: "run.stage_updated", data: { stage: 1, status: "completed", output: "# Done" } },
+          { type: "run.file_updated", data: { index: 0, status: "failed", error: "timeout" } },
+          { type: "run.completed" },
+        ],
+      },
+    }),
+  );
   const page = await unwrap(client.GET("/v1/runs", { params: { query: { status: "running", limit: 10 } } }));
   try {
     await unwrap(client.GET("/v1/accounts/{tenant_id}/balance", { params: { path: { tenant_id: "other" } } }));

@@ -6,12 +6,11 @@ use axum::response::Response;
 use ledger_commands::{CommandContext, Fact, ReportedFact};
 use ledger_domain::account::AccountCommand;
 use ledger_domain::billing::BillingCommand;
-use ledger_domain::events::{Company, Document, FileStatus, RunEvent, StageStatus};
+use ledger_domain::events::{Company, Document, RunEvent};
 use ledger_domain::run::{CreateRun, Run, RunCommand, DEFAULT_MAX_RETRY_COUNT};
 use ledger_domain::run_stream_id;
 use ledger_store::{AppendedEvent, EventStore};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -19,15 +18,11 @@ use crate::auth::{validate_id, Principal, Scope};
 use crate::body::{parse_json, RawBody};
 use crate::idempotency::{once, IdempotentRequest, Invocation};
 use crate::wire::*;
+use crate::wire::{AmountData, CancelledData, FailedData, FileData, NoBody, StageData};
 use crate::{ApiError, AppState, Problem};
 
 /// Most events one `POST /v1/runs/{id}/events` may carry.
 pub const MAX_FACTS_PER_REQUEST: usize = 1_000;
-
-/// A body that must be empty or `{}`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NoBody {}
 
 /// Commands without a body take none, `{}` or `null`.
 fn parse_no_body(headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
@@ -376,44 +371,6 @@ pub const FACT_TYPES: [&str; 8] = [
     "run.failed",
     "run.cancelled",
 ];
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StageData {
-    stage: u32,
-    status: StageStatus,
-    output: Option<Value>,
-    error: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileData {
-    index: u32,
-    status: FileStatus,
-    error: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AmountData {
-    amount: i64,
-    reason: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FailedData {
-    code: String,
-    message: String,
-    detail: Option<Value>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CancelledData {
-    reason: Option<String>,
-}
 
 fn fact_data<T: DeserializeOwned>(index: usize, data: Option<Value>) -> Result<T, ApiError> {
     serde_json::from_value(data.unwrap_or_else(|| Value::Object(Default::default())))

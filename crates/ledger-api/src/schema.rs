@@ -1,8 +1,8 @@
 //! Types that exist only to describe the API in its OpenAPI document: the
-//! closed sets the wire carries as strings (statuses, buckets, kinds, fact
-//! types), and the shapes of values that other crates serialize (event
-//! envelopes, chain breaks, projection statuses), so that a generated
-//! client needs no casts. The tests keep them equal to what is served: the
+//! closed sets the wire carries as strings (statuses, buckets, kinds,
+//! projection states), and the shapes of values that other crates
+//! serialize (event envelopes, chain breaks, projection statuses), so that
+//! a generated client needs no casts. The tests keep them equal to what is served: the
 //! enums by an exhaustive match on the domain's types, the shapes by every
 //! answer the API tests receive being checked against the document.
 
@@ -81,35 +81,6 @@ pub enum LedgerEntryKind {
     Deduction,
     /// Credits returned for a run.
     Refund,
-}
-
-/// The event types `POST /v1/runs/{run_id}/events` takes.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-pub enum FactType {
-    /// queued -> running.
-    #[serde(rename = "run.started")]
-    RunStarted,
-    /// A stage's progress: `{stage, status, output?, error?}`.
-    #[serde(rename = "run.stage_updated")]
-    StageUpdated,
-    /// A file's progress: `{index, status, error?}`.
-    #[serde(rename = "run.file_updated")]
-    FileUpdated,
-    /// A charge: `{amount}`.
-    #[serde(rename = "run.credits_deducted")]
-    CreditsDeducted,
-    /// A refund: `{amount}`.
-    #[serde(rename = "run.refunded")]
-    Refunded,
-    /// The run ended.
-    #[serde(rename = "run.completed")]
-    Completed,
-    /// The run failed: `{code, message, detail?}`.
-    #[serde(rename = "run.failed")]
-    Failed,
-    /// The run was cancelled.
-    #[serde(rename = "run.cancelled")]
-    Cancelled,
 }
 
 /// Where a read model is.
@@ -289,25 +260,21 @@ mod tests {
             };
             same(bucket, schema);
         }
-        let fact_types: Vec<String> = [
-            FactType::RunStarted,
-            FactType::StageUpdated,
-            FactType::FileUpdated,
-            FactType::CreditsDeducted,
-            FactType::Refunded,
-            FactType::Completed,
-            FactType::Failed,
-            FactType::Cancelled,
-        ]
-        .iter()
-        .map(|fact| {
-            serde_json::to_value(fact)
-                .unwrap()
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+        // The document's facts, one variant per type the handler takes.
+        let document = serde_json::to_value(crate::openapi()).unwrap();
+        let fact_types: Vec<String> = document["components"]["schemas"]["Fact"]["oneOf"]
+            .as_array()
+            .expect("Fact is a oneOf")
+            .iter()
+            .map(|variant| {
+                let type_ = &variant["properties"]["type"];
+                type_["enum"][0]
+                    .as_str()
+                    .or(type_["const"].as_str())
+                    .expect("each variant names its type")
+                    .to_owned()
+            })
+            .collect();
         assert_eq!(fact_types, crate::FACT_TYPES);
     }
 }

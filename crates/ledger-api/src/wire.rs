@@ -315,20 +315,166 @@ impl BalanceResponse {
     }
 }
 
-/// One reported event of `POST /v1/runs/{id}/events`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+/// One reported event of `POST /v1/runs/{id}/events`, as the handler
+/// reads it; the document describes it as `Fact`, by type.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FactBody {
     /// The event's id; a repeat with the same id appends nothing.
     pub event_id: Option<Uuid>,
-    /// One of `run.started`, `run.stage_updated`, `run.file_updated`,
-    /// `run.credits_deducted`, `run.refunded`, `run.completed`, `run.failed`, `run.cancelled`.
+    /// One of `FACT_TYPES`.
     #[serde(rename = "type")]
-    #[schema(value_type = crate::schema::FactType)]
     pub event_type: String,
     /// The event's data, by type.
-    #[schema(value_type = Option<Object>)]
     pub data: Option<Value>,
+}
+
+/// The data of a fact that takes none: absent, `{}` or `null`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoBody {}
+
+/// `run.stage_updated`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StageData {
+    /// 1-based stage number.
+    #[schema(minimum = 1)]
+    pub stage: u32,
+    /// Its status.
+    #[schema(value_type = crate::schema::StageStatus)]
+    pub status: StageStatus,
+    /// What it produced: any JSON (I-JSON), a markdown string included.
+    #[schema(value_type = Option<serde_json::Value>)]
+    pub output: Option<Value>,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// `run.file_updated`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileData {
+    /// 0-based file index.
+    pub index: u32,
+    /// Its status (`failed` is retryable and charged on retry, `error` is not).
+    #[schema(value_type = crate::schema::FileStatus)]
+    pub status: FileStatus,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// `run.credits_deducted` and `run.refunded`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AmountData {
+    /// Credits.
+    #[schema(minimum = 1, maximum = 1_000_000_000_000i64)]
+    pub amount: i64,
+    /// Why.
+    pub reason: Option<String>,
+}
+
+/// `run.failed`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FailedData {
+    /// Machine code.
+    pub code: String,
+    /// For people.
+    pub message: String,
+    /// Any JSON.
+    #[schema(value_type = Option<serde_json::Value>)]
+    pub detail: Option<Value>,
+}
+
+/// `run.cancelled`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelledData {
+    /// Why.
+    pub reason: Option<String>,
+}
+
+/// One reported event: its `type`, and the `data` that type takes. (The
+/// handler reads `FactBody` and each type's data struct; this describes the
+/// same in the document, one variant per fact type.)
+#[derive(ToSchema)]
+#[serde(tag = "type")]
+#[allow(dead_code)]
+pub enum Fact {
+    /// queued -> running.
+    #[serde(rename = "run.started")]
+    #[schema(title = "RunStartedFact")]
+    Started {
+        /// The event's id; a repeat with the same id appends nothing.
+        event_id: Option<Uuid>,
+        /// None.
+        data: Option<NoBody>,
+    },
+    /// A stage's progress.
+    #[serde(rename = "run.stage_updated")]
+    #[schema(title = "StageUpdatedFact")]
+    StageUpdated {
+        /// The event's id; a repeat with the same id appends nothing.
+        event_id: Option<Uuid>,
+        /// The stage.
+        data: StageData,
+    },
+    /// A file's progress.
+    #[serde(rename = "run.file_updated")]
+    #[schema(title = "FileUpdatedFact")]
+    FileUpdated {
+        /// The event's id; a repeat with the same id appends nothing.
+        event_id: Option<Uuid>,
+        /// The file.
+        data: FileData,
+    },
+    /// Credits charged to the run (and its tenant's account).
+    #[serde(rename = "run.credits_deducted")]
+    #[schema(title = "CreditsDeductedFact")]
+    CreditsDeducted {
+        /// The event's id; a repeat with the same id appends nothing.
+        event_id: Option<Uuid>,
+        /// The charge.
+        data: AmountData,
+    },
+    /// Credits returned for the run.
+    #[serde(rename = "run.refunded")]
+    #[schema(title = "RefundedFact")]
+    Refunded {
+        /// The event's id; a repeat with the same id appends nothing.
+        event_id: Option<Uuid>,
+        /// The refund.
+        data: AmountData,
+    },
+    /// The run ended.
+    #[serde(rename = "run.completed")]
+    #[schema(title = "RunCompletedFact")]
+    Completed {
+        /// The event's id; a repeat with the same id appends nothing.
+        event_id: Option<Uuid>,
+        /// None.
+        data: Option<NoBody>,
+    },
+    /// The run failed.
+    #[serde(rename = "run.failed")]
+    #[schema(title = "RunFailedFact")]
+    Failed {
+        /// The event's id; a repeat with the same id appends nothing.
+        event_id: Option<Uuid>,
+        /// Why.
+        data: FailedData,
+    },
+    /// The run was cancelled.
+    #[serde(rename = "run.cancelled")]
+    #[schema(title = "RunCancelledFact")]
+    Cancelled {
+        /// The event's id; a repeat with the same id appends nothing.
+        event_id: Option<Uuid>,
+        /// Why.
+        data: Option<CancelledData>,
+    },
 }
 
 /// `POST /v1/runs/{id}/events`.
@@ -338,7 +484,7 @@ pub struct FactsRequest {
     /// The run stream's version the reporter expects; 409 when it moved.
     pub expected_version: Option<u64>,
     /// The events, applied in order, all or none.
-    #[schema(min_items = 1, max_items = 1000)]
+    #[schema(value_type = Vec<Fact>, min_items = 1, max_items = 1000)]
     pub events: Vec<FactBody>,
 }
 

@@ -8,48 +8,49 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
-from ..models.fact_type import FactType
+from ..models.run_started_fact_type import RunStartedFactType
 from ..types import UNSET, Unset
 from typing import cast
 from uuid import UUID
 
 if TYPE_CHECKING:
-  from ..models.fact_body_data_type_0 import FactBodyDataType0
+  from ..models.no_body import NoBody
 
 
 
 
 
-T = TypeVar("T", bound="FactBody")
+T = TypeVar("T", bound="RunStartedFact")
 
 
 
 @_attrs_define
-class FactBody:
-    """ One reported event of `POST /v1/runs/{id}/events`.
+class RunStartedFact:
+    """ queued -> running.
 
         Attributes:
-            type_ (FactType): The event types `POST /v1/runs/{run_id}/events` takes.
-            data (FactBodyDataType0 | None | Unset): The event's data, by type.
+            type_ (RunStartedFactType):
+            data (NoBody | None | Unset):
             event_id (None | Unset | UUID): The event's id; a repeat with the same id appends nothing.
      """
 
-    type_: FactType
-    data: FactBodyDataType0 | None | Unset = UNSET
+    type_: RunStartedFactType
+    data: NoBody | None | Unset = UNSET
     event_id: None | Unset | UUID = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
 
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.fact_body_data_type_0 import FactBodyDataType0 # noqa: PLC0415
+        from ..models.no_body import NoBody # noqa: PLC0415
         type_ = self.type_.value
 
         data: dict[str, Any] | None | Unset
         if isinstance(self.data, Unset):
             data = UNSET
-        elif isinstance(self.data, FactBodyDataType0):
+        elif isinstance(self.data, NoBody):
             data = self.data.to_dict()
         else:
             data = self.data
@@ -64,7 +65,7 @@ class FactBody:
 
 
         field_dict: dict[str, Any] = {}
-
+        field_dict.update(self.additional_properties)
         field_dict.update({
             "type": type_,
         })
@@ -79,14 +80,14 @@ class FactBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.fact_body_data_type_0 import FactBodyDataType0 # noqa: PLC0415
+        from ..models.no_body import NoBody # noqa: PLC0415
         d = dict(src_dict)
-        type_ = FactType(d.pop("type"))
+        type_ = RunStartedFactType(d.pop("type"))
 
 
 
 
-        def _parse_data(data: object) -> FactBodyDataType0 | None | Unset:
+        def _parse_data(data: object) -> NoBody | None | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -94,14 +95,14 @@ class FactBody:
             try:
                 if not isinstance(data, dict):
                     raise TypeError()
-                data_type_0 = FactBodyDataType0.from_dict(data)
+                data_type_1 = NoBody.from_dict(data)
 
 
 
-                return data_type_0
+                return data_type_1
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(FactBodyDataType0 | None | Unset, data)
+            return cast(NoBody | None | Unset, data)
 
         data = _parse_data(d.pop("data", UNSET))
 
@@ -126,11 +127,28 @@ class FactBody:
         event_id = _parse_event_id(d.pop("event_id", UNSET))
 
 
-        fact_body = cls(
+        run_started_fact = cls(
             type_=type_,
             data=data,
             event_id=event_id,
         )
 
-        return fact_body
 
+        run_started_fact.additional_properties = d
+        return run_started_fact
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar, BinaryIO, TextIO, TYPE_CHECKING, Generator
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+from ..models.refunded_fact_type import RefundedFactType
+from ..types import UNSET, Unset
+from typing import cast
+from uuid import UUID
+
+if TYPE_CHECKING:
+  from ..models.amount_data import AmountData
+
+
+
+
+
+T = TypeVar("T", bound="RefundedFact")
+
+
+
+@_attrs_define
+class RefundedFact:
+    """ Credits returned for the run.
+
+        Attributes:
+            data (AmountData): `run.credits_deducted` and `run.refunded`.
+            type_ (RefundedFactType):
+            event_id (None | Unset | UUID): The event's id; a repeat with the same id appends nothing.
+     """
+
+    data: AmountData
+    type_: RefundedFactType
+    event_id: None | Unset | UUID = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+
+
+
+
+    def to_dict(self) -> dict[str, Any]:
+        from ..models.amount_data import AmountData # noqa: PLC0415
+        data = self.data.to_dict()
+
+        type_ = self.type_.value
+
+        event_id: None | str | Unset
+        if isinstance(self.event_id, Unset):
+            event_id = UNSET
+        elif isinstance(self.event_id, UUID):
+            event_id = str(self.event_id)
+        else:
+            event_id = self.event_id
+
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update({
+            "data": data,
+            "type": type_,
+        })
+        if event_id is not UNSET:
+            field_dict["event_id"] = event_id
+
+        return field_dict
+
+
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.amount_data import AmountData # noqa: PLC0415
+        d = dict(src_dict)
+        data = AmountData.from_dict(d.pop("data"))
+
+
+
+
+        type_ = RefundedFactType(d.pop("type"))
+
+
+
+
+        def _parse_event_id(data: object) -> None | Unset | UUID:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                event_id_type_0 = UUID(data)
+
+
+
+                return event_id_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | Unset | UUID, data)
+
+        event_id = _parse_event_id(d.pop("event_id", UNSET))
+
+
+        refunded_fact = cls(
+            data=data,
+            type_=type_,
+            event_id=event_id,
+        )
+
+
+        refunded_fact.additional_properties = d
+        return refunded_fact
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
