@@ -3355,7 +3355,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `text/event-stream` of recorded events */
+            /** @description `text/event-stream`: one server-sent event per recorded event, named by its `event_type` (for example `run.stage_updated`), `id:` its global position, `data:` its `EventEnvelope` as JSON */
             200: {
                 headers: {
                     /** @description The request's id: the client's `X-Request-Id` when sane, else generated; the service's log lines of the request carry it */
@@ -6124,7 +6124,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `text/event-stream` of `run` events, each the run as `GET /v1/runs/{id}` shows it */
+            /** @description `text/event-stream` of events named `run`, `data:` the run as `GET /v1/runs/{id}` shows it (`RunDetail` as JSON): its state now, then after each change, the last when it ends */
             200: {
                 headers: {
                     /** @description The request's id: the client's `X-Request-Id` when sane, else generated; the service's log lines of the request carry it */

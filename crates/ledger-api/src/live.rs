@@ -199,7 +199,7 @@ fn is_finished(run: &Value) -> bool {
 #[utoipa::path(get, path = "/v1/runs/{run_id}/watch", tag = "queries",
     params(("run_id" = Uuid, Path, description = "The run"),
            ("token" = Option<String>, Query, description = "A stream token (`POST /v1/stream-tokens`), for browsers, whose `EventSource` cannot send `Authorization`")),
-    responses((status = 200, description = "`text/event-stream` of `run` events, each the run as `GET /v1/runs/{id}` shows it", content_type = "text/event-stream", body = String),
+    responses((status = 200, description = "`text/event-stream` of events named `run`, `data:` the run as `GET /v1/runs/{id}` shows it (`RunDetail` as JSON): its state now, then after each change, the last when it ends", content_type = "text/event-stream", body = String),
         (status = 204, description = "The run has ended: nothing to follow"),
         (status = 404, body = crate::Problem)),
     security(("bearer" = [])))]
@@ -277,7 +277,7 @@ fn sse_event(event: &RecordedEvent) -> Event {
 /// and no repeat.
 #[utoipa::path(get, path = "/v1/events/stream", tag = "queries",
     params(StreamFrom, ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this position")),
-    responses((status = 200, description = "`text/event-stream` of recorded events", content_type = "text/event-stream", body = String)),
+    responses((status = 200, description = "`text/event-stream`: one server-sent event per recorded event, named by its `event_type` (for example `run.stage_updated`), `id:` its global position, `data:` its `EventEnvelope` as JSON", content_type = "text/event-stream", body = String)),
     security(("bearer" = [])))]
 pub async fn event_stream(
     State(state): State<AppState>,
