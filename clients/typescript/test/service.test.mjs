@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 
-import { createClient, unwrap, LedgerError } from "../src/index.js";
+import { createClient, followEvents, runWorker, unwrap, LedgerError } from "../src/index.js";
 
 const baseUrl = process.env.RUN_LEDGER_URL;
 const tenant = process.env.RUN_LEDGER_TENANT;
@@ -67,4 +67,94 @@ test("problems are LedgerErrors with their stable code", async () => {
     unwrap(client.GET("/v1/runs", { params: { query: { limit: 0 } } })),
     (error) => error instanceof LedgerError && error.code === "invalid_query",
   );
+});
+
+test("a retried write is applied once, under the Idempotency-Key the client gave it", async () => {
+  let calls = 0;
+  const keys = new Set();
+  // The first attempt of each request is lost on the way back, as a
+  // network error after the service applied it.
+  const flaky = async (request) => {
+    calls += 1;
+    keys.add(request.headers.get("Idempotency-Key"));
+    const response = await fetch(request);
+    if (calls % 2 === 1) throw new TypeError("connection reset");
+    return response;
+  };
+  const shaky = createClient({ baseUrl, apiKey: process.env.RUN_LEDGER_KEY, actorId: "ada", fetch: flaky });
+  const run = await unwrap(shaky.POST("/v1/runs", { body: { owner_id: "ada", files: [{ name: "a.pdf" }] } }));
+  assert.equal(calls, 2, "one retry");
+  assert.equal(keys.size, 1, "the retry reused the call's key");
+  const runs = await unwrap(client.GET("/v1/runs", {
+    params: { query: { owner_id: "ada", min_position: run.global_position } },
+  }));
+  assert.equal(runs.runs.filter((r) => r.run_id === run.run_id).length, 1, "applied once");
+});
+
+test("503 and 429 are retried after Retry-After", async () => {
+  let refusals = 2;
+  const busy = async (request) => {
+    if (refusals-- > 0) {
+      return new Response(JSON.stringify({ code: "store_unavailable" }), {
+        status: 503,
+        headers: { "Retry-After": "0", "Content-Type": "application/problem+json" },
+      });
+    }
+    return fetch(request);
+  };
+  const patient = createClient({ baseUrl, apiKey: process.env.RUN_LEDGER_KEY, fetch: busy });
+  const page = await unwrap(patient.GET("/v1/runs", { params: { query: { limit: 1 } } }));
+  assert.ok(Array.isArray(page.runs));
+});
+
+test("a read after a write sees it without naming min_position", async () => {
+  const reader = createClient({ baseUrl, apiKey: process.env.RUN_LEDGER_KEY, actorId: "ada" });
+  const run = await unwrap(reader.POST("/v1/runs", { body: { owner_id: "ada", stages: ["a", "b"] } }));
+  const worker = runWorker(reader, run.run_id);
+  await worker.start();
+  await worker.stage(1).completed({ pages: 3 });
+  assert.ok(reader.lastPosition() > run.global_position);
+  const detail = await unwrap(reader.GET("/v1/runs/{run_id}", { params: { path: { run_id: run.run_id } } }));
+  assert.equal(detail.status, "running");
+  assert.deepEqual(detail.stages[0].output, { pages: 3 });
+});
+
+test("a worker reports a run's life, and the follower resumes without a gap or a repeat", async () => {
+  const worker_client = createClient({ baseUrl, apiKey: process.env.RUN_LEDGER_KEY, actorId: "ada" });
+  const run = await unwrap(worker_client.POST("/v1/runs", {
+    body: { owner_id: "ada", stages: ["extract", "load"], files: [{ name: "a.pdf" }, { name: "b.pdf" }] },
+  }));
+  const worker = runWorker(worker_client, run.run_id);
+  await worker.start();
+  await worker.stage(1).processing();
+  await worker.file(0).completed();
+  await worker.file(1).failed("timeout");
+  await worker.stage(1).completed("# extracted");
+  await worker.charge(1, "pages");
+  await worker.refund(1, "goodwill");
+  // Completing the last stage completes the run.
+  await worker.stage(2).completed();
+  const detail = await unwrap(worker_client.GET("/v1/runs/{run_id}", { params: { path: { run_id: run.run_id } } }));
+  assert.equal(detail.status, "completed_with_errors");
+  assert.equal(detail.credits_charged, 1);
+
+  const stream = `run-${run.run_id}`;
+  const first = [];
+  const controller = new AbortController();
+  for await (const event of followEvents(client, { signal: controller.signal })) {
+    if (event.stream_id === stream) first.push(event.global_position);
+    if (first.length === 4) break;
+  }
+  controller.abort();
+  const resumed = [];
+  const again = new AbortController();
+  for await (const event of followEvents(client, { after: first[3], signal: again.signal })) {
+    if (event.stream_id === stream) resumed.push(event.global_position);
+    if (event.event_type === "run.completed" && event.stream_id === stream) break;
+  }
+  again.abort();
+  const positions = [...first, ...resumed];
+  assert.deepEqual(positions, [...positions].sort((a, b) => a - b), "in order");
+  assert.equal(new Set(positions).size, positions.length, "no repeat");
+  assert.equal(positions.length, detail.version + 1, "every event of the run");
 });
