@@ -121,3 +121,71 @@ async def async_reads(after: int) -> None:
 
 asyncio.run(async_reads(sync_round_trip()))
 print("python client: ok")
+
+
+def ledger_helpers() -> None:
+    """connect(): a retried write applied once, read-your-writes, the worker
+    helper, and the follower resuming with Last-Event-ID."""
+    import httpx
+
+    from run_ledger_client.ledger import LedgerError, RunWorker, connect, follow_events, last_position, unwrap
+
+    class Flaky(httpx.BaseTransport):
+        """Loses the answer of every other write, after it was applied."""
+
+        def __init__(self) -> None:
+            self.inner = httpx.HTTPTransport()
+            self.calls = 0
+            self.keys: set[str] = set()
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            if request.method != "POST":
+                return self.inner.handle_request(request)
+            self.calls += 1
+            self.keys.add(request.headers.get("idempotency-key", ""))
+            response = self.inner.handle_request(request)
+            if self.calls == 1:
+                response.read()
+                raise httpx.ReadError("connection reset", request=request)
+            return response
+
+    flaky = Flaky()
+    shaky = connect(URL, os.environ["RUN_LEDGER_KEY"], actor_id="ada", transport=flaky)
+    body = CreateRunRequest(owner_id="ada", stages=["extract", "load"], files=[FileBody(name="a.pdf")])
+    run = unwrap(create_run.sync_detailed(client=shaky, body=body))
+    assert flaky.calls == 2 and len(flaky.keys) == 1, (flaky.calls, flaky.keys)
+
+    worker = RunWorker(shaky, run.run_id)
+    worker.start()
+    worker.stage(1, "completed", output={"pages": 3})
+    assert last_position(shaky) > run.global_position
+    # No min_position given: the client asks for its own last write.
+    detail = unwrap(get_run.sync_detailed(run.run_id, client=shaky))
+    assert detail.status == RunStatus.RUNNING, detail.status
+    worker.file(0, "failed", error="timeout")
+    worker.stage(2, "completed")
+    try:
+        worker.start()
+        raise AssertionError("a finished run takes no more progress")
+    except LedgerError as error:
+        assert error.status == 409 and error.code == "run_terminal", error
+
+    stream = f"run-{run.run_id}"
+    seen = []
+    for event in follow_events(shaky):
+        if event["stream_id"] == stream:
+            seen.append(event["global_position"])
+        if len(seen) == 2:
+            break
+    for event in follow_events(shaky, after=seen[-1]):
+        if event["stream_id"] == stream:
+            seen.append(event["global_position"])
+        if event["stream_id"] == stream and event["event_type"] == "run.completed":
+            break
+    assert seen == sorted(seen) and len(set(seen)) == len(seen), seen
+    final = unwrap(get_run.sync_detailed(run.run_id, client=shaky))
+    assert len(seen) == final.version + 1, (seen, final.version)
+
+
+ledger_helpers()
+print("python ledger helpers: ok")
