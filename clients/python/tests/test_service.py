@@ -186,6 +186,17 @@ def ledger_helpers() -> None:
     final = unwrap(get_run.sync_detailed(run.run_id, client=shaky))
     assert len(seen) == final.version + 1, (seen, final.version)
 
+    # A rerun, its lineage, and the tenant's credit ledger.
+    from run_ledger_client.api.commands import rerun
+    from run_ledger_client.api.queries import ledger, lineage
+
+    again = unwrap(rerun.sync_detailed(run.run_id, client=shaky))
+    assert again.rerun_of == run.run_id, again
+    tree = unwrap(lineage.sync_detailed(run.run_id, client=shaky))
+    assert tree.run_count == 2, tree
+    entries = unwrap(ledger.sync_detailed(TENANT, client=shaky)).entries
+    assert {entry.kind.value for entry in entries} >= {"grant", "deduction"}, entries
+
 
 ledger_helpers()
 print("python ledger helpers: ok")

@@ -157,4 +157,19 @@ test("a worker reports a run's life, and the follower resumes without a gap or a
   assert.deepEqual(positions, [...positions].sort((a, b) => a - b), "in order");
   assert.equal(new Set(positions).size, positions.length, "no repeat");
   assert.equal(positions.length, detail.version + 1, "every event of the run");
+
+  // A rerun, its lineage, and the tenant's credit ledger.
+  const rerun = await unwrap(worker_client.POST("/v1/runs/{run_id}/rerun", {
+    params: { path: { run_id: run.run_id } },
+  }));
+  assert.equal(rerun.rerun_of, run.run_id);
+  const lineage = await unwrap(worker_client.GET("/v1/runs/{run_id}/lineage", {
+    params: { path: { run_id: run.run_id } },
+  }));
+  assert.equal(lineage.run_count, 2);
+  const ledger = await unwrap(worker_client.GET("/v1/accounts/{tenant_id}/ledger", {
+    params: { path: { tenant_id: tenant } },
+  }));
+  const kinds = new Set(ledger.entries.map((entry) => entry.kind));
+  assert.ok(kinds.has("grant") && kinds.has("deduction") && kinds.has("refund"), [...kinds].join());
 });
