@@ -3,28 +3,12 @@
 //! against a running service.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use crate::helpers::*;
 
 fn repository() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Runs a command off the runtime's thread: it talks to the service the
-/// test runtime serves.
-async fn run(mut command: Command) -> Output {
-    tokio::task::spawn_blocking(move || command.output().expect("the command runs"))
-        .await
-        .unwrap()
-}
-
-fn said(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 /// A service with a tenant key and an admin key, as the clients' tests
@@ -129,8 +113,12 @@ async fn the_documented_snippets_run_against_the_service() {
         node.arg(&file)
             .current_dir(&typescript)
             .envs(environment.clone());
-        let output = run(node).await;
-        assert!(output.status.success(), "{snippet}\n{}", said(&output));
+        let output = run_off_runtime(node).await;
+        assert!(
+            output.status.success(),
+            "{snippet}\n{}",
+            output_text(&output)
+        );
         ran += 1;
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -150,8 +138,12 @@ async fn the_documented_snippets_run_against_the_service() {
                 format!("{}:{}", python_client.display(), packages.display()),
             )
             .envs(environment.clone());
-        let output = run(python).await;
-        assert!(output.status.success(), "{snippet}\n{}", said(&output));
+        let output = run_off_runtime(python).await;
+        assert!(
+            output.status.success(),
+            "{snippet}\n{}",
+            output_text(&output)
+        );
         ran += 1;
     }
     assert!(ran >= 2, "the snippets were found");
@@ -171,7 +163,7 @@ async fn the_typescript_client_is_the_documents_and_works_against_the_service() 
         .arg(&fresh)
         .output()
         .unwrap();
-    assert!(generated.status.success(), "{}", said(&generated));
+    assert!(generated.status.success(), "{}", output_text(&generated));
     assert!(
         std::fs::read(&fresh).unwrap() == std::fs::read(client.join("src/schema.d.ts")).unwrap(),
         "clients/typescript/src/schema.d.ts is not what the document makes: \
@@ -183,13 +175,17 @@ async fn the_typescript_client_is_the_documents_and_works_against_the_service() 
         .arg(&client)
         .output()
         .unwrap();
-    assert!(typechecked.status.success(), "{}", said(&typechecked));
+    assert!(
+        typechecked.status.success(),
+        "{}",
+        output_text(&typechecked)
+    );
     let mut node = Command::new("node");
     node.args(["--test", "test/"])
         .current_dir(&client)
         .envs(environment);
-    let tested = run(node).await;
-    assert!(tested.status.success(), "{}", said(&tested));
+    let tested = run_off_runtime(node).await;
+    assert!(tested.status.success(), "{}", output_text(&tested));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -220,7 +216,7 @@ async fn the_python_client_is_the_documents_and_works_against_the_service() {
         )
         .output()
         .unwrap();
-    assert!(generated.status.success(), "{}", said(&generated));
+    assert!(generated.status.success(), "{}", output_text(&generated));
     let fresh = tree(&dir.join("client/run_ledger_client"));
     let mut committed = tree(&client.join("run_ledger_client"));
     // The one hand-written module (retries, read-your-writes, the
@@ -252,7 +248,7 @@ async fn the_python_client_is_the_documents_and_works_against_the_service() {
             format!("{}:{}", client.display(), packages.display()),
         )
         .envs(environment);
-    let tested = run(python).await;
-    assert!(tested.status.success(), "{}", said(&tested));
+    let tested = run_off_runtime(python).await;
+    assert!(tested.status.success(), "{}", output_text(&tested));
     let _ = std::fs::remove_dir_all(&dir);
 }

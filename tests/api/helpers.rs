@@ -100,6 +100,23 @@ pub fn cli(app: &TestApp, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// Runs a command off the runtime's thread, for commands that talk to a
+/// service this test's runtime serves.
+pub async fn run_off_runtime(mut command: std::process::Command) -> std::process::Output {
+    tokio::task::spawn_blocking(move || command.output().expect("the command runs"))
+        .await
+        .unwrap()
+}
+
+/// A command's standard output and error, for assertion messages.
+pub fn output_text(output: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
 /// A `PYTHONPATH` under which `import {module}` works: the machine's, or
 /// `requirement` installed by pip into the tests' target directory once.
 /// The independent checkers (an RFC 8785 implementation, an OpenAPI

@@ -105,30 +105,17 @@ fn path_of(reply: &Reply) -> Vec<[u8; 32]> {
         .collect()
 }
 
-/// Runs the binary off the runtime's thread: it talks to the service the
-/// test runtime serves.
+/// Runs the binary with no database of its own, as a witness or auditor
+/// elsewhere would.
 async fn run(args: Vec<String>, api_key: &str) -> std::process::Output {
-    let api_key = api_key.to_owned();
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_run-ledger"))
-            .args(&args)
-            .env("RUN_LEDGER_API_KEY", api_key)
-            .env_remove("DATABASE_URL")
-            .env("RUN_LEDGER_DATA_DIR", "/nonexistent")
-            .env("RUST_LOG", "warn")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
-}
-
-fn text(output: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_run-ledger"));
+    command
+        .args(&args)
+        .env("RUN_LEDGER_API_KEY", api_key)
+        .env_remove("DATABASE_URL")
+        .env("RUN_LEDGER_DATA_DIR", "/nonexistent")
+        .env("RUST_LOG", "warn");
+    run_off_runtime(command).await
 }
 
 fn path_arg(path: &Path) -> String {
@@ -163,7 +150,7 @@ async fn checkpoints_are_c2sp_notes_and_proofs_are_rfc_9162_paths_an_independent
             ledger.key_file.to_str().unwrap(),
         ],
     );
-    assert!(printed.status.success(), "{}", text(&printed));
+    assert!(printed.status.success(), "{}", output_text(&printed));
     assert_eq!(String::from_utf8_lossy(&printed.stdout).trim(), vkey);
 
     let (origin, size, root) = open_checkpoint(&note, &[&vkey]).expect("a valid note");
@@ -451,13 +438,13 @@ async fn a_witness_cosigns_what_extends_its_history_and_refuses_a_history_rewrit
     let (run_id, first) = history(app, &key).await;
     let first_note = checkpoint_covering(app, &audit, first).await;
     let witnessed = witness().await;
-    assert!(witnessed.status.success(), "{}", text(&witnessed));
+    assert!(witnessed.status.success(), "{}", output_text(&witnessed));
     let old_note = ledger.dir.join("old.note");
     std::fs::write(&old_note, &first_note).unwrap();
     let (_, last) = history(app, &key).await;
     let note = checkpoint_covering(app, &audit, last).await;
     let witnessed = witness().await;
-    assert!(witnessed.status.success(), "{}", text(&witnessed));
+    assert!(witnessed.status.success(), "{}", output_text(&witnessed));
     let report: serde_json::Value = serde_json::from_slice(&witnessed.stdout).unwrap();
     let (_, size, _) = open_checkpoint(&note, &[&log_key]).unwrap();
     assert_eq!(report["tree_size"], size);
@@ -480,7 +467,7 @@ async fn a_witness_cosigns_what_extends_its_history_and_refuses_a_history_rewrit
             &path_arg(&bundle),
         ],
     );
-    assert!(exported.status.success(), "{}", text(&exported));
+    assert!(exported.status.success(), "{}", output_text(&exported));
     let bundle_text = std::fs::read_to_string(&bundle).unwrap();
     assert_eq!(
         bundle_text
@@ -506,8 +493,12 @@ async fn a_witness_cosigns_what_extends_its_history_and_refuses_a_history_rewrit
         run(args, "")
     };
     let checked = offline(vec![witness_vkey.clone()]).await;
-    assert!(checked.status.success(), "{}", text(&checked));
-    assert!(text(&checked).contains("OK"), "{}", text(&checked));
+    assert!(checked.status.success(), "{}", output_text(&checked));
+    assert!(
+        output_text(&checked).contains("OK"),
+        "{}",
+        output_text(&checked)
+    );
     let stranger = NoteSigner::new("w2.example", SigningKey::from_bytes(&[5; 32])).unwrap();
     let unwitnessed = offline(vec![stranger.verifier().to_string()]).await;
     assert!(!unwitnessed.status.success(), "a witness that did not sign");
@@ -528,7 +519,7 @@ async fn a_witness_cosigns_what_extends_its_history_and_refuses_a_history_rewrit
         )
     };
     let consistent = consistency(&old_note, &new_note).await;
-    assert!(consistent.status.success(), "{}", text(&consistent));
+    assert!(consistent.status.success(), "{}", output_text(&consistent));
 
     // A superuser rewrites the run's version 1 and every hash after it,
     // throws the tree and its checkpoints away, and lets the service grow
@@ -570,11 +561,12 @@ async fn a_witness_cosigns_what_extends_its_history_and_refuses_a_history_rewrit
     );
 
     let refused = witness().await;
-    assert!(!refused.status.success(), "{}", text(&refused));
+    assert!(!refused.status.success(), "{}", output_text(&refused));
     assert!(
-        text(&refused).contains("REFUSED") && text(&refused).contains("history was rewritten"),
+        output_text(&refused).contains("REFUSED")
+            && output_text(&refused).contains("history was rewritten"),
         "{}",
-        text(&refused)
+        output_text(&refused)
     );
     let kept: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
@@ -582,8 +574,12 @@ async fn a_witness_cosigns_what_extends_its_history_and_refuses_a_history_rewrit
     let rewritten_note = ledger.dir.join("rewritten.note");
     std::fs::write(&rewritten_note, &rewritten).unwrap();
     let inconsistent = consistency(&new_note, &rewritten_note).await;
-    assert!(!inconsistent.status.success(), "{}", text(&inconsistent));
-    assert!(text(&inconsistent).contains("INCONSISTENT"));
+    assert!(
+        !inconsistent.status.success(),
+        "{}",
+        output_text(&inconsistent)
+    );
+    assert!(output_text(&inconsistent).contains("INCONSISTENT"));
     let exported = cli(
         app,
         &[

@@ -49,6 +49,14 @@ pub struct BundleHeader {
     pub head_position: u64,
 }
 
+impl BundleHeader {
+    /// Whether the bundle holds every event from position 1: its events are
+    /// the tree's leaves, so it carries no proofs and the root is recomputed.
+    pub fn is_whole_log(&self) -> bool {
+        self.streams.is_none() && self.after == 0
+    }
+}
+
 /// The checkpoint line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BundleCheckpoint {
@@ -139,17 +147,15 @@ pub async fn export<S: EventStore>(
         tree_size,
         ..ExportSummary::default()
     };
-    let complete = streams.is_none() && after == 0;
-    write_line(
-        out,
-        &BundleLine::Header(BundleHeader {
-            format: BUNDLE_FORMAT.to_owned(),
-            exported_at: Utc::now(),
-            after,
-            streams: streams.clone(),
-            head_position,
-        }),
-    )?;
+    let header = BundleHeader {
+        format: BUNDLE_FORMAT.to_owned(),
+        exported_at: Utc::now(),
+        after,
+        streams: streams.clone(),
+        head_position,
+    };
+    let complete = header.is_whole_log();
+    write_line(out, &BundleLine::Header(header))?;
     if let Some(checkpoint) = &checkpoint {
         write_line(
             out,
@@ -324,7 +330,7 @@ pub fn verify_bundle(
             (BundleLine::Header(_), Some(_)) => return Err(malformed("a second header".into())),
             (line, Some(header)) => (line, &*header),
         };
-        let complete = header.streams.is_none() && header.after == 0;
+        let complete = header.is_whole_log();
         match parsed {
             BundleLine::Checkpoint(line) => {
                 if tree.is_some() || report.events > 0 {
@@ -425,8 +431,7 @@ pub fn verify_bundle(
         missing_proof(waiting, &mut report.problems);
     }
     if let Some(tree) = &tree {
-        let complete = header.streams.is_none() && header.after == 0;
-        if complete && leaves.size() < tree.tree_size {
+        if header.is_whole_log() && leaves.size() < tree.tree_size {
             report.problems.push(format!(
                 "the checkpoint covers {} events; the bundle holds {}",
                 tree.tree_size,

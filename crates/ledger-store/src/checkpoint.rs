@@ -297,6 +297,24 @@ pub async fn list(
         .collect()
 }
 
+/// The checkpoint of the tree of `tree_size` events, with its
+/// cosignatures, if one was signed.
+///
+/// # Errors
+/// As `list`.
+pub async fn at_size(
+    pool: &PgPool,
+    tree_size: u64,
+) -> Result<Option<LogCheckpoint>, CheckpointError> {
+    if tree_size == 0 {
+        return Ok(None);
+    }
+    Ok(list(pool, tree_size - 1, 1)
+        .await?
+        .pop()
+        .filter(|checkpoint| checkpoint.tree_size == tree_size))
+}
+
 /// The checkpoint with the largest tree, if any was signed.
 ///
 /// # Errors
@@ -305,8 +323,10 @@ pub async fn latest(pool: &PgPool) -> Result<Option<LogCheckpoint>, CheckpointEr
     let size: Option<i64> = sqlx::query_scalar("SELECT MAX(tree_size) FROM log_checkpoints")
         .fetch_one(pool)
         .await?;
-    let Some(size) = size else { return Ok(None) };
-    Ok(list(pool, size as u64 - 1, 1).await?.pop())
+    match size {
+        Some(size) => at_size(pool, size as u64).await,
+        None => Ok(None),
+    }
 }
 
 /// Why a cosignature was refused.
@@ -345,14 +365,9 @@ pub async fn add_cosignatures(
 ) -> Result<LogCheckpoint, CosignError> {
     let note = SignedNote::parse(submitted)?;
     let tree_size = Checkpoint::parse(&note.text)?.tree_size;
-    let stored = match tree_size {
-        0 => None,
-        size => list(pool, size - 1, 1)
-            .await?
-            .pop()
-            .filter(|c| c.tree_size == size),
-    }
-    .ok_or(CosignError::UnknownCheckpoint(tree_size))?;
+    let stored = at_size(pool, tree_size)
+        .await?
+        .ok_or(CosignError::UnknownCheckpoint(tree_size))?;
     if stored.note.text != note.text {
         return Err(CosignError::TextMismatch(tree_size));
     }
@@ -385,9 +400,8 @@ pub async fn add_cosignatures(
         .await
         .map_err(CheckpointError::from)?;
     }
-    Ok(list(pool, tree_size - 1, 1)
+    Ok(at_size(pool, tree_size)
         .await?
-        .pop()
         .expect("the checkpoint was read above and is never deleted"))
 }
 
