@@ -575,6 +575,209 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description `account.credits_deducted`. */
+        AccountCreditsDeducted: {
+            /**
+             * Format: int64
+             * @description Credits taken.
+             */
+            amount: number;
+            /**
+             * Format: int64
+             * @description Monthly balance after this event.
+             */
+            monthly_after: number;
+            /**
+             * Format: int64
+             * @description Purchased balance after this event.
+             */
+            purchased_after: number;
+            /**
+             * Format: uuid
+             * @description The run charged.
+             */
+            run_id: string;
+            /** @description Where they came from (monthly first). */
+            split: components["schemas"]["BucketSplit"];
+        };
+        /**
+         * AccountCreditsDeductedEvent
+         * @description A `account.credits_deducted` event as stored.
+         */
+        AccountCreditsDeductedEvent: {
+            /** @description `account.credits_deducted` */
+            data: components["schemas"]["AccountCreditsDeducted"];
+            /**
+             * Format: uuid
+             * @description Unique across the log.
+             */
+            event_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event_type: "account.credits_deducted";
+            /**
+             * Format: int64
+             * @description 1-based, gap-free across the log.
+             */
+            global_position: number;
+            /** @description This event's hash (hex). */
+            hash: string;
+            /**
+             * Format: int32
+             * @description The hash encoding: 1 or 2.
+             */
+            hash_version: number;
+            /** @description Who and what caused it. */
+            metadata: components["schemas"]["EventMetadata"];
+            /** @description The previous event's hash in its stream (hex; 32 zero bytes first). */
+            prev_hash: string;
+            /**
+             * Format: date-time
+             * @description When it was recorded (microseconds).
+             */
+            recorded_at: string;
+            /**
+             * Format: int32
+             * @description Version of the data's shape.
+             */
+            schema_version: number;
+            /** @description `run-{id}`, `account-{tenant}` or `key-{id}`. */
+            stream_id: string;
+            /**
+             * Format: int64
+             * @description 0-based, gap-free in its stream.
+             */
+            stream_version: number;
+        };
+        /**
+         * AccountCreditsGrantedEvent
+         * @description A `account.credits_granted` event as stored.
+         */
+        AccountCreditsGrantedEvent: {
+            /** @description `account.credits_granted` */
+            data: components["schemas"]["CreditsGranted"];
+            /**
+             * Format: uuid
+             * @description Unique across the log.
+             */
+            event_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event_type: "account.credits_granted";
+            /**
+             * Format: int64
+             * @description 1-based, gap-free across the log.
+             */
+            global_position: number;
+            /** @description This event's hash (hex). */
+            hash: string;
+            /**
+             * Format: int32
+             * @description The hash encoding: 1 or 2.
+             */
+            hash_version: number;
+            /** @description Who and what caused it. */
+            metadata: components["schemas"]["EventMetadata"];
+            /** @description The previous event's hash in its stream (hex; 32 zero bytes first). */
+            prev_hash: string;
+            /**
+             * Format: date-time
+             * @description When it was recorded (microseconds).
+             */
+            recorded_at: string;
+            /**
+             * Format: int32
+             * @description Version of the data's shape.
+             */
+            schema_version: number;
+            /** @description `run-{id}`, `account-{tenant}` or `key-{id}`. */
+            stream_id: string;
+            /**
+             * Format: int64
+             * @description 0-based, gap-free in its stream.
+             */
+            stream_version: number;
+        };
+        /** @description `account.credits_refunded`. */
+        AccountCreditsRefunded: {
+            /**
+             * Format: int64
+             * @description Credits returned.
+             */
+            amount: number;
+            /**
+             * Format: int64
+             * @description Monthly balance after this event.
+             */
+            monthly_after: number;
+            /**
+             * Format: int64
+             * @description Purchased balance after this event.
+             */
+            purchased_after: number;
+            /**
+             * Format: uuid
+             * @description The run refunded.
+             */
+            run_id: string;
+            /** @description Which buckets they went back to. */
+            split: components["schemas"]["BucketSplit"];
+        };
+        /**
+         * AccountCreditsRefundedEvent
+         * @description A `account.credits_refunded` event as stored.
+         */
+        AccountCreditsRefundedEvent: {
+            /** @description `account.credits_refunded` */
+            data: components["schemas"]["AccountCreditsRefunded"];
+            /**
+             * Format: uuid
+             * @description Unique across the log.
+             */
+            event_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event_type: "account.credits_refunded";
+            /**
+             * Format: int64
+             * @description 1-based, gap-free across the log.
+             */
+            global_position: number;
+            /** @description This event's hash (hex). */
+            hash: string;
+            /**
+             * Format: int32
+             * @description The hash encoding: 1 or 2.
+             */
+            hash_version: number;
+            /** @description Who and what caused it. */
+            metadata: components["schemas"]["EventMetadata"];
+            /** @description The previous event's hash in its stream (hex; 32 zero bytes first). */
+            prev_hash: string;
+            /**
+             * Format: date-time
+             * @description When it was recorded (microseconds).
+             */
+            recorded_at: string;
+            /**
+             * Format: int32
+             * @description Version of the data's shape.
+             */
+            schema_version: number;
+            /** @description `run-{id}`, `account-{tenant}` or `key-{id}`. */
+            stream_id: string;
+            /**
+             * Format: int64
+             * @description 0-based, gap-free in its stream.
+             */
+            stream_version: number;
+        };
         /** @description `run.credits_deducted` and `run.refunded`. */
         AmountData: {
             /**
@@ -677,6 +880,19 @@ export interface components {
          * @enum {string}
          */
         Bucket: "monthly" | "purchased";
+        /** @description An amount split between the two credit buckets. */
+        BucketSplit: {
+            /**
+             * Format: int64
+             * @description Part taken from (or returned to) the monthly allowance.
+             */
+            monthly: number;
+            /**
+             * Format: int64
+             * @description Part taken from (or returned to) purchased credits.
+             */
+            purchased: number;
+        };
         /** @description `run.cancelled`. */
         CancelledData: {
             /** @description Why. */
@@ -745,6 +961,13 @@ export interface components {
             next_after: number;
             /** @description The log's verifier key, when this service signs. */
             verifier_key?: string | null;
+        };
+        /** @description The company a run is for. */
+        Company: {
+            /** @description Company id in the calling system. */
+            id: string;
+            /** @description Display name. */
+            name: string;
         };
         /** @description The company a run is for. */
         CompanyBody: {
@@ -831,6 +1054,35 @@ export interface components {
             /** @description Admin keys only (and required for them); other keys create runs for their own tenant. */
             tenant_id?: string | null;
         };
+        /** @description `account.credits_granted`. */
+        CreditsGranted: {
+            /**
+             * Format: int64
+             * @description Credits granted.
+             */
+            amount: number;
+            /** @description Bucket credited. */
+            bucket: components["schemas"]["Bucket"];
+            /**
+             * Format: int64
+             * @description Monthly balance after this event.
+             */
+            monthly_after: number;
+            /**
+             * Format: int64
+             * @description Purchased balance after this event.
+             */
+            purchased_after: number;
+            /** @description Why, as the caller said. */
+            reason?: string | null;
+        };
+        /** @description A document a run works on. */
+        Document: {
+            /** @description Display name. */
+            name: string;
+            /** @description Where the document is stored; a rerun reuses it as is. */
+            url: string;
+        };
         /** @description A document of a run. */
         DocumentBody: {
             /** @description Display name. */
@@ -838,51 +1090,8 @@ export interface components {
             /** @description Where it is stored. */
             url: string;
         };
-        /** @description An event as stored: its envelope, data and hashes (docs/hash-chain.md). */
-        EventEnvelope: {
-            /** @description The event's data, by type: any JSON object. */
-            data: Record<string, never>;
-            /**
-             * Format: uuid
-             * @description Unique across the log.
-             */
-            event_id: string;
-            /** @description Type name (SPEC section 2). */
-            event_type: string;
-            /**
-             * Format: int64
-             * @description 1-based, gap-free across the log.
-             */
-            global_position: number;
-            /** @description This event's hash (hex). */
-            hash: string;
-            /**
-             * Format: int32
-             * @description The hash encoding: 1 or 2.
-             */
-            hash_version: number;
-            /** @description Who and what caused it. */
-            metadata: components["schemas"]["EventMetadata"];
-            /** @description The previous event's hash in its stream (hex; 32 zero bytes first). */
-            prev_hash: string;
-            /**
-             * Format: date-time
-             * @description When it was recorded (microseconds).
-             */
-            recorded_at: string;
-            /**
-             * Format: int32
-             * @description Version of the data's shape.
-             */
-            schema_version: number;
-            /** @description `run-{id}`, `account-{tenant}` or `key-{id}`. */
-            stream_id: string;
-            /**
-             * Format: int64
-             * @description 0-based, gap-free in its stream.
-             */
-            stream_version: number;
-        };
+        /** @description An event as stored, with its envelope, data and hashes (docs/hash-chain.md); `event_type` tells which variant it is */
+        EventEnvelope: components["schemas"]["RunCreatedEvent"] | components["schemas"]["RunRerunOfEvent"] | components["schemas"]["RunStartedEvent"] | components["schemas"]["RunStageUpdatedEvent"] | components["schemas"]["RunFileUpdatedEvent"] | components["schemas"]["RunCreditsDeductedEvent"] | components["schemas"]["RunRefundedEvent"] | components["schemas"]["RunRetriedEvent"] | components["schemas"]["RunCompletedEvent"] | components["schemas"]["RunFailedEvent"] | components["schemas"]["RunCancelledEvent"] | components["schemas"]["AccountCreditsGrantedEvent"] | components["schemas"]["AccountCreditsDeductedEvent"] | components["schemas"]["AccountCreditsRefundedEvent"] | components["schemas"]["KeyCreatedEvent"] | components["schemas"]["KeyRotatedEvent"] | components["schemas"]["KeyRevokedEvent"];
         /** @description A stream's raw events. */
         EventList: {
             /** @description Events with their envelopes and hashes (hex), in version order. */
@@ -1050,11 +1259,28 @@ export interface components {
             /** @description Its status (`failed` is retryable and charged on retry, `error` is not). */
             status: components["schemas"]["FileStatus"];
         };
+        /** @description A file of a run, as named at creation. */
+        FileSpec: {
+            /** @description File name. */
+            name: string;
+        };
         /**
-         * @description A file's status.
+         * @description Status a file can be in.
          * @enum {string}
          */
         FileStatus: "pending" | "running" | "completed" | "failed" | "error";
+        /** @description `run.file_updated`: file `index` (0-based) changed status. */
+        FileUpdated: {
+            /** @description Error message, on failure. */
+            error?: string | null;
+            /**
+             * Format: int32
+             * @description 0-based file index.
+             */
+            index: number;
+            /** @description New status. */
+            status: components["schemas"]["FileStatus"];
+        };
         /** @description A file of a run. */
         FileView: {
             /** @description Last error. */
@@ -1120,10 +1346,211 @@ export interface components {
              */
             tree_size: number;
         };
+        /** @description `key.created`: a key was issued. */
+        KeyCreated: {
+            /**
+             * Format: date-time
+             * @description When it stops working by itself.
+             */
+            expires_at?: string | null;
+            /**
+             * Format: uuid
+             * @description The key.
+             */
+            key_id: string;
+            /** @description What it is for. */
+            label?: string | null;
+            /** @description Its scopes (`append`, `read`, `audit`, `admin`). */
+            scopes: string[];
+            /** @description Its tenant; none for audit and admin keys. */
+            tenant_id?: string | null;
+        };
+        /**
+         * KeyCreatedEvent
+         * @description A `key.created` event as stored.
+         */
+        KeyCreatedEvent: {
+            /** @description `key.created` */
+            data: components["schemas"]["KeyCreated"];
+            /**
+             * Format: uuid
+             * @description Unique across the log.
+             */
+            event_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event_type: "key.created";
+            /**
+             * Format: int64
+             * @description 1-based, gap-free across the log.
+             */
+            global_position: number;
+            /** @description This event's hash (hex). */
+            hash: string;
+            /**
+             * Format: int32
+             * @description The hash encoding: 1 or 2.
+             */
+            hash_version: number;
+            /** @description Who and what caused it. */
+            metadata: components["schemas"]["EventMetadata"];
+            /** @description The previous event's hash in its stream (hex; 32 zero bytes first). */
+            prev_hash: string;
+            /**
+             * Format: date-time
+             * @description When it was recorded (microseconds).
+             */
+            recorded_at: string;
+            /**
+             * Format: int32
+             * @description Version of the data's shape.
+             */
+            schema_version: number;
+            /** @description `run-{id}`, `account-{tenant}` or `key-{id}`. */
+            stream_id: string;
+            /**
+             * Format: int64
+             * @description 0-based, gap-free in its stream.
+             */
+            stream_version: number;
+        };
         /** @description `GET /v1/keys`. */
         KeyList: {
             /** @description Keys, oldest first. */
             keys: components["schemas"]["KeyView"][];
+        };
+        /** @description `key.revoked`: the key stopped working. */
+        KeyRevoked: {
+            /**
+             * Format: uuid
+             * @description The key.
+             */
+            key_id: string;
+        };
+        /**
+         * KeyRevokedEvent
+         * @description A `key.revoked` event as stored.
+         */
+        KeyRevokedEvent: {
+            /** @description `key.revoked` */
+            data: components["schemas"]["KeyRevoked"];
+            /**
+             * Format: uuid
+             * @description Unique across the log.
+             */
+            event_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event_type: "key.revoked";
+            /**
+             * Format: int64
+             * @description 1-based, gap-free across the log.
+             */
+            global_position: number;
+            /** @description This event's hash (hex). */
+            hash: string;
+            /**
+             * Format: int32
+             * @description The hash encoding: 1 or 2.
+             */
+            hash_version: number;
+            /** @description Who and what caused it. */
+            metadata: components["schemas"]["EventMetadata"];
+            /** @description The previous event's hash in its stream (hex; 32 zero bytes first). */
+            prev_hash: string;
+            /**
+             * Format: date-time
+             * @description When it was recorded (microseconds).
+             */
+            recorded_at: string;
+            /**
+             * Format: int32
+             * @description Version of the data's shape.
+             */
+            schema_version: number;
+            /** @description `run-{id}`, `account-{tenant}` or `key-{id}`. */
+            stream_id: string;
+            /**
+             * Format: int64
+             * @description 0-based, gap-free in its stream.
+             */
+            stream_version: number;
+        };
+        /**
+         * @description `key.rotated`: the key got a new secret; the previous one works until
+         *     `previous_valid_until`.
+         */
+        KeyRotated: {
+            /**
+             * Format: int32
+             * @description How long the previous secret was left working.
+             */
+            grace_seconds: number;
+            /**
+             * Format: uuid
+             * @description The key.
+             */
+            key_id: string;
+            /**
+             * Format: date-time
+             * @description When the previous secret stops working.
+             */
+            previous_valid_until: string;
+        };
+        /**
+         * KeyRotatedEvent
+         * @description A `key.rotated` event as stored.
+         */
+        KeyRotatedEvent: {
+            /** @description `key.rotated` */
+            data: components["schemas"]["KeyRotated"];
+            /**
+             * Format: uuid
+             * @description Unique across the log.
+             */
+            event_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event_type: "key.rotated";
+            /**
+             * Format: int64
+             * @description 1-based, gap-free across the log.
+             */
+            global_position: number;
+            /** @description This event's hash (hex). */
+            hash: string;
+            /**
+             * Format: int32
+             * @description The hash encoding: 1 or 2.
+             */
+            hash_version: number;
+            /** @description Who and what caused it. */
+            metadata: components["schemas"]["EventMetadata"];
+            /** @description The previous event's hash in its stream (hex; 32 zero bytes first). */
+            prev_hash: string;
+            /**
+             * Format: date-time
+             * @description When it was recorded (microseconds).
+             */
+            recorded_at: string;
+            /**
+             * Format: int32
+             * @description Version of the data's shape.
+             */
+            schema_version: number;
+            /** @description `run-{id}`, `account-{tenant}` or `key-{id}`. */
+            stream_id: string;
+            /**
+             * Format: int64
+             * @description 0-based, gap-free in its stream.
+             */
+            stream_version: number;
         };
         /** @description A key as `GET /v1/keys` shows it: never its secret nor the secret's hash. */
         KeyView: {
@@ -1377,6 +1804,21 @@ export interface components {
             /** @description `rebuilding`: follow it in `GET /v1/projections`. */
             state: components["schemas"]["ProjectionState"];
         };
+        /** @description A file re-enqueued by a retry. */
+        RetriedFile: {
+            /** @description Whether this file was charged (it had `failed`) or free (it was `pending`). */
+            charged: boolean;
+            /**
+             * Format: int32
+             * @description 0-based file index.
+             */
+            index: number;
+            /**
+             * Format: int32
+             * @description The attempt this retry starts (previous attempt + 1).
+             */
+            retry_attempt: number;
+        };
         /** @description `POST /v1/runs/{id}/retry-failed`. */
         RetryFailedResponse: {
             /** @description Every event the retry appended, the account's charge included. */
@@ -1396,6 +1838,11 @@ export interface components {
             /** @description The run, running again. */
             run: components["schemas"]["RunView"];
         };
+        /**
+         * @description What a retry re-executes.
+         * @enum {string}
+         */
+        RetryScope: "files" | "run";
         /** @description `POST /v1/keys/{key_id}/rotate`. */
         RotateKeyRequest: {
             /**
@@ -1404,6 +1851,270 @@ export interface components {
              *     default) to 2592000 (30 days).
              */
             grace_seconds?: number | null;
+        };
+        /** @description `run.cancelled`: the run was stopped. */
+        RunCancelled: {
+            /** @description Why, as the caller said. */
+            reason?: string | null;
+        };
+        /**
+         * RunCancelledEvent
+         * @description A `run.cancelled` event as stored.
+         */
+        RunCancelledEvent: {
+            /** @description `run.cancelled` */
+            data: components["schemas"]["RunCancelled"];
+            /**
+             * Format: uuid
+             * @description Unique across the log.
+             */
+            event_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event_type: "run.cancelled";
+            /**
+             * Format: int64
+             * @description 1-based, gap-free across the log.
+             */
+            global_position: number;
+            /** @description This event's hash (hex). */
+            hash: string;
+            /**
+             * Format: int32
+             * @description The hash encoding: 1 or 2.
+             */
+            hash_version: number;
+            /** @description Who and what caused it. */
+            metadata: components["schemas"]["EventMetadata"];
+            /** @description The previous event's hash in its stream (hex; 32 zero bytes first). */
+            prev_hash: string;
+            /**
+             * Format: date-time
+             * @description When it was recorded (microseconds).
+             */
+            recorded_at: string;
+            /**
+             * Format: int32
+             * @description Version of the data's shape.
+             */
+            schema_version: number;
+            /** @description `run-{id}`, `account-{tenant}` or `key-{id}`. */
+            stream_id: string;
+            /**
+             * Format: int64
+             * @description 0-based, gap-free in its stream.
+             */
+            stream_version: number;
+        };
+        /** @description `run.completed`: the run ended successfully, or with some files failed. */
+        RunCompleted: {
+            /** @description True when some files failed or errored: status `completed_with_errors`. */
+            with_errors?: boolean;
+        };
+        /**
+         * RunCompletedEvent
+         * @description A `run.completed` event as stored.
+         */
+        RunCompletedEvent: {
+            /** @description `run.completed` */
+            data: components["schemas"]["RunCompleted"];
+            /**
+             * Format: uuid
+             * @description Unique across the log.
+             */
+            event_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event_type: "run.completed";
+            /**
+             * Format: int64
+             * @description 1-based, gap-free across the log.
+             */
+            global_position: number;
+            /** @description This event's hash (hex). */
+            hash: string;
+            /**
+             * Format: int32
+             * @description The hash encoding: 1 or 2.
+             */
+            hash_version: number;
+            /** @description Who and what caused it. */
+            metadata: components["schemas"]["EventMetadata"];
+            /** @description The previous event's hash in its stream (hex; 32 zero bytes first). */
+            prev_hash: string;
+            /**
+             * Format: date-time
+             * @description When it was recorded (microseconds).
+             */
+            recorded_at: string;
+            /**
+             * Format: int32
+             * @description Version of the data's shape.
+             */
+            schema_version: number;
+            /** @description `run-{id}`, `account-{tenant}` or `key-{id}`. */
+            stream_id: string;
+            /**
+             * Format: int64
+             * @description 0-based, gap-free in its stream.
+             */
+            stream_version: number;
+        };
+        /** @description `run.created`: a run exists. */
+        RunCreated: {
+            company?: null | components["schemas"]["Company"];
+            /**
+             * Format: int64
+             * @description Credits charged per failed file on retry.
+             */
+            credits_per_file: number;
+            document?: null | components["schemas"]["Document"];
+            /** @description Files, in order; file indexes are 0-based. */
+            files?: components["schemas"]["FileSpec"][];
+            /** @description Idempotency key, unique per tenant. */
+            idempotency_key?: string | null;
+            /** @description Version of the inputs the run executes. */
+            input_version?: string | null;
+            /** @description The run's inputs, as given. */
+            inputs?: unknown;
+            /**
+             * Format: int32
+             * @description Retry limit per file and for the whole run (1..=10).
+             */
+            max_retry_count: number;
+            /** @description The person who owns the run (may rerun and retry it). */
+            owner_id: string;
+            /** @description Pipeline version that executes the run. */
+            pipeline_version?: string | null;
+            /** @description Project the run belongs to, if any. */
+            project_id?: string | null;
+            /**
+             * Format: uuid
+             * @description The run's id; the stream is `run-{run_id}`.
+             */
+            run_id: string;
+            /** @description Stage names, in order; stage numbers are 1-based. */
+            stages?: string[];
+            /** @description Owning tenant. */
+            tenant_id: string;
+        };
+        /**
+         * RunCreatedEvent
+         * @description A `run.created` event as stored.
+         */
+        RunCreatedEvent: {
+            /** @description `run.created` */
+            data: components["schemas"]["RunCreated"];
+            /**
+             * Format: uuid
+             * @description Unique across the log.
+             */
+            event_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event_type: "run.created";
+            /**
+             * Format: int64
+             * @description 1-based, gap-free across the log.
+             */
+            global_position: number;
+            /** @description This event's hash (hex). */
+            hash: string;
+            /**
+             * Format: int32
+             * @description The hash encoding: 1 or 2.
+             */
+            hash_version: number;
+            /** @description Who and what caused it. */
+            metadata: components["schemas"]["EventMetadata"];
+            /** @description The previous event's hash in its stream (hex; 32 zero bytes first). */
+            prev_hash: string;
+            /**
+             * Format: date-time
+             * @description When it was recorded (microseconds).
+             */
+            recorded_at: string;
+            /**
+             * Format: int32
+             * @description Version of the data's shape.
+             */
+            schema_version: number;
+            /** @description `run-{id}`, `account-{tenant}` or `key-{id}`. */
+            stream_id: string;
+            /**
+             * Format: int64
+             * @description 0-based, gap-free in its stream.
+             */
+            stream_version: number;
+        };
+        /** @description `run.credits_deducted`: credits charged for this run. */
+        RunCreditsDeducted: {
+            /**
+             * Format: int64
+             * @description Credits charged.
+             */
+            amount: number;
+            /** @description Why, as the caller said. */
+            reason?: string | null;
+            /** @description Where they came from. */
+            split: components["schemas"]["BucketSplit"];
+        };
+        /**
+         * RunCreditsDeductedEvent
+         * @description A `run.credits_deducted` event as stored.
+         */
+        RunCreditsDeductedEvent: {
+            /** @description `run.credits_deducted` */
+            data: components["schemas"]["RunCreditsDeducted"];
+            /**
+             * Format: uuid
+             * @description Unique across the log.
+             */
+            event_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event_type: "run.credits_deducted";
+            /**
+             * Format: int64
+             * @description 1-based, gap-free across the log.
+             */
+            global_position: number;
+            /** @description This event's hash (hex). */
+            hash: string;
+            /**
+             * Format: int32
+             * @description The hash encoding: 1 or 2.
+             */
+            hash_version: number;
+            /** @description Who and what caused it. */
+            metadata: components["schemas"]["EventMetadata"];
+            /** @description The previous event's hash in its stream (hex; 32 zero bytes first). */
+            prev_hash: string;
+            /**
+             * Format: date-time
+             * @description When it was recorded (microseconds).
+             */
+            recorded_at: string;
+            /**
+             * Format: int32
+             * @description Version of the data's shape.
+             */
+            schema_version: number;
+            /** @description `run-{id}`, `account-{tenant}` or `key-{id}`. */
+            stream_id: string;
+            /**
+             * Format: int64
+             * @description 0-based, gap-free in its stream.
+             */
+            stream_version: number;
         };
         /** @description A run as the run history shows it. */
         RunDetail: components["schemas"]["RunView"] & {
@@ -1437,12 +2148,245 @@ export interface components {
             /** @description Message. */
             message: string;
         };
+        /** @description `run.failed`: the run ended in failure. */
+        RunFailed: {
+            /** @description Machine error code (for example `NO_INPUTS`, `STAGE_FAILED`). */
+            code: string;
+            /** @description Structured detail. */
+            detail?: unknown;
+            /** @description Human-readable message. */
+            message: string;
+        };
+        /**
+         * RunFailedEvent
+         * @description A `run.failed` event as stored.
+         */
+        RunFailedEvent: {
+            /** @description `run.failed` */
+            data: components["schemas"]["RunFailed"];
+            /**
+             * Format: uuid
+             * @description Unique across the log.
+             */
+            event_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event_type: "run.failed";
+            /**
+             * Format: int64
+             * @description 1-based, gap-free across the log.
+             */
+            global_position: number;
+            /** @description This event's hash (hex). */
+            hash: string;
+            /**
+             * Format: int32
+             * @description The hash encoding: 1 or 2.
+             */
+            hash_version: number;
+            /** @description Who and what caused it. */
+            metadata: components["schemas"]["EventMetadata"];
+            /** @description The previous event's hash in its stream (hex; 32 zero bytes first). */
+            prev_hash: string;
+            /**
+             * Format: date-time
+             * @description When it was recorded (microseconds).
+             */
+            recorded_at: string;
+            /**
+             * Format: int32
+             * @description Version of the data's shape.
+             */
+            schema_version: number;
+            /** @description `run-{id}`, `account-{tenant}` or `key-{id}`. */
+            stream_id: string;
+            /**
+             * Format: int64
+             * @description 0-based, gap-free in its stream.
+             */
+            stream_version: number;
+        };
+        /**
+         * RunFileUpdatedEvent
+         * @description A `run.file_updated` event as stored.
+         */
+        RunFileUpdatedEvent: {
+            /** @description `run.file_updated` */
+            data: components["schemas"]["FileUpdated"];
+            /**
+             * Format: uuid
+             * @description Unique across the log.
+             */
+            event_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event_type: "run.file_updated";
+            /**
+             * Format: int64
+             * @description 1-based, gap-free across the log.
+             */
+            global_position: number;
+            /** @description This event's hash (hex). */
+            hash: string;
+            /**
+             * Format: int32
+             * @description The hash encoding: 1 or 2.
+             */
+            hash_version: number;
+            /** @description Who and what caused it. */
+            metadata: components["schemas"]["EventMetadata"];
+            /** @description The previous event's hash in its stream (hex; 32 zero bytes first). */
+            prev_hash: string;
+            /**
+             * Format: date-time
+             * @description When it was recorded (microseconds).
+             */
+            recorded_at: string;
+            /**
+             * Format: int32
+             * @description Version of the data's shape.
+             */
+            schema_version: number;
+            /** @description `run-{id}`, `account-{tenant}` or `key-{id}`. */
+            stream_id: string;
+            /**
+             * Format: int64
+             * @description 0-based, gap-free in its stream.
+             */
+            stream_version: number;
+        };
         /** @description A page of runs. */
         RunPage: {
             /** @description Pass as `cursor` for the next page; absent on the last. */
             next_cursor?: string | null;
             /** @description Newest first. */
             runs: components["schemas"]["RunDetail"][];
+        };
+        /** @description `run.refunded`: credits returned for this run. */
+        RunRefunded: {
+            /**
+             * Format: int64
+             * @description Credits returned.
+             */
+            amount: number;
+            /** @description Why, as the caller said. */
+            reason?: string | null;
+            /** @description Which buckets they went back to. */
+            split: components["schemas"]["BucketSplit"];
+        };
+        /**
+         * RunRefundedEvent
+         * @description A `run.refunded` event as stored.
+         */
+        RunRefundedEvent: {
+            /** @description `run.refunded` */
+            data: components["schemas"]["RunRefunded"];
+            /**
+             * Format: uuid
+             * @description Unique across the log.
+             */
+            event_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event_type: "run.refunded";
+            /**
+             * Format: int64
+             * @description 1-based, gap-free across the log.
+             */
+            global_position: number;
+            /** @description This event's hash (hex). */
+            hash: string;
+            /**
+             * Format: int32
+             * @description The hash encoding: 1 or 2.
+             */
+            hash_version: number;
+            /** @description Who and what caused it. */
+            metadata: components["schemas"]["EventMetadata"];
+            /** @description The previous event's hash in its stream (hex; 32 zero bytes first). */
+            prev_hash: string;
+            /**
+             * Format: date-time
+             * @description When it was recorded (microseconds).
+             */
+            recorded_at: string;
+            /**
+             * Format: int32
+             * @description Version of the data's shape.
+             */
+            schema_version: number;
+            /** @description `run-{id}`, `account-{tenant}` or `key-{id}`. */
+            stream_id: string;
+            /**
+             * Format: int64
+             * @description 0-based, gap-free in its stream.
+             */
+            stream_version: number;
+        };
+        /** @description `run.rerun_of`: this run re-executes another with the same inputs. */
+        RunRerunOf: {
+            /**
+             * Format: uuid
+             * @description The run being re-executed; its stream is not touched.
+             */
+            original_run_id: string;
+        };
+        /**
+         * RunRerunOfEvent
+         * @description A `run.rerun_of` event as stored.
+         */
+        RunRerunOfEvent: {
+            /** @description `run.rerun_of` */
+            data: components["schemas"]["RunRerunOf"];
+            /**
+             * Format: uuid
+             * @description Unique across the log.
+             */
+            event_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event_type: "run.rerun_of";
+            /**
+             * Format: int64
+             * @description 1-based, gap-free across the log.
+             */
+            global_position: number;
+            /** @description This event's hash (hex). */
+            hash: string;
+            /**
+             * Format: int32
+             * @description The hash encoding: 1 or 2.
+             */
+            hash_version: number;
+            /** @description Who and what caused it. */
+            metadata: components["schemas"]["EventMetadata"];
+            /** @description The previous event's hash in its stream (hex; 32 zero bytes first). */
+            prev_hash: string;
+            /**
+             * Format: date-time
+             * @description When it was recorded (microseconds).
+             */
+            recorded_at: string;
+            /**
+             * Format: int32
+             * @description Version of the data's shape.
+             */
+            schema_version: number;
+            /** @description `run-{id}`, `account-{tenant}` or `key-{id}`. */
+            stream_id: string;
+            /**
+             * Format: int64
+             * @description 0-based, gap-free in its stream.
+             */
+            stream_version: number;
         };
         /** @description A run, and the position of the write's last event. */
         RunResponse: components["schemas"]["RunView"] & {
@@ -1457,8 +2401,177 @@ export interface components {
              */
             global_position?: number | null;
         };
+        /** @description `run.retried`: a retry began. */
+        RunRetried: {
+            /**
+             * Format: int64
+             * @description Credits charged for the retry (0 when only pending files are retried).
+             */
+            credits_charged: number;
+            /** @description Re-enqueued files (empty for a whole-run retry). */
+            files?: components["schemas"]["RetriedFile"][];
+            /** @description Job ids to enqueue with: `{run_id}:file:{index}`, or `{run_id}` for a whole run. */
+            job_ids: string[];
+            /** @description Files or the whole run. */
+            scope: components["schemas"]["RetryScope"];
+        };
         /**
-         * @description A run's status.
+         * RunRetriedEvent
+         * @description A `run.retried` event as stored.
+         */
+        RunRetriedEvent: {
+            /** @description `run.retried` */
+            data: components["schemas"]["RunRetried"];
+            /**
+             * Format: uuid
+             * @description Unique across the log.
+             */
+            event_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event_type: "run.retried";
+            /**
+             * Format: int64
+             * @description 1-based, gap-free across the log.
+             */
+            global_position: number;
+            /** @description This event's hash (hex). */
+            hash: string;
+            /**
+             * Format: int32
+             * @description The hash encoding: 1 or 2.
+             */
+            hash_version: number;
+            /** @description Who and what caused it. */
+            metadata: components["schemas"]["EventMetadata"];
+            /** @description The previous event's hash in its stream (hex; 32 zero bytes first). */
+            prev_hash: string;
+            /**
+             * Format: date-time
+             * @description When it was recorded (microseconds).
+             */
+            recorded_at: string;
+            /**
+             * Format: int32
+             * @description Version of the data's shape.
+             */
+            schema_version: number;
+            /** @description `run-{id}`, `account-{tenant}` or `key-{id}`. */
+            stream_id: string;
+            /**
+             * Format: int64
+             * @description 0-based, gap-free in its stream.
+             */
+            stream_version: number;
+        };
+        /**
+         * RunStageUpdatedEvent
+         * @description A `run.stage_updated` event as stored.
+         */
+        RunStageUpdatedEvent: {
+            /** @description `run.stage_updated` */
+            data: components["schemas"]["StageUpdated"];
+            /**
+             * Format: uuid
+             * @description Unique across the log.
+             */
+            event_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event_type: "run.stage_updated";
+            /**
+             * Format: int64
+             * @description 1-based, gap-free across the log.
+             */
+            global_position: number;
+            /** @description This event's hash (hex). */
+            hash: string;
+            /**
+             * Format: int32
+             * @description The hash encoding: 1 or 2.
+             */
+            hash_version: number;
+            /** @description Who and what caused it. */
+            metadata: components["schemas"]["EventMetadata"];
+            /** @description The previous event's hash in its stream (hex; 32 zero bytes first). */
+            prev_hash: string;
+            /**
+             * Format: date-time
+             * @description When it was recorded (microseconds).
+             */
+            recorded_at: string;
+            /**
+             * Format: int32
+             * @description Version of the data's shape.
+             */
+            schema_version: number;
+            /** @description `run-{id}`, `account-{tenant}` or `key-{id}`. */
+            stream_id: string;
+            /**
+             * Format: int64
+             * @description 0-based, gap-free in its stream.
+             */
+            stream_version: number;
+        };
+        /** @description `run.started`: queued -> running. */
+        RunStarted: Record<string, never>;
+        /**
+         * RunStartedEvent
+         * @description A `run.started` event as stored.
+         */
+        RunStartedEvent: {
+            /** @description `run.started` */
+            data: components["schemas"]["RunStarted"];
+            /**
+             * Format: uuid
+             * @description Unique across the log.
+             */
+            event_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event_type: "run.started";
+            /**
+             * Format: int64
+             * @description 1-based, gap-free across the log.
+             */
+            global_position: number;
+            /** @description This event's hash (hex). */
+            hash: string;
+            /**
+             * Format: int32
+             * @description The hash encoding: 1 or 2.
+             */
+            hash_version: number;
+            /** @description Who and what caused it. */
+            metadata: components["schemas"]["EventMetadata"];
+            /** @description The previous event's hash in its stream (hex; 32 zero bytes first). */
+            prev_hash: string;
+            /**
+             * Format: date-time
+             * @description When it was recorded (microseconds).
+             */
+            recorded_at: string;
+            /**
+             * Format: int32
+             * @description Version of the data's shape.
+             */
+            schema_version: number;
+            /** @description `run-{id}`, `account-{tenant}` or `key-{id}`. */
+            stream_id: string;
+            /**
+             * Format: int64
+             * @description 0-based, gap-free in its stream.
+             */
+            stream_version: number;
+        };
+        /**
+         * @description Where a run is in its life.
          * @enum {string}
          */
         RunStatus: "queued" | "running" | "completed" | "completed_with_errors" | "failed" | "cancelled";
@@ -1555,10 +2668,24 @@ export interface components {
             status: components["schemas"]["StageStatus"];
         };
         /**
-         * @description A stage's status.
+         * @description Status a stage can be reported in.
          * @enum {string}
          */
         StageStatus: "pending" | "processing" | "completed" | "failed" | "cancelled";
+        /** @description `run.stage_updated`: stage `stage` (1-based) changed status. */
+        StageUpdated: {
+            /** @description Error message, on failure. */
+            error?: string | null;
+            /** @description Output (JSON or markdown text). */
+            output?: unknown;
+            /**
+             * Format: int32
+             * @description 1-based stage number.
+             */
+            stage: number;
+            /** @description New status. */
+            status: components["schemas"]["StageStatus"];
+        };
         /** @description A stage of a run. */
         StageView: {
             /** @description Last error. */

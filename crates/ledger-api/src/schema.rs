@@ -2,74 +2,25 @@
 //! closed sets the wire carries as strings (statuses, buckets, kinds,
 //! projection states), and the shapes of values that other crates
 //! serialize (event envelopes, chain breaks, projection statuses), so that
-//! a generated client needs no casts. The tests keep them equal to what is served: the
-//! enums by an exhaustive match on the domain's types, the shapes by every
+//! a generated client needs no casts. The domain's own types (statuses,
+//! buckets, event payloads) derive their schemas in `ledger-domain` (its
+//! `openapi` feature); the rest are kept equal to what is served by every
 //! answer the API tests receive being checked against the document.
+
+use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{Discriminator, ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
 use uuid::Uuid;
 
-/// A run's status.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RunStatus {
-    /// Created, not started.
-    Queued,
-    /// Started.
-    Running,
-    /// Every file completed.
-    Completed,
-    /// Ended with some files failed or in error.
-    CompletedWithErrors,
-    /// Failed.
-    Failed,
-    /// Cancelled.
-    Cancelled,
-}
-
-/// A stage's status.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum StageStatus {
-    /// Not begun.
-    Pending,
-    /// Running.
-    Processing,
-    /// Done.
-    Completed,
-    /// Failed.
-    Failed,
-    /// Cancelled.
-    Cancelled,
-}
-
-/// A file's status.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum FileStatus {
-    /// Not begun.
-    Pending,
-    /// Being processed.
-    Running,
-    /// Done.
-    Completed,
-    /// Failed transiently: retryable, charged on retry.
-    Failed,
-    /// Failed permanently: never retried.
-    Error,
-}
-
-/// A credit bucket.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Bucket {
-    /// The monthly allowance, spent first.
-    Monthly,
-    /// Purchased credits.
-    Purchased,
-}
+/// The closed sets the domain owns, whose schemas it derives.
+pub use ledger_domain::{
+    events::{Bucket, FileStatus, StageStatus},
+    run::RunStatus,
+};
 
 /// What a credit-ledger entry did.
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
@@ -141,10 +92,21 @@ pub struct EventMetadataSchema {
     pub source: Option<String>,
 }
 
-/// An event as stored: its envelope, data and hashes (docs/hash-chain.md).
+/// An event as stored: one variant per event type, told apart by
+/// `event_type`, each with the `data` that type carries.
+///
+/// The variants come from the domain's own event enums (`RunEvent`,
+/// `AccountEvent`, `KeyEvent`), so a new event type is in the document as
+/// soon as it exists. `data` is as stored, with its `schema_version`: a
+/// `run.created` of version 1 carries the document and company as flat
+/// `document_name`, `document_url`, `company_id` and `company_name` fields
+/// instead of `document` and `company`.
+pub struct EventEnvelopeSchema;
+
+/// The fields every event has, whatever its type (the variants of
+/// `EventEnvelope` narrow `event_type` and `data`).
 #[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(as = EventEnvelope)]
-pub struct EventEnvelopeSchema {
+struct EnvelopeFields {
     /// Unique across the log.
     pub event_id: Uuid,
     /// `run-{id}`, `account-{tenant}` or `key-{id}`.
@@ -156,20 +118,127 @@ pub struct EventEnvelopeSchema {
     /// Type name (SPEC section 2).
     pub event_type: String,
     /// Version of the data's shape.
+    #[schema(minimum = 1)]
     pub schema_version: u32,
-    /// The event's data, by type: any JSON object.
-    #[schema(value_type = Object)]
+    /// The event's data, by type.
     pub data: serde_json::Value,
     /// Who and what caused it.
     pub metadata: EventMetadataSchema,
     /// When it was recorded (microseconds).
     pub recorded_at: DateTime<Utc>,
     /// The hash encoding: 1 or 2.
+    #[schema(minimum = 1, maximum = 2)]
     pub hash_version: u8,
     /// The previous event's hash in its stream (hex; 32 zero bytes first).
     pub prev_hash: String,
     /// This event's hash (hex).
     pub hash: String,
+}
+
+/// Each stored event type, the name of its envelope variant and that
+/// variant's schema, read off the domain's adjacently tagged enums (whose
+/// derived schemas are a `oneOf` of `{type, data}` objects).
+fn envelope_variants() -> Vec<(String, String, RefOr<Schema>)> {
+    use ledger_domain::events::{AccountEvent, KeyEvent, RunEvent};
+    let mut variants = Vec::new();
+    for tagged in [
+        <RunEvent as PartialSchema>::schema(),
+        <AccountEvent as PartialSchema>::schema(),
+        <KeyEvent as PartialSchema>::schema(),
+    ] {
+        let RefOr::T(Schema::OneOf(one_of)) = tagged else {
+            unreachable!("an adjacently tagged enum's schema is a oneOf");
+        };
+        for item in one_of.items {
+            let RefOr::T(Schema::Object(tagged)) = item else {
+                unreachable!("each variant of a tagged enum is an object");
+            };
+            let event_type = match tagged.properties.get("type") {
+                Some(RefOr::T(Schema::Object(type_))) => type_
+                    .enum_values
+                    .as_ref()
+                    .and_then(|values| values.first())
+                    .and_then(|value| value.as_str())
+                    .map(str::to_owned),
+                _ => None,
+            }
+            .expect("each variant names its type");
+            let data = tagged
+                .properties
+                .get("data")
+                .cloned()
+                .expect("each variant carries data");
+            let name = envelope_variant_name(&event_type);
+            let RefOr::T(Schema::Object(mut envelope)) =
+                <EnvelopeFields as PartialSchema>::schema()
+            else {
+                unreachable!("a struct's schema is an object");
+            };
+            envelope.title = Some(name.clone());
+            envelope.description = Some(format!("A `{event_type}` event as stored."));
+            envelope.properties.insert(
+                "event_type".to_owned(),
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some([event_type.clone()]))
+                    .into(),
+            );
+            envelope.properties.insert("data".to_owned(), data);
+            variants.push((event_type, name, RefOr::T(Schema::Object(envelope))));
+        }
+    }
+    variants
+}
+
+/// `run.stage_updated` -> `RunStageUpdatedEvent`.
+fn envelope_variant_name(event_type: &str) -> String {
+    let mut name = String::new();
+    for word in event_type.split(['.', '_']) {
+        let mut letters = word.chars();
+        if let Some(first) = letters.next() {
+            name.extend(first.to_uppercase());
+            name.push_str(letters.as_str());
+        }
+    }
+    name.push_str("Event");
+    name
+}
+
+impl PartialSchema for EventEnvelopeSchema {
+    fn schema() -> RefOr<Schema> {
+        let mut one_of = OneOfBuilder::new().description(Some(
+            "An event as stored, with its envelope, data and hashes (docs/hash-chain.md); \
+             `event_type` tells which variant it is",
+        ));
+        let mut discriminator = Discriminator::new("event_type");
+        for (event_type, name, _) in envelope_variants() {
+            one_of = one_of.item(Ref::from_schema_name(&name));
+            discriminator
+                .mapping
+                .insert(event_type, format!("#/components/schemas/{name}"));
+        }
+        one_of.discriminator(Some(discriminator)).into()
+    }
+}
+
+impl ToSchema for EventEnvelopeSchema {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("EventEnvelope")
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        use ledger_domain::events::{AccountEvent, KeyEvent, RunEvent};
+        schemas.push((
+            EventMetadataSchema::name().into_owned(),
+            <EventMetadataSchema as PartialSchema>::schema(),
+        ));
+        RunEvent::schemas(schemas);
+        AccountEvent::schemas(schemas);
+        KeyEvent::schemas(schemas);
+        for (_, name, variant) in envelope_variants() {
+            schemas.push((name, variant));
+        }
+    }
 }
 
 /// The first event whose hash chain does not verify.
@@ -188,81 +257,14 @@ pub struct ChainBreakSchema {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use ledger_domain::events::{Bucket as DomainBucket, FileStatus as File, StageStatus as Stage};
-    use ledger_domain::run::RunStatus as Run;
 
-    fn same<A: Serialize, B: Serialize>(domain: A, schema: B) {
-        assert_eq!(
-            serde_json::to_value(domain).unwrap(),
-            serde_json::to_value(schema).unwrap()
-        );
+    fn document() -> serde_json::Value {
+        serde_json::to_value(crate::openapi()).unwrap()
     }
 
-    /// An exhaustive match: a new domain variant does not compile until
-    /// the document has it too.
     #[test]
-    fn the_documents_closed_sets_are_the_domains() {
-        for status in [
-            Run::Queued,
-            Run::Running,
-            Run::Completed,
-            Run::CompletedWithErrors,
-            Run::Failed,
-            Run::Cancelled,
-        ] {
-            let schema = match status {
-                Run::Queued => RunStatus::Queued,
-                Run::Running => RunStatus::Running,
-                Run::Completed => RunStatus::Completed,
-                Run::CompletedWithErrors => RunStatus::CompletedWithErrors,
-                Run::Failed => RunStatus::Failed,
-                Run::Cancelled => RunStatus::Cancelled,
-            };
-            same(status, schema);
-        }
-        for status in [
-            Stage::Pending,
-            Stage::Processing,
-            Stage::Completed,
-            Stage::Failed,
-            Stage::Cancelled,
-        ] {
-            let schema = match status {
-                Stage::Pending => StageStatus::Pending,
-                Stage::Processing => StageStatus::Processing,
-                Stage::Completed => StageStatus::Completed,
-                Stage::Failed => StageStatus::Failed,
-                Stage::Cancelled => StageStatus::Cancelled,
-            };
-            same(status, schema);
-        }
-        for status in [
-            File::Pending,
-            File::Running,
-            File::Completed,
-            File::Failed,
-            File::Error,
-        ] {
-            let schema = match status {
-                File::Pending => FileStatus::Pending,
-                File::Running => FileStatus::Running,
-                File::Completed => FileStatus::Completed,
-                File::Failed => FileStatus::Failed,
-                File::Error => FileStatus::Error,
-            };
-            same(status, schema);
-        }
-        for bucket in [DomainBucket::Monthly, DomainBucket::Purchased] {
-            let schema = match bucket {
-                DomainBucket::Monthly => Bucket::Monthly,
-                DomainBucket::Purchased => Bucket::Purchased,
-            };
-            same(bucket, schema);
-        }
-        // The document's facts, one variant per type the handler takes.
-        let document = serde_json::to_value(crate::openapi()).unwrap();
-        let fact_types: Vec<String> = document["components"]["schemas"]["Fact"]["oneOf"]
+    fn the_documents_facts_are_the_types_the_handler_takes() {
+        let fact_types: Vec<String> = document()["components"]["schemas"]["Fact"]["oneOf"]
             .as_array()
             .expect("Fact is a oneOf")
             .iter()
@@ -276,5 +278,57 @@ mod tests {
             })
             .collect();
         assert_eq!(fact_types, crate::FACT_TYPES);
+    }
+
+    #[test]
+    fn the_envelope_has_a_variant_per_stored_event_type() {
+        let document = document();
+        let schemas = &document["components"]["schemas"];
+        let mapping = schemas["EventEnvelope"]["discriminator"]["mapping"]
+            .as_object()
+            .expect("the envelope is told apart by event_type");
+        let mut types: Vec<&str> = mapping.keys().map(String::as_str).collect();
+        types.sort_unstable();
+        assert_eq!(
+            types,
+            [
+                "account.credits_deducted",
+                "account.credits_granted",
+                "account.credits_refunded",
+                "key.created",
+                "key.revoked",
+                "key.rotated",
+                "run.cancelled",
+                "run.completed",
+                "run.created",
+                "run.credits_deducted",
+                "run.failed",
+                "run.file_updated",
+                "run.refunded",
+                "run.rerun_of",
+                "run.retried",
+                "run.stage_updated",
+                "run.started",
+            ]
+        );
+        for (event_type, target) in mapping {
+            let name = target.as_str().unwrap().rsplit('/').next().unwrap();
+            let variant = &schemas[name];
+            assert_eq!(
+                variant["properties"]["event_type"]["enum"][0],
+                event_type.as_str()
+            );
+            let data = &variant["properties"]["data"]["$ref"];
+            let data = data.as_str().expect("data is a named schema");
+            let data = data.rsplit('/').next().unwrap();
+            assert!(
+                schemas[data].is_object(),
+                "{event_type}: {data} is in the document"
+            );
+        }
+        assert_eq!(
+            schemas["RunStageUpdatedEvent"]["properties"]["data"]["$ref"],
+            "#/components/schemas/StageUpdated"
+        );
     }
 }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 /// A document a run works on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Document {
     /// Display name.
     pub name: String,
@@ -19,6 +20,7 @@ pub struct Document {
 
 /// The company a run is for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Company {
     /// Company id in the calling system.
     pub id: String,
@@ -28,6 +30,7 @@ pub struct Company {
 
 /// A file of a run, as named at creation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FileSpec {
     /// File name.
     pub name: String,
@@ -35,6 +38,7 @@ pub struct FileSpec {
 
 /// `run.created`: a run exists.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunCreated {
     /// The run's id; the stream is `run-{run_id}`.
     pub run_id: Uuid,
@@ -77,6 +81,7 @@ pub struct RunCreated {
 
 /// `run.rerun_of`: this run re-executes another with the same inputs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunRerunOf {
     /// The run being re-executed; its stream is not touched.
     pub original_run_id: Uuid,
@@ -84,10 +89,12 @@ pub struct RunRerunOf {
 
 /// `run.started`: queued -> running.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunStarted {}
 
 /// Status a stage can be reported in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StageStatus {
     /// Not started yet; only ever the initial state.
@@ -104,6 +111,7 @@ pub enum StageStatus {
 
 /// `run.stage_updated`: stage `stage` (1-based) changed status.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StageUpdated {
     /// 1-based stage number.
     pub stage: u32,
@@ -119,6 +127,7 @@ pub struct StageUpdated {
 
 /// Status a file can be in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FileStatus {
     /// Not processed yet (also after an interruption; retried free of charge).
@@ -145,6 +154,7 @@ impl FileStatus {
 
 /// `run.file_updated`: file `index` (0-based) changed status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FileUpdated {
     /// 0-based file index.
     pub index: u32,
@@ -157,6 +167,7 @@ pub struct FileUpdated {
 
 /// An amount split between the two credit buckets.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BucketSplit {
     /// Part taken from (or returned to) the monthly allowance.
     pub monthly: i64,
@@ -173,6 +184,7 @@ impl BucketSplit {
 
 /// `run.credits_deducted`: credits charged for this run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunCreditsDeducted {
     /// Credits charged.
     pub amount: i64,
@@ -185,6 +197,7 @@ pub struct RunCreditsDeducted {
 
 /// `run.refunded`: credits returned for this run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunRefunded {
     /// Credits returned.
     pub amount: i64,
@@ -197,6 +210,7 @@ pub struct RunRefunded {
 
 /// What a retry re-executes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RetryScope {
     /// Failed and pending files (SPEC rule 6); the run goes back to running.
@@ -207,6 +221,7 @@ pub enum RetryScope {
 
 /// A file re-enqueued by a retry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RetriedFile {
     /// 0-based file index.
     pub index: u32,
@@ -218,6 +233,7 @@ pub struct RetriedFile {
 
 /// `run.retried`: a retry began.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunRetried {
     /// Files or the whole run.
     pub scope: RetryScope,
@@ -232,6 +248,7 @@ pub struct RunRetried {
 
 /// `run.completed`: the run ended successfully, or with some files failed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunCompleted {
     /// True when some files failed or errored: status `completed_with_errors`.
     #[serde(default)]
@@ -240,6 +257,7 @@ pub struct RunCompleted {
 
 /// `run.failed`: the run ended in failure.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunFailed {
     /// Machine error code (for example `NO_INPUTS`, `STAGE_FAILED`).
     pub code: String,
@@ -252,6 +270,7 @@ pub struct RunFailed {
 
 /// `run.cancelled`: the run was stopped.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunCancelled {
     /// Why, as the caller said.
     #[serde(default)]
@@ -260,6 +279,7 @@ pub struct RunCancelled {
 
 /// Every event of a `run-{run_id}` stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", content = "data")]
 pub enum RunEvent {
     /// `run.created`
@@ -299,6 +319,7 @@ pub enum RunEvent {
 
 /// A credit bucket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Bucket {
     /// The monthly allowance; spent first.
@@ -309,6 +330,7 @@ pub enum Bucket {
 
 /// `account.credits_granted`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreditsGranted {
     /// Bucket credited.
     pub bucket: Bucket,
@@ -325,6 +347,7 @@ pub struct CreditsGranted {
 
 /// `account.credits_deducted`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountCreditsDeducted {
     /// Credits taken.
     pub amount: i64,
@@ -340,6 +363,7 @@ pub struct AccountCreditsDeducted {
 
 /// `account.credits_refunded`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountCreditsRefunded {
     /// Credits returned.
     pub amount: i64,
@@ -355,6 +379,7 @@ pub struct AccountCreditsRefunded {
 
 /// Every event of an `account-{tenant_id}` stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", content = "data")]
 pub enum AccountEvent {
     /// `account.credits_granted`
@@ -370,6 +395,7 @@ pub enum AccountEvent {
 
 /// Every event of a `key-{key_id}` stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", content = "data")]
 pub enum KeyEvent {
     /// `key.created`

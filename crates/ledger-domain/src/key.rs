@@ -23,10 +23,11 @@ pub fn key_stream_id(key_id: Uuid) -> String {
 
 /// `key.created`: a key was issued.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyCreated {
     /// The key.
     pub key_id: Uuid,
-    /// Its tenant; `None` for audit and admin keys.
+    /// Its tenant; none for audit and admin keys.
     pub tenant_id: Option<String>,
     /// Its scopes (`append`, `read`, `audit`, `admin`).
     pub scopes: Vec<String>,
@@ -41,6 +42,7 @@ pub struct KeyCreated {
 /// `key.rotated`: the key got a new secret; the previous one works until
 /// `previous_valid_until`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyRotated {
     /// The key.
     pub key_id: Uuid,
@@ -52,6 +54,7 @@ pub struct KeyRotated {
 
 /// `key.revoked`: the key stopped working.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyRevoked {
     /// The key.
     pub key_id: Uuid,

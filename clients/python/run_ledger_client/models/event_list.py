@@ -11,7 +11,23 @@ from ..types import UNSET, Unset
 from typing import cast
 
 if TYPE_CHECKING:
-  from ..models.event_envelope import EventEnvelope
+  from ..models.account_credits_deducted_event import AccountCreditsDeductedEvent
+  from ..models.account_credits_granted_event import AccountCreditsGrantedEvent
+  from ..models.account_credits_refunded_event import AccountCreditsRefundedEvent
+  from ..models.key_created_event import KeyCreatedEvent
+  from ..models.key_revoked_event import KeyRevokedEvent
+  from ..models.key_rotated_event import KeyRotatedEvent
+  from ..models.run_cancelled_event import RunCancelledEvent
+  from ..models.run_completed_event import RunCompletedEvent
+  from ..models.run_created_event import RunCreatedEvent
+  from ..models.run_credits_deducted_event import RunCreditsDeductedEvent
+  from ..models.run_failed_event import RunFailedEvent
+  from ..models.run_file_updated_event import RunFileUpdatedEvent
+  from ..models.run_refunded_event import RunRefundedEvent
+  from ..models.run_rerun_of_event import RunRerunOfEvent
+  from ..models.run_retried_event import RunRetriedEvent
+  from ..models.run_stage_updated_event import RunStageUpdatedEvent
+  from ..models.run_started_event import RunStartedEvent
 
 
 
@@ -26,10 +42,14 @@ class EventList:
     """ A stream's raw events.
 
         Attributes:
-            events (list[EventEnvelope]): Events with their envelopes and hashes (hex), in version order.
+            events (list[AccountCreditsDeductedEvent | AccountCreditsGrantedEvent | AccountCreditsRefundedEvent |
+                KeyCreatedEvent | KeyRevokedEvent | KeyRotatedEvent | RunCancelledEvent | RunCompletedEvent | RunCreatedEvent |
+                RunCreditsDeductedEvent | RunFailedEvent | RunFileUpdatedEvent | RunRefundedEvent | RunRerunOfEvent |
+                RunRetriedEvent | RunStageUpdatedEvent | RunStartedEvent]): Events with their envelopes and hashes (hex), in
+                version order.
      """
 
-    events: list[EventEnvelope]
+    events: list[AccountCreditsDeductedEvent | AccountCreditsGrantedEvent | AccountCreditsRefundedEvent | KeyCreatedEvent | KeyRevokedEvent | KeyRotatedEvent | RunCancelledEvent | RunCompletedEvent | RunCreatedEvent | RunCreditsDeductedEvent | RunFailedEvent | RunFileUpdatedEvent | RunRefundedEvent | RunRerunOfEvent | RunRetriedEvent | RunStageUpdatedEvent | RunStartedEvent]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -37,10 +57,61 @@ class EventList:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.event_envelope import EventEnvelope # noqa: PLC0415
+        from ..models.account_credits_deducted_event import AccountCreditsDeductedEvent # noqa: PLC0415
+        from ..models.account_credits_granted_event import AccountCreditsGrantedEvent # noqa: PLC0415
+        from ..models.account_credits_refunded_event import AccountCreditsRefundedEvent # noqa: PLC0415
+        from ..models.key_created_event import KeyCreatedEvent # noqa: PLC0415
+        from ..models.key_revoked_event import KeyRevokedEvent # noqa: PLC0415
+        from ..models.key_rotated_event import KeyRotatedEvent # noqa: PLC0415
+        from ..models.run_cancelled_event import RunCancelledEvent # noqa: PLC0415
+        from ..models.run_completed_event import RunCompletedEvent # noqa: PLC0415
+        from ..models.run_created_event import RunCreatedEvent # noqa: PLC0415
+        from ..models.run_credits_deducted_event import RunCreditsDeductedEvent # noqa: PLC0415
+        from ..models.run_failed_event import RunFailedEvent # noqa: PLC0415
+        from ..models.run_file_updated_event import RunFileUpdatedEvent # noqa: PLC0415
+        from ..models.run_refunded_event import RunRefundedEvent # noqa: PLC0415
+        from ..models.run_rerun_of_event import RunRerunOfEvent # noqa: PLC0415
+        from ..models.run_retried_event import RunRetriedEvent # noqa: PLC0415
+        from ..models.run_stage_updated_event import RunStageUpdatedEvent # noqa: PLC0415
+        from ..models.run_started_event import RunStartedEvent # noqa: PLC0415
         events = []
         for events_item_data in self.events:
-            events_item = events_item_data.to_dict()
+            events_item: dict[str, Any]
+            if isinstance(events_item_data, RunCreatedEvent):
+                events_item = events_item_data.to_dict()
+            elif isinstance(events_item_data, RunRerunOfEvent):
+                events_item = events_item_data.to_dict()
+            elif isinstance(events_item_data, RunStartedEvent):
+                events_item = events_item_data.to_dict()
+            elif isinstance(events_item_data, RunStageUpdatedEvent):
+                events_item = events_item_data.to_dict()
+            elif isinstance(events_item_data, RunFileUpdatedEvent):
+                events_item = events_item_data.to_dict()
+            elif isinstance(events_item_data, RunCreditsDeductedEvent):
+                events_item = events_item_data.to_dict()
+            elif isinstance(events_item_data, RunRefundedEvent):
+                events_item = events_item_data.to_dict()
+            elif isinstance(events_item_data, RunRetriedEvent):
+                events_item = events_item_data.to_dict()
+            elif isinstance(events_item_data, RunCompletedEvent):
+                events_item = events_item_data.to_dict()
+            elif isinstance(events_item_data, RunFailedEvent):
+                events_item = events_item_data.to_dict()
+            elif isinstance(events_item_data, RunCancelledEvent):
+                events_item = events_item_data.to_dict()
+            elif isinstance(events_item_data, AccountCreditsGrantedEvent):
+                events_item = events_item_data.to_dict()
+            elif isinstance(events_item_data, AccountCreditsDeductedEvent):
+                events_item = events_item_data.to_dict()
+            elif isinstance(events_item_data, AccountCreditsRefundedEvent):
+                events_item = events_item_data.to_dict()
+            elif isinstance(events_item_data, KeyCreatedEvent):
+                events_item = events_item_data.to_dict()
+            elif isinstance(events_item_data, KeyRotatedEvent):
+                events_item = events_item_data.to_dict()
+            else:
+                events_item = events_item_data.to_dict()
+
             events.append(events_item)
 
 
@@ -58,14 +129,197 @@ class EventList:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.event_envelope import EventEnvelope # noqa: PLC0415
+        from ..models.account_credits_deducted_event import AccountCreditsDeductedEvent # noqa: PLC0415
+        from ..models.account_credits_granted_event import AccountCreditsGrantedEvent # noqa: PLC0415
+        from ..models.account_credits_refunded_event import AccountCreditsRefundedEvent # noqa: PLC0415
+        from ..models.key_created_event import KeyCreatedEvent # noqa: PLC0415
+        from ..models.key_revoked_event import KeyRevokedEvent # noqa: PLC0415
+        from ..models.key_rotated_event import KeyRotatedEvent # noqa: PLC0415
+        from ..models.run_cancelled_event import RunCancelledEvent # noqa: PLC0415
+        from ..models.run_completed_event import RunCompletedEvent # noqa: PLC0415
+        from ..models.run_created_event import RunCreatedEvent # noqa: PLC0415
+        from ..models.run_credits_deducted_event import RunCreditsDeductedEvent # noqa: PLC0415
+        from ..models.run_failed_event import RunFailedEvent # noqa: PLC0415
+        from ..models.run_file_updated_event import RunFileUpdatedEvent # noqa: PLC0415
+        from ..models.run_refunded_event import RunRefundedEvent # noqa: PLC0415
+        from ..models.run_rerun_of_event import RunRerunOfEvent # noqa: PLC0415
+        from ..models.run_retried_event import RunRetriedEvent # noqa: PLC0415
+        from ..models.run_stage_updated_event import RunStageUpdatedEvent # noqa: PLC0415
+        from ..models.run_started_event import RunStartedEvent # noqa: PLC0415
         d = dict(src_dict)
         events = []
         _events = d.pop("events")
         for events_item_data in (_events):
-            events_item = EventEnvelope.from_dict(events_item_data)
+            def _parse_events_item(data: object) -> AccountCreditsDeductedEvent | AccountCreditsGrantedEvent | AccountCreditsRefundedEvent | KeyCreatedEvent | KeyRevokedEvent | KeyRotatedEvent | RunCancelledEvent | RunCompletedEvent | RunCreatedEvent | RunCreditsDeductedEvent | RunFailedEvent | RunFileUpdatedEvent | RunRefundedEvent | RunRerunOfEvent | RunRetriedEvent | RunStageUpdatedEvent | RunStartedEvent:
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    componentsschemas_event_envelope_type_0 = RunCreatedEvent.from_dict(data)
 
 
+
+                    return componentsschemas_event_envelope_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    componentsschemas_event_envelope_type_1 = RunRerunOfEvent.from_dict(data)
+
+
+
+                    return componentsschemas_event_envelope_type_1
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    componentsschemas_event_envelope_type_2 = RunStartedEvent.from_dict(data)
+
+
+
+                    return componentsschemas_event_envelope_type_2
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    componentsschemas_event_envelope_type_3 = RunStageUpdatedEvent.from_dict(data)
+
+
+
+                    return componentsschemas_event_envelope_type_3
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    componentsschemas_event_envelope_type_4 = RunFileUpdatedEvent.from_dict(data)
+
+
+
+                    return componentsschemas_event_envelope_type_4
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    componentsschemas_event_envelope_type_5 = RunCreditsDeductedEvent.from_dict(data)
+
+
+
+                    return componentsschemas_event_envelope_type_5
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    componentsschemas_event_envelope_type_6 = RunRefundedEvent.from_dict(data)
+
+
+
+                    return componentsschemas_event_envelope_type_6
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    componentsschemas_event_envelope_type_7 = RunRetriedEvent.from_dict(data)
+
+
+
+                    return componentsschemas_event_envelope_type_7
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    componentsschemas_event_envelope_type_8 = RunCompletedEvent.from_dict(data)
+
+
+
+                    return componentsschemas_event_envelope_type_8
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    componentsschemas_event_envelope_type_9 = RunFailedEvent.from_dict(data)
+
+
+
+                    return componentsschemas_event_envelope_type_9
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    componentsschemas_event_envelope_type_10 = RunCancelledEvent.from_dict(data)
+
+
+
+                    return componentsschemas_event_envelope_type_10
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    componentsschemas_event_envelope_type_11 = AccountCreditsGrantedEvent.from_dict(data)
+
+
+
+                    return componentsschemas_event_envelope_type_11
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    componentsschemas_event_envelope_type_12 = AccountCreditsDeductedEvent.from_dict(data)
+
+
+
+                    return componentsschemas_event_envelope_type_12
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    componentsschemas_event_envelope_type_13 = AccountCreditsRefundedEvent.from_dict(data)
+
+
+
+                    return componentsschemas_event_envelope_type_13
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    componentsschemas_event_envelope_type_14 = KeyCreatedEvent.from_dict(data)
+
+
+
+                    return componentsschemas_event_envelope_type_14
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    componentsschemas_event_envelope_type_15 = KeyRotatedEvent.from_dict(data)
+
+
+
+                    return componentsschemas_event_envelope_type_15
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_event_envelope_type_16 = KeyRevokedEvent.from_dict(data)
+
+
+
+                return componentsschemas_event_envelope_type_16
+
+            events_item = _parse_events_item(events_item_data)
 
             events.append(events_item)
 

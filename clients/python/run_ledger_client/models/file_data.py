@@ -27,7 +27,7 @@ class FileData:
 
         Attributes:
             index (int): 0-based file index.
-            status (FileStatus): A file's status.
+            status (FileStatus): Status a file can be in.
             error (None | str | Unset): Why it failed.
      """
 

@@ -29,7 +29,7 @@ class FileView:
             index (int): 0-based index.
             name (str): Name.
             retry_attempt (int): Retries so far.
-            status (FileStatus): A file's status.
+            status (FileStatus): Status a file can be in.
             error (None | str | Unset): Last error.
      """
 

@@ -32,7 +32,7 @@ class LineageNode:
             credits_refunded (int): Credits refunded to it.
             reruns (list[LineageNode]): Its reruns, oldest first.
             run_id (UUID): Id.
-            status (RunStatus): A run's status.
+            status (RunStatus): Where a run is in its life.
      """
 
     created_at: datetime.datetime

@@ -42,7 +42,7 @@ class RunDetail:
             retry_count (int): Whole-run retries so far.
             run_id (UUID): Id.
             stages (list[StageView]): Stages.
-            status (RunStatus): A run's status.
+            status (RunStatus): Where a run is in its life.
             tenant_id (str): Tenant.
             created_at (datetime.datetime): When it was created.
             reruns (list[UUID]): Runs that rerun this one, oldest first.

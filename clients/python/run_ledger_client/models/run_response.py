@@ -42,7 +42,7 @@ class RunResponse:
             retry_count (int): Whole-run retries so far.
             run_id (UUID): Id.
             stages (list[StageView]): Stages.
-            status (RunStatus): A run's status.
+            status (RunStatus): Where a run is in its life.
             tenant_id (str): Tenant.
             appended (list[AppendedView]): Every event the write appended, derived ones included (the
                 originals for a repeat; empty when it appended nothing).

@@ -41,7 +41,7 @@ class RunView:
             retry_count (int): Whole-run retries so far.
             run_id (UUID): Id.
             stages (list[StageView]): Stages.
-            status (RunStatus): A run's status.
+            status (RunStatus): Where a run is in its life.
             tenant_id (str): Tenant.
             company_id (None | str | Unset): Company id.
             company_name (None | str | Unset): Company name.

@@ -27,7 +27,7 @@ class StageData:
 
         Attributes:
             stage (int): 1-based stage number.
-            status (StageStatus): A stage's status.
+            status (StageStatus): Status a stage can be reported in.
             error (None | str | Unset): Why it failed.
             output (Any | Unset): What it produced: any JSON (I-JSON), a markdown string included.
      """

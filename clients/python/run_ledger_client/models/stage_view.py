@@ -28,7 +28,7 @@ class StageView:
         Attributes:
             name (str): Name.
             number (int): 1-based number.
-            status (StageStatus): A stage's status.
+            status (StageStatus): Status a stage can be reported in.
             error (None | str | Unset): Last error.
             output (Any | Unset): Last output.
                 Any JSON (I-JSON: see docs/decisions.md).

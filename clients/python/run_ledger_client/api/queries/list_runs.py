@@ -180,7 +180,7 @@ def sync_detailed(
     Args:
         project_id (str | Unset):
         owner_id (str | Unset):
-        status (RunStatus | Unset): A run's status.
+        status (RunStatus | Unset): Where a run is in its life.
         rerun_of (UUID | Unset):
         limit (int | Unset):  Default: 50.
         cursor (str | Unset):
@@ -229,7 +229,7 @@ def sync(
     Args:
         project_id (str | Unset):
         owner_id (str | Unset):
-        status (RunStatus | Unset): A run's status.
+        status (RunStatus | Unset): Where a run is in its life.
         rerun_of (UUID | Unset):
         limit (int | Unset):  Default: 50.
         cursor (str | Unset):
@@ -273,7 +273,7 @@ async def asyncio_detailed(
     Args:
         project_id (str | Unset):
         owner_id (str | Unset):
-        status (RunStatus | Unset): A run's status.
+        status (RunStatus | Unset): Where a run is in its life.
         rerun_of (UUID | Unset):
         limit (int | Unset):  Default: 50.
         cursor (str | Unset):
@@ -322,7 +322,7 @@ async def asyncio(
     Args:
         project_id (str | Unset):
         owner_id (str | Unset):
-        status (RunStatus | Unset): A run's status.
+        status (RunStatus | Unset): Where a run is in its life.
         rerun_of (UUID | Unset):
         limit (int | Unset):  Default: 50.
         cursor (str | Unset):

@@ -8,30 +8,31 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from ..models.run_created_event_event_type import RunCreatedEventEventType
 from typing import cast
 from uuid import UUID
 import datetime
 
 if TYPE_CHECKING:
-  from ..models.event_envelope_data import EventEnvelopeData
   from ..models.event_metadata import EventMetadata
+  from ..models.run_created import RunCreated
 
 
 
 
 
-T = TypeVar("T", bound="EventEnvelope")
+T = TypeVar("T", bound="RunCreatedEvent")
 
 
 
 @_attrs_define
-class EventEnvelope:
-    """ An event as stored: its envelope, data and hashes (docs/hash-chain.md).
+class RunCreatedEvent:
+    """ A `run.created` event as stored.
 
         Attributes:
-            data (EventEnvelopeData): The event's data, by type: any JSON object.
+            data (RunCreated): `run.created`: a run exists.
             event_id (UUID): Unique across the log.
-            event_type (str): Type name (SPEC section 2).
+            event_type (RunCreatedEventEventType):
             global_position (int): 1-based, gap-free across the log.
             hash_ (str): This event's hash (hex).
             hash_version (int): The hash encoding: 1 or 2.
@@ -43,9 +44,9 @@ class EventEnvelope:
             stream_version (int): 0-based, gap-free in its stream.
      """
 
-    data: EventEnvelopeData
+    data: RunCreated
     event_id: UUID
-    event_type: str
+    event_type: RunCreatedEventEventType
     global_position: int
     hash_: str
     hash_version: int
@@ -62,13 +63,13 @@ class EventEnvelope:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.event_envelope_data import EventEnvelopeData # noqa: PLC0415
         from ..models.event_metadata import EventMetadata # noqa: PLC0415
+        from ..models.run_created import RunCreated # noqa: PLC0415
         data = self.data.to_dict()
 
         event_id = str(self.event_id)
 
-        event_type = self.event_type
+        event_type = self.event_type.value
 
         global_position = self.global_position
 
@@ -112,10 +113,10 @@ class EventEnvelope:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.event_envelope_data import EventEnvelopeData # noqa: PLC0415
         from ..models.event_metadata import EventMetadata # noqa: PLC0415
+        from ..models.run_created import RunCreated # noqa: PLC0415
         d = dict(src_dict)
-        data = EventEnvelopeData.from_dict(d.pop("data"))
+        data = RunCreated.from_dict(d.pop("data"))
 
 
 
@@ -125,7 +126,10 @@ class EventEnvelope:
 
 
 
-        event_type = d.pop("event_type")
+        event_type = RunCreatedEventEventType(d.pop("event_type"))
+
+
+
 
         global_position = d.pop("global_position")
 
@@ -151,7 +155,7 @@ class EventEnvelope:
 
         stream_version = d.pop("stream_version")
 
-        event_envelope = cls(
+        run_created_event = cls(
             data=data,
             event_id=event_id,
             event_type=event_type,
@@ -167,8 +171,8 @@ class EventEnvelope:
         )
 
 
-        event_envelope.additional_properties = d
-        return event_envelope
+        run_created_event.additional_properties = d
+        return run_created_event
 
     @property
     def additional_keys(self) -> list[str]:

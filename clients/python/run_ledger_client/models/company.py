@@ -14,16 +14,21 @@ from ..types import UNSET, Unset
 
 
 
-T = TypeVar("T", bound="EventEnvelopeData")
+T = TypeVar("T", bound="Company")
 
 
 
 @_attrs_define
-class EventEnvelopeData:
-    """ The event's data, by type: any JSON object.
+class Company:
+    """ The company a run is for.
 
+        Attributes:
+            id (str): Company id in the calling system.
+            name (str): Display name.
      """
 
+    id: str
+    name: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -31,9 +36,17 @@ class EventEnvelopeData:
 
 
     def to_dict(self) -> dict[str, Any]:
-        
+        id = self.id
+
+        name = self.name
+
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
+        field_dict.update({
+            "id": id,
+            "name": name,
+        })
 
         return field_dict
 
@@ -42,12 +55,18 @@ class EventEnvelopeData:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        event_envelope_data = cls(
+        id = d.pop("id")
+
+        name = d.pop("name")
+
+        company = cls(
+            id=id,
+            name=name,
         )
 
 
-        event_envelope_data.additional_properties = d
-        return event_envelope_data
+        company.additional_properties = d
+        return company
 
     @property
     def additional_keys(self) -> list[str]:

@@ -1,0 +1,191 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar, BinaryIO, TextIO, TYPE_CHECKING, Generator
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+from ..models.account_credits_refunded_event_event_type import AccountCreditsRefundedEventEventType
+from typing import cast
+from uuid import UUID
+import datetime
+
+if TYPE_CHECKING:
+  from ..models.account_credits_refunded import AccountCreditsRefunded
+  from ..models.event_metadata import EventMetadata
+
+
+
+
+
+T = TypeVar("T", bound="AccountCreditsRefundedEvent")
+
+
+
+@_attrs_define
+class AccountCreditsRefundedEvent:
+    """ A `account.credits_refunded` event as stored.
+
+        Attributes:
+            data (AccountCreditsRefunded): `account.credits_refunded`.
+            event_id (UUID): Unique across the log.
+            event_type (AccountCreditsRefundedEventEventType):
+            global_position (int): 1-based, gap-free across the log.
+            hash_ (str): This event's hash (hex).
+            hash_version (int): The hash encoding: 1 or 2.
+            metadata (EventMetadata): Who and what caused an event.
+            prev_hash (str): The previous event's hash in its stream (hex; 32 zero bytes first).
+            recorded_at (datetime.datetime): When it was recorded (microseconds).
+            schema_version (int): Version of the data's shape.
+            stream_id (str): `run-{id}`, `account-{tenant}` or `key-{id}`.
+            stream_version (int): 0-based, gap-free in its stream.
+     """
+
+    data: AccountCreditsRefunded
+    event_id: UUID
+    event_type: AccountCreditsRefundedEventEventType
+    global_position: int
+    hash_: str
+    hash_version: int
+    metadata: EventMetadata
+    prev_hash: str
+    recorded_at: datetime.datetime
+    schema_version: int
+    stream_id: str
+    stream_version: int
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+
+
+
+
+    def to_dict(self) -> dict[str, Any]:
+        from ..models.account_credits_refunded import AccountCreditsRefunded # noqa: PLC0415
+        from ..models.event_metadata import EventMetadata # noqa: PLC0415
+        data = self.data.to_dict()
+
+        event_id = str(self.event_id)
+
+        event_type = self.event_type.value
+
+        global_position = self.global_position
+
+        hash_ = self.hash_
+
+        hash_version = self.hash_version
+
+        metadata = self.metadata.to_dict()
+
+        prev_hash = self.prev_hash
+
+        recorded_at = self.recorded_at.isoformat()
+
+        schema_version = self.schema_version
+
+        stream_id = self.stream_id
+
+        stream_version = self.stream_version
+
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update({
+            "data": data,
+            "event_id": event_id,
+            "event_type": event_type,
+            "global_position": global_position,
+            "hash": hash_,
+            "hash_version": hash_version,
+            "metadata": metadata,
+            "prev_hash": prev_hash,
+            "recorded_at": recorded_at,
+            "schema_version": schema_version,
+            "stream_id": stream_id,
+            "stream_version": stream_version,
+        })
+
+        return field_dict
+
+
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.account_credits_refunded import AccountCreditsRefunded # noqa: PLC0415
+        from ..models.event_metadata import EventMetadata # noqa: PLC0415
+        d = dict(src_dict)
+        data = AccountCreditsRefunded.from_dict(d.pop("data"))
+
+
+
+
+        event_id = UUID(d.pop("event_id"))
+
+
+
+
+        event_type = AccountCreditsRefundedEventEventType(d.pop("event_type"))
+
+
+
+
+        global_position = d.pop("global_position")
+
+        hash_ = d.pop("hash")
+
+        hash_version = d.pop("hash_version")
+
+        metadata = EventMetadata.from_dict(d.pop("metadata"))
+
+
+
+
+        prev_hash = d.pop("prev_hash")
+
+        recorded_at = datetime.datetime.fromisoformat(d.pop("recorded_at"))
+
+
+
+
+        schema_version = d.pop("schema_version")
+
+        stream_id = d.pop("stream_id")
+
+        stream_version = d.pop("stream_version")
+
+        account_credits_refunded_event = cls(
+            data=data,
+            event_id=event_id,
+            event_type=event_type,
+            global_position=global_position,
+            hash_=hash_,
+            hash_version=hash_version,
+            metadata=metadata,
+            prev_hash=prev_hash,
+            recorded_at=recorded_at,
+            schema_version=schema_version,
+            stream_id=stream_id,
+            stream_version=stream_version,
+        )
+
+
+        account_credits_refunded_event.additional_properties = d
+        return account_credits_refunded_event
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar, BinaryIO, TextIO, TYPE_CHECKING, Generator
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+
+
+
+
+
+
+T = TypeVar("T", bound="BucketSplit")
+
+
+
+@_attrs_define
+class BucketSplit:
+    """ An amount split between the two credit buckets.
+
+        Attributes:
+            monthly (int): Part taken from (or returned to) the monthly allowance.
+            purchased (int): Part taken from (or returned to) purchased credits.
+     """
+
+    monthly: int
+    purchased: int
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+
+
+
+
+    def to_dict(self) -> dict[str, Any]:
+        monthly = self.monthly
+
+        purchased = self.purchased
+
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update({
+            "monthly": monthly,
+            "purchased": purchased,
+        })
+
+        return field_dict
+
+
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        monthly = d.pop("monthly")
+
+        purchased = d.pop("purchased")
+
+        bucket_split = cls(
+            monthly=monthly,
+            purchased=purchased,
+        )
+
+
+        bucket_split.additional_properties = d
+        return bucket_split
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
