@@ -189,6 +189,82 @@ pub fn check(
     );
 }
 
+/// Checks a server-sent event of a stream against the document's schema of
+/// its messages (`x-item-schema`): its `event:` name is one the document
+/// lists, it has an `id:` where the document requires one, and its `data:`
+/// fits the schema the document gives for that name.
+///
+/// # Panics
+/// When the document does not describe the message.
+pub fn check_sse_message(path: &str, event: Option<&str>, id: Option<&str>, data: &Value) {
+    let contract = contract();
+    let template = contract
+        .template(path.split('?').next().unwrap_or(path))
+        .unwrap_or_else(|| panic!("{path} is not in the document"));
+    let items = &contract.document["paths"][template]["get"]["responses"]["200"]["content"]
+        ["text/event-stream"][ledger_api::live::ITEM_SCHEMA_EXTENSION];
+    let messages: Vec<&Value> = match items["oneOf"].as_array() {
+        Some(messages) => messages.iter().collect(),
+        None => vec![items],
+    };
+    let event = event.unwrap_or("message");
+    let names = |message: &Value| -> Vec<String> {
+        let name = &message["properties"]["event"];
+        match (name["const"].as_str(), name["enum"].as_array()) {
+            (Some(name), _) => vec![name.to_owned()],
+            (None, Some(names)) => names
+                .iter()
+                .filter_map(|n| n.as_str().map(str::to_owned))
+                .collect(),
+            (None, None) => Vec::new(),
+        }
+    };
+    let message = messages
+        .iter()
+        .find(|message| names(message).iter().any(|name| name == event))
+        .unwrap_or_else(|| {
+            panic!("{template} sent an event named {event}, which the document does not list")
+        });
+    if message["required"]
+        .as_array()
+        .is_some_and(|r| r.iter().any(|f| f == "id"))
+    {
+        assert!(
+            id.is_some(),
+            "{template} sent {event} without the id the document requires"
+        );
+    }
+    if let Some(id) = id {
+        let id_schema = contract.compile(&message["properties"]["id"]).unwrap();
+        assert!(
+            id_schema.is_valid(&Value::String(id.to_owned())),
+            "{template} sent {event} with an id its schema refuses: {id:?}"
+        );
+    }
+    let schema = &message["properties"]["data"]["contentSchema"];
+    let validator = contract.compile(schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(data)
+        .map(|error| format!("{} at {}", error, error.instance_path()))
+        .take(5)
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{template} sent {event} with data its schema refuses: {errors:?}\n{data}"
+    );
+}
+
+#[test]
+#[should_panic(expected = "data its schema refuses")]
+fn a_stream_message_its_schema_refuses_fails_the_test_that_received_it() {
+    check_sse_message(
+        "/v1/events/stream",
+        Some("run.started"),
+        Some("7"),
+        &serde_json::json!({ "event_type": "run.started", "global_position": "seven" }),
+    );
+}
+
 #[test]
 #[should_panic(expected = "a body its schema")]
 fn an_answer_its_schema_refuses_fails_the_test_that_received_it() {

@@ -376,6 +376,8 @@ impl TestApp {
 
 /// A minimal server-sent events reader.
 pub struct SseReader {
+    /// The stream's path, whose messages are checked against the document.
+    path: String,
     body: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
     buffer: String,
 }
@@ -393,7 +395,7 @@ impl SseReader {
         if let Some(id) = last_event_id {
             request = request.header("Last-Event-ID", id.to_string());
         }
-        Self::from_request(request).await
+        Self::from_request(path, request).await
     }
 
     /// A stream opened as a browser's `EventSource` does: no
@@ -401,13 +403,14 @@ impl SseReader {
     pub async fn open_with_token(app: &TestApp, path: &str, token: &str) -> Self {
         let separator = if path.contains('?') { '&' } else { '?' };
         Self::from_request(
+            path,
             app.client
                 .get(app.url(&format!("{path}{separator}token={token}"))),
         )
         .await
     }
 
-    async fn from_request(request: reqwest::RequestBuilder) -> Self {
+    async fn from_request(path: &str, request: reqwest::RequestBuilder) -> Self {
         let response = request.send().await.unwrap();
         assert_eq!(response.status(), 200);
         assert!(response.headers()["content-type"]
@@ -415,6 +418,7 @@ impl SseReader {
             .unwrap()
             .starts_with("text/event-stream"));
         SseReader {
+            path: path.to_owned(),
             body: Box::pin(response.bytes_stream()),
             buffer: String::new(),
         }
@@ -438,11 +442,14 @@ impl SseReader {
                 if data.is_empty() {
                     continue; // a keep-alive comment
                 }
-                return Some(SseEvent {
-                    id,
-                    event,
-                    data: serde_json::from_str(&data).unwrap(),
-                });
+                let data = serde_json::from_str(&data).unwrap();
+                crate::contract::check_sse_message(
+                    &self.path,
+                    event.as_deref(),
+                    id.as_deref(),
+                    &data,
+                );
+                return Some(SseEvent { id, event, data });
             }
             match tokio::time::timeout(std::time::Duration::from_secs(10), self.body.next()).await {
                 Ok(Some(Ok(bytes))) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),

@@ -222,3 +222,45 @@ async fn write_the_document() {
     )
     .unwrap();
 }
+
+/// The request examples are real requests: each is sent as the document
+/// shows it, in the order a new user would (a key, credits, a run, its
+/// facts), and the service takes it.
+#[tokio::test]
+async fn every_request_example_is_accepted_by_the_service() {
+    let app = spawn_app().await;
+    let document = document(&app).await;
+    let example = |schema: &str| {
+        let example = document["components"]["schemas"][schema]["example"].clone();
+        assert!(example.is_object(), "{schema} has an example");
+        example
+    };
+    let key = app
+        .post("/v1/keys", ADMIN_KEY, example("CreateKeyRequest"))
+        .await;
+    assert_eq!(key.status, 201, "{}", key.text);
+    let tenant_key = key.body["key"].as_str().unwrap().to_owned();
+    let grant = app
+        .post(
+            "/v1/accounts/acme/grants",
+            ADMIN_KEY,
+            example("GrantRequest"),
+        )
+        .await;
+    assert_eq!(grant.status, 201, "{}", grant.text);
+    let created = app
+        .post("/v1/runs", &tenant_key, example("CreateRunRequest"))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let run_id = created.body["run_id"].as_str().unwrap();
+    let facts = app
+        .post(
+            &format!("/v1/runs/{run_id}/events"),
+            &tenant_key,
+            example("FactsRequest"),
+        )
+        .await;
+    assert_eq!(facts.status, 200, "{}", facts.text);
+    assert_eq!(facts.body["run"]["status"], "running");
+    assert_eq!(facts.body["run"]["stages"][0]["status"], "completed");
+}

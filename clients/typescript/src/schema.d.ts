@@ -999,7 +999,17 @@ export interface components {
              */
             note: string;
         };
-        /** @description `POST /v1/keys`. */
+        /**
+         * @description `POST /v1/keys`.
+         * @example {
+         *       "label": "pipeline workers",
+         *       "scopes": [
+         *         "append",
+         *         "read"
+         *       ],
+         *       "tenant_id": "acme"
+         *     }
+         */
         CreateKeyRequest: {
             /**
              * Format: date-time
@@ -1013,7 +1023,42 @@ export interface components {
             /** @description The tenant of an append/read key; absent for audit/admin keys. */
             tenant_id?: string | null;
         };
-        /** @description `POST /v1/runs`. */
+        /**
+         * @description `POST /v1/runs`.
+         * @example {
+         *       "company": {
+         *         "id": "acme",
+         *         "name": "Acme Corp"
+         *       },
+         *       "credits_per_file": 2,
+         *       "document": {
+         *         "name": "Q3 report.pdf",
+         *         "url": "s3://documents/q3-report.pdf"
+         *       },
+         *       "files": [
+         *         {
+         *           "name": "page-1.png"
+         *         },
+         *         {
+         *           "name": "page-2.png"
+         *         }
+         *       ],
+         *       "idempotency_key": "create-q3-report-0001",
+         *       "input_version": "v5",
+         *       "inputs": {
+         *         "language": "en"
+         *       },
+         *       "max_retry_count": 3,
+         *       "owner_id": "user-42",
+         *       "pipeline_version": "2.3.0",
+         *       "project_id": "quarterly-reports",
+         *       "stages": [
+         *         "extract",
+         *         "classify",
+         *         "summarize"
+         *       ]
+         *     }
+         */
         CreateRunRequest: {
             company?: null | components["schemas"]["CompanyBody"];
             /**
@@ -1201,7 +1246,39 @@ export interface components {
             /** @enum {string} */
             type: "run.cancelled";
         };
-        /** @description `POST /v1/runs/{id}/events`. */
+        /**
+         * @description `POST /v1/runs/{id}/events`.
+         * @example {
+         *       "events": [
+         *         {
+         *           "type": "run.started"
+         *         },
+         *         {
+         *           "data": {
+         *             "stage": 1,
+         *             "status": "processing"
+         *           },
+         *           "type": "run.stage_updated"
+         *         },
+         *         {
+         *           "data": {
+         *             "index": 0,
+         *             "status": "completed"
+         *           },
+         *           "type": "run.file_updated"
+         *         },
+         *         {
+         *           "data": {
+         *             "output": "## Extracted\n2 pages",
+         *             "stage": 1,
+         *             "status": "completed"
+         *           },
+         *           "type": "run.stage_updated"
+         *         }
+         *       ],
+         *       "expected_version": 0
+         *     }
+         */
         FactsRequest: {
             /** @description The events, applied in order, all or none. */
             events: components["schemas"]["Fact"][];
@@ -1312,7 +1389,14 @@ export interface components {
             /** @description The run at that point. */
             run: components["schemas"]["RunView"];
         };
-        /** @description `POST /v1/accounts/{tenant_id}/grants`. */
+        /**
+         * @description `POST /v1/accounts/{tenant_id}/grants`.
+         * @example {
+         *       "amount": 500,
+         *       "bucket": "monthly",
+         *       "reason": "December allowance"
+         *     }
+         */
         GrantRequest: {
             /**
              * Format: int64
@@ -4482,7 +4566,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `text/event-stream`: one server-sent event per recorded event, named by its `event_type` (for example `run.stage_updated`), `id:` its global position, `data:` its `EventEnvelope` as JSON */
+            /** @description `text/event-stream`: one server-sent event per recorded event, named by its `event_type` (for example `run.stage_updated`), `id:` its global position, `data:` its `EventEnvelope` as JSON (each message's schema: `x-item-schema`) */
             200: {
                 headers: {
                     /** @description The request's id: the client's `X-Request-Id` when sane, else generated; the service's log lines of the request carry it */
@@ -7251,7 +7335,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `text/event-stream` of events named `run`, `data:` the run as `GET /v1/runs/{id}` shows it (`RunDetail` as JSON): its state now, then after each change, the last when it ends */
+            /** @description `text/event-stream` of events named `run`, `data:` the run as `GET /v1/runs/{id}` shows it (`RunDetail` as JSON): its state now, then after each change, the last when it ends (each message's schema: `x-item-schema`) */
             200: {
                 headers: {
                     /** @description The request's id: the client's `X-Request-Id` when sane, else generated; the service's log lines of the request carry it */

@@ -244,6 +244,7 @@ fn routes_and_document() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     let (routes, mut document) = api().split_for_parts();
     BearerAuth.modify(&mut document);
     ProblemResponses.modify(&mut document);
+    live::describe_streams(&mut document);
     (routes, document)
 }
 

@@ -199,7 +199,7 @@ fn is_finished(run: &Value) -> bool {
 #[utoipa::path(get, path = "/v1/runs/{run_id}/watch", tag = "queries",
     params(("run_id" = Uuid, Path, description = "The run"),
            ("token" = Option<String>, Query, description = "A stream token (`POST /v1/stream-tokens`), for browsers, whose `EventSource` cannot send `Authorization`")),
-    responses((status = 200, description = "`text/event-stream` of events named `run`, `data:` the run as `GET /v1/runs/{id}` shows it (`RunDetail` as JSON): its state now, then after each change, the last when it ends", content_type = "text/event-stream", body = String),
+    responses((status = 200, description = "`text/event-stream` of events named `run`, `data:` the run as `GET /v1/runs/{id}` shows it (`RunDetail` as JSON): its state now, then after each change, the last when it ends (each message's schema: `x-item-schema`)", content_type = "text/event-stream", body = String),
         (status = 204, description = "The run has ended: nothing to follow"),
         (status = 404, body = crate::Problem)),
     security(("bearer" = [])))]
@@ -277,7 +277,7 @@ fn sse_event(event: &RecordedEvent) -> Event {
 /// and no repeat.
 #[utoipa::path(get, path = "/v1/events/stream", tag = "queries",
     params(StreamFrom, ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this position")),
-    responses((status = 200, description = "`text/event-stream`: one server-sent event per recorded event, named by its `event_type` (for example `run.stage_updated`), `id:` its global position, `data:` its `EventEnvelope` as JSON", content_type = "text/event-stream", body = String)),
+    responses((status = 200, description = "`text/event-stream`: one server-sent event per recorded event, named by its `event_type` (for example `run.stage_updated`), `id:` its global position, `data:` its `EventEnvelope` as JSON (each message's schema: `x-item-schema`)", content_type = "text/event-stream", body = String)),
     security(("bearer" = [])))]
 pub async fn event_stream(
     State(state): State<AppState>,
@@ -365,4 +365,83 @@ fn unreadable_event(position: u64) -> Event {
         .retry(Duration::from_secs(60))
         .json_data(problem)
         .expect("problems serialize")
+}
+
+/// The document's extension on a `text/event-stream` response that gives
+/// the schema of each message, as OpenAPI 3.2's `itemSchema` does (3.1,
+/// which the document is, has no field for it).
+pub const ITEM_SCHEMA_EXTENSION: &str = "x-item-schema";
+
+/// Describes the messages of the two streams in the document: their
+/// `event:` names, `id:`, and the JSON schema of their `data:`.
+pub(crate) fn describe_streams(document: &mut utoipa::openapi::OpenApi) {
+    use serde_json::json;
+    let event_types = crate::schema::event_types();
+    let message = |event: Value, id: Value, data: &str, description: &str| {
+        json!({
+            "type": "object",
+            "description": description,
+            "required": ["event", "data"],
+            "properties": {
+                "event": event,
+                "id": id,
+                "retry": { "type": "integer", "description": "Milliseconds a reconnecting client waits" },
+                "data": {
+                    "type": "string",
+                    "contentMediaType": "application/json",
+                    "contentSchema": { "$ref": format!("#/components/schemas/{data}") },
+                },
+            },
+        })
+    };
+    let unreadable = message(
+        json!({ "const": "error" }),
+        json!({ "type": "string" }),
+        "Problem",
+        "The stream stops at an event this build cannot read (`code` \
+         `unreadable_event`), asking a reconnecting client to wait a minute",
+    );
+    let feed = json!({ "oneOf": [
+        message(
+            json!({ "type": "string", "enum": event_types }),
+            json!({ "type": "string", "pattern": "^[1-9][0-9]*$",
+                    "description": "The event's global position: send it back as `Last-Event-ID`" }),
+            "EventEnvelope",
+            "A recorded event, named by its type",
+        ),
+        unreadable,
+    ]});
+    let watch = message(
+        json!({ "const": "run" }),
+        json!({ "type": "string" }),
+        "RunDetail",
+        "The run as `GET /v1/runs/{run_id}` shows it: first its state now, \
+         then after each change; the stream ends after the run does",
+    );
+    for (path, items) in [
+        ("/v1/events/stream", feed),
+        ("/v1/runs/{run_id}/watch", watch),
+    ] {
+        let content = document
+            .paths
+            .paths
+            .get_mut(path)
+            .and_then(|item| item.get.as_mut())
+            .and_then(|operation| operation.responses.responses.get_mut("200"))
+            .and_then(|response| match response {
+                utoipa::openapi::RefOr::T(response) => {
+                    response.content.get_mut("text/event-stream")
+                }
+                utoipa::openapi::RefOr::Ref(_) => None,
+            })
+            .unwrap_or_else(|| panic!("{path} is documented as a text/event-stream"));
+        content
+            .extensions
+            .get_or_insert_with(Default::default)
+            .merge(
+                [(ITEM_SCHEMA_EXTENSION.to_owned(), items)]
+                    .into_iter()
+                    .collect(),
+            );
+    }
 }

@@ -190,6 +190,14 @@ fn envelope_variants() -> Vec<(String, String, RefOr<Schema>)> {
     variants
 }
 
+/// Every stored event type, in the domain's order.
+pub fn event_types() -> Vec<String> {
+    envelope_variants()
+        .into_iter()
+        .map(|(event_type, _, _)| event_type)
+        .collect()
+}
+
 /// `run.stage_updated` -> `RunStageUpdatedEvent`.
 fn envelope_variant_name(event_type: &str) -> String {
     let mut name = String::new();

@@ -43,6 +43,20 @@ pub struct FileBody {
 /// `POST /v1/runs`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "owner_id": "user-42",
+    "project_id": "quarterly-reports",
+    "pipeline_version": "2.3.0",
+    "input_version": "v5",
+    "document": { "name": "Q3 report.pdf", "url": "s3://documents/q3-report.pdf" },
+    "company": { "id": "acme", "name": "Acme Corp" },
+    "stages": ["extract", "classify", "summarize"],
+    "files": [{ "name": "page-1.png" }, { "name": "page-2.png" }],
+    "credits_per_file": 2,
+    "max_retry_count": 3,
+    "idempotency_key": "create-q3-report-0001",
+    "inputs": { "language": "en" }
+}))]
 pub struct CreateRunRequest {
     /// The run's id; generated when absent.
     pub run_id: Option<Uuid>,
@@ -267,6 +281,7 @@ pub struct RetryFailedResponse {
 /// `POST /v1/accounts/{tenant_id}/grants`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "bucket": "monthly", "amount": 500, "reason": "December allowance" }))]
 pub struct GrantRequest {
     /// Bucket to credit.
     #[schema(value_type = crate::schema::Bucket, example = "monthly")]
@@ -480,6 +495,15 @@ pub enum Fact {
 /// `POST /v1/runs/{id}/events`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "expected_version": 0,
+    "events": [
+        { "type": "run.started" },
+        { "type": "run.stage_updated", "data": { "stage": 1, "status": "processing" } },
+        { "type": "run.file_updated", "data": { "index": 0, "status": "completed" } },
+        { "type": "run.stage_updated", "data": { "stage": 1, "status": "completed", "output": "## Extracted\n2 pages" } }
+    ]
+}))]
 pub struct FactsRequest {
     /// The run stream's version the reporter expects; 409 when it moved.
     pub expected_version: Option<u64>,
@@ -526,6 +550,7 @@ pub struct FactsResponse {
 /// `POST /v1/keys`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "tenant_id": "acme", "scopes": ["append", "read"], "label": "pipeline workers" }))]
 pub struct CreateKeyRequest {
     /// The tenant of an append/read key; absent for audit/admin keys.
     pub tenant_id: Option<String>,

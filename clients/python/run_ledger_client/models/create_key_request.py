@@ -26,6 +26,9 @@ T = TypeVar("T", bound="CreateKeyRequest")
 class CreateKeyRequest:
     """ `POST /v1/keys`.
 
+        Example:
+            {'label': 'pipeline workers', 'scopes': ['append', 'read'], 'tenant_id': 'acme'}
+
         Attributes:
             scopes (list[Scope]): Scopes: `append` and `read` need a tenant, `audit` and `admin` take none.
             expires_at (datetime.datetime | None | Unset): When the key stops working by itself (RFC 3339, in the future).

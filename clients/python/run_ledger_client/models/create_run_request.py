@@ -29,6 +29,13 @@ T = TypeVar("T", bound="CreateRunRequest")
 class CreateRunRequest:
     """ `POST /v1/runs`.
 
+        Example:
+            {'company': {'id': 'acme', 'name': 'Acme Corp'}, 'credits_per_file': 2, 'document': {'name': 'Q3 report.pdf',
+                'url': 's3://documents/q3-report.pdf'}, 'files': [{'name': 'page-1.png'}, {'name': 'page-2.png'}],
+                'idempotency_key': 'create-q3-report-0001', 'input_version': 'v5', 'inputs': {'language': 'en'},
+                'max_retry_count': 3, 'owner_id': 'user-42', 'pipeline_version': '2.3.0', 'project_id': 'quarterly-reports',
+                'stages': ['extract', 'classify', 'summarize']}
+
         Attributes:
             owner_id (str): The person who owns the run.
             company (CompanyBody | None | Unset):

@@ -33,6 +33,12 @@ T = TypeVar("T", bound="FactsRequest")
 class FactsRequest:
     """ `POST /v1/runs/{id}/events`.
 
+        Example:
+            {'events': [{'type': 'run.started'}, {'data': {'stage': 1, 'status': 'processing'}, 'type':
+                'run.stage_updated'}, {'data': {'index': 0, 'status': 'completed'}, 'type': 'run.file_updated'}, {'data':
+                {'output': '## Extracted\\n2 pages', 'stage': 1, 'status': 'completed'}, 'type': 'run.stage_updated'}],
+                'expected_version': 0}
+
         Attributes:
             events (list[CreditsDeductedFact | FileUpdatedFact | RefundedFact | RunCancelledFact | RunCompletedFact |
                 RunFailedFact | RunStartedFact | StageUpdatedFact]): The events, applied in order, all or none.

@@ -25,6 +25,9 @@ T = TypeVar("T", bound="GrantRequest")
 class GrantRequest:
     """ `POST /v1/accounts/{tenant_id}/grants`.
 
+        Example:
+            {'amount': 500, 'bucket': 'monthly', 'reason': 'December allowance'}
+
         Attributes:
             amount (int): Credits, 1 to 10^12.
             bucket (Bucket): A credit bucket.

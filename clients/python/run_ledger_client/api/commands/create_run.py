@@ -164,7 +164,13 @@ def sync_detailed(
 
     Args:
         idempotency_key (str | Unset):
-        body (CreateRunRequest): `POST /v1/runs`.
+        body (CreateRunRequest): `POST /v1/runs`. Example: {'company': {'id': 'acme', 'name':
+            'Acme Corp'}, 'credits_per_file': 2, 'document': {'name': 'Q3 report.pdf', 'url':
+            's3://documents/q3-report.pdf'}, 'files': [{'name': 'page-1.png'}, {'name':
+            'page-2.png'}], 'idempotency_key': 'create-q3-report-0001', 'input_version': 'v5',
+            'inputs': {'language': 'en'}, 'max_retry_count': 3, 'owner_id': 'user-42',
+            'pipeline_version': '2.3.0', 'project_id': 'quarterly-reports', 'stages': ['extract',
+            'classify', 'summarize']}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -198,7 +204,13 @@ def sync(
 
     Args:
         idempotency_key (str | Unset):
-        body (CreateRunRequest): `POST /v1/runs`.
+        body (CreateRunRequest): `POST /v1/runs`. Example: {'company': {'id': 'acme', 'name':
+            'Acme Corp'}, 'credits_per_file': 2, 'document': {'name': 'Q3 report.pdf', 'url':
+            's3://documents/q3-report.pdf'}, 'files': [{'name': 'page-1.png'}, {'name':
+            'page-2.png'}], 'idempotency_key': 'create-q3-report-0001', 'input_version': 'v5',
+            'inputs': {'language': 'en'}, 'max_retry_count': 3, 'owner_id': 'user-42',
+            'pipeline_version': '2.3.0', 'project_id': 'quarterly-reports', 'stages': ['extract',
+            'classify', 'summarize']}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -227,7 +239,13 @@ async def asyncio_detailed(
 
     Args:
         idempotency_key (str | Unset):
-        body (CreateRunRequest): `POST /v1/runs`.
+        body (CreateRunRequest): `POST /v1/runs`. Example: {'company': {'id': 'acme', 'name':
+            'Acme Corp'}, 'credits_per_file': 2, 'document': {'name': 'Q3 report.pdf', 'url':
+            's3://documents/q3-report.pdf'}, 'files': [{'name': 'page-1.png'}, {'name':
+            'page-2.png'}], 'idempotency_key': 'create-q3-report-0001', 'input_version': 'v5',
+            'inputs': {'language': 'en'}, 'max_retry_count': 3, 'owner_id': 'user-42',
+            'pipeline_version': '2.3.0', 'project_id': 'quarterly-reports', 'stages': ['extract',
+            'classify', 'summarize']}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -261,7 +279,13 @@ async def asyncio(
 
     Args:
         idempotency_key (str | Unset):
-        body (CreateRunRequest): `POST /v1/runs`.
+        body (CreateRunRequest): `POST /v1/runs`. Example: {'company': {'id': 'acme', 'name':
+            'Acme Corp'}, 'credits_per_file': 2, 'document': {'name': 'Q3 report.pdf', 'url':
+            's3://documents/q3-report.pdf'}, 'files': [{'name': 'page-1.png'}, {'name':
+            'page-2.png'}], 'idempotency_key': 'create-q3-report-0001', 'input_version': 'v5',
+            'inputs': {'language': 'en'}, 'max_retry_count': 3, 'owner_id': 'user-42',
+            'pipeline_version': '2.3.0', 'project_id': 'quarterly-reports', 'stages': ['extract',
+            'classify', 'summarize']}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

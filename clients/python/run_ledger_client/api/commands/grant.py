@@ -153,7 +153,8 @@ def sync_detailed(
     Args:
         tenant_id (str):
         idempotency_key (str | Unset):
-        body (GrantRequest): `POST /v1/accounts/{tenant_id}/grants`.
+        body (GrantRequest): `POST /v1/accounts/{tenant_id}/grants`. Example: {'amount': 500,
+            'bucket': 'monthly', 'reason': 'December allowance'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -190,7 +191,8 @@ def sync(
     Args:
         tenant_id (str):
         idempotency_key (str | Unset):
-        body (GrantRequest): `POST /v1/accounts/{tenant_id}/grants`.
+        body (GrantRequest): `POST /v1/accounts/{tenant_id}/grants`. Example: {'amount': 500,
+            'bucket': 'monthly', 'reason': 'December allowance'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -222,7 +224,8 @@ async def asyncio_detailed(
     Args:
         tenant_id (str):
         idempotency_key (str | Unset):
-        body (GrantRequest): `POST /v1/accounts/{tenant_id}/grants`.
+        body (GrantRequest): `POST /v1/accounts/{tenant_id}/grants`. Example: {'amount': 500,
+            'bucket': 'monthly', 'reason': 'December allowance'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -259,7 +262,8 @@ async def asyncio(
     Args:
         tenant_id (str):
         idempotency_key (str | Unset):
-        body (GrantRequest): `POST /v1/accounts/{tenant_id}/grants`.
+        body (GrantRequest): `POST /v1/accounts/{tenant_id}/grants`. Example: {'amount': 500,
+            'bucket': 'monthly', 'reason': 'December allowance'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

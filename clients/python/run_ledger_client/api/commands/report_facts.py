@@ -176,7 +176,11 @@ def sync_detailed(
     Args:
         run_id (UUID):
         idempotency_key (str | Unset):
-        body (FactsRequest): `POST /v1/runs/{id}/events`.
+        body (FactsRequest): `POST /v1/runs/{id}/events`. Example: {'events': [{'type':
+            'run.started'}, {'data': {'stage': 1, 'status': 'processing'}, 'type':
+            'run.stage_updated'}, {'data': {'index': 0, 'status': 'completed'}, 'type':
+            'run.file_updated'}, {'data': {'output': '## Extracted\\n2 pages', 'stage': 1, 'status':
+            'completed'}, 'type': 'run.stage_updated'}], 'expected_version': 0}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -214,7 +218,11 @@ def sync(
     Args:
         run_id (UUID):
         idempotency_key (str | Unset):
-        body (FactsRequest): `POST /v1/runs/{id}/events`.
+        body (FactsRequest): `POST /v1/runs/{id}/events`. Example: {'events': [{'type':
+            'run.started'}, {'data': {'stage': 1, 'status': 'processing'}, 'type':
+            'run.stage_updated'}, {'data': {'index': 0, 'status': 'completed'}, 'type':
+            'run.file_updated'}, {'data': {'output': '## Extracted\\n2 pages', 'stage': 1, 'status':
+            'completed'}, 'type': 'run.stage_updated'}], 'expected_version': 0}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -247,7 +255,11 @@ async def asyncio_detailed(
     Args:
         run_id (UUID):
         idempotency_key (str | Unset):
-        body (FactsRequest): `POST /v1/runs/{id}/events`.
+        body (FactsRequest): `POST /v1/runs/{id}/events`. Example: {'events': [{'type':
+            'run.started'}, {'data': {'stage': 1, 'status': 'processing'}, 'type':
+            'run.stage_updated'}, {'data': {'index': 0, 'status': 'completed'}, 'type':
+            'run.file_updated'}, {'data': {'output': '## Extracted\\n2 pages', 'stage': 1, 'status':
+            'completed'}, 'type': 'run.stage_updated'}], 'expected_version': 0}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -285,7 +297,11 @@ async def asyncio(
     Args:
         run_id (UUID):
         idempotency_key (str | Unset):
-        body (FactsRequest): `POST /v1/runs/{id}/events`.
+        body (FactsRequest): `POST /v1/runs/{id}/events`. Example: {'events': [{'type':
+            'run.started'}, {'data': {'stage': 1, 'status': 'processing'}, 'type':
+            'run.stage_updated'}, {'data': {'index': 0, 'status': 'completed'}, 'type':
+            'run.file_updated'}, {'data': {'output': '## Extracted\\n2 pages', 'stage': 1, 'status':
+            'completed'}, 'type': 'run.stage_updated'}], 'expected_version': 0}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

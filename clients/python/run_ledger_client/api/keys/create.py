@@ -143,7 +143,8 @@ def sync_detailed(
     """ Create an API key (admin keys only); the secret is shown once.
 
     Args:
-        body (CreateKeyRequest): `POST /v1/keys`.
+        body (CreateKeyRequest): `POST /v1/keys`. Example: {'label': 'pipeline workers', 'scopes':
+            ['append', 'read'], 'tenant_id': 'acme'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -174,7 +175,8 @@ def sync(
     """ Create an API key (admin keys only); the secret is shown once.
 
     Args:
-        body (CreateKeyRequest): `POST /v1/keys`.
+        body (CreateKeyRequest): `POST /v1/keys`. Example: {'label': 'pipeline workers', 'scopes':
+            ['append', 'read'], 'tenant_id': 'acme'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -200,7 +202,8 @@ async def asyncio_detailed(
     """ Create an API key (admin keys only); the secret is shown once.
 
     Args:
-        body (CreateKeyRequest): `POST /v1/keys`.
+        body (CreateKeyRequest): `POST /v1/keys`. Example: {'label': 'pipeline workers', 'scopes':
+            ['append', 'read'], 'tenant_id': 'acme'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -231,7 +234,8 @@ async def asyncio(
     """ Create an API key (admin keys only); the secret is shown once.
 
     Args:
-        body (CreateKeyRequest): `POST /v1/keys`.
+        body (CreateKeyRequest): `POST /v1/keys`. Example: {'label': 'pipeline workers', 'scopes':
+            ['append', 'read'], 'tenant_id': 'acme'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
