@@ -4,14 +4,87 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use ledger_domain::events::{FileStatus, RunEvent};
-use ledger_domain::run::{self, Run, RunFile, RunState, Stage};
+use ledger_domain::events::{FileStatus, RunEvent, StageStatus};
+use ledger_domain::run::{self, Run, RunFile, RunState, RunStatus, Stage};
 use ledger_domain::RUN_STREAM_PREFIX;
 use ledger_store::RecordedEvent;
+use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
 use crate::ProjectionError;
+
+/// When a run's current attempt and each of its stages began and ended,
+/// by the recorded times of the events that moved them. The read model
+/// keeps it beside the folded run: the domain's `evolve` knows no time.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timeline {
+    /// When the run last went from queued to running (unset while queued).
+    #[serde(default)]
+    pub started_at: Option<DateTime<Utc>>,
+    /// Stage n's times are `stages[n - 1]`.
+    #[serde(default)]
+    pub stages: Vec<StageTimes>,
+}
+
+/// When a stage began and ended.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StageTimes {
+    /// The event that took it out of `pending`.
+    pub started_at: Option<DateTime<Utc>>,
+    /// The event that made it `completed`, `failed` or `cancelled`.
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// The statuses an event can move, taken before it is applied.
+struct Statuses {
+    run: RunStatus,
+    stages: Vec<StageStatus>,
+}
+
+impl Statuses {
+    fn of(run: Option<&Run>) -> Option<Self> {
+        run.map(|run| Statuses {
+            run: run.status,
+            stages: run.stages.iter().map(|stage| stage.status).collect(),
+        })
+    }
+}
+
+impl Timeline {
+    /// Records what one event recorded at `at` changed, from the statuses
+    /// `before` it (none before `run.created`) to the run `after` it.
+    fn advance(&mut self, before: Option<&Statuses>, after: &Run, at: DateTime<Utc>) {
+        let was = |stage: usize| {
+            before
+                .and_then(|before| before.stages.get(stage).copied())
+                .unwrap_or(StageStatus::Pending)
+        };
+        match (before.map(|before| before.run), after.status) {
+            (Some(RunStatus::Queued), RunStatus::Running) => self.started_at = Some(at),
+            (_, RunStatus::Queued) => self.started_at = None,
+            _ => {}
+        }
+        self.stages
+            .resize_with(after.stages.len(), StageTimes::default);
+        for (index, (stage, times)) in after.stages.iter().zip(&mut self.stages).enumerate() {
+            if stage.status == was(index) {
+                continue;
+            }
+            match stage.status {
+                StageStatus::Pending => *times = StageTimes::default(),
+                StageStatus::Processing => {
+                    times.started_at.get_or_insert(at);
+                    times.completed_at = None;
+                }
+                StageStatus::Completed | StageStatus::Failed | StageStatus::Cancelled => {
+                    times.started_at.get_or_insert(at);
+                    times.completed_at = Some(at);
+                }
+            }
+        }
+    }
+}
 
 /// A run's row while a batch is applied.
 struct RunRow {
@@ -25,6 +98,7 @@ struct RunRow {
     created_position: i64,
     updated_at: DateTime<Utc>,
     completed_at: Option<DateTime<Utc>>,
+    timeline: Timeline,
     version: i64,
     last_position: i64,
 }
@@ -44,7 +118,8 @@ pub async fn apply(
         return Ok(());
     }
     for row in sqlx::query(
-        "SELECT run_id, state, created_at, created_position, updated_at, completed_at, version, last_position
+        "SELECT run_id, state, created_at, created_position, updated_at, completed_at, timeline,
+                version, last_position
          FROM runs WHERE run_id = ANY($1)",
     )
     .bind(&run_ids)
@@ -53,6 +128,9 @@ pub async fn apply(
     {
         let state: serde_json::Value = row.try_get("state")?;
         let state: RunState = serde_json::from_value(state)
+            .map_err(|error| ProjectionError::Corrupt(error.to_string()))?;
+        let timeline: serde_json::Value = row.try_get("timeline")?;
+        let timeline: Timeline = serde_json::from_value(timeline)
             .map_err(|error| ProjectionError::Corrupt(error.to_string()))?;
         let (stored_stages, stored_files) = state
             .run
@@ -69,6 +147,7 @@ pub async fn apply(
                 created_position: row.try_get("created_position")?,
                 updated_at: row.try_get("updated_at")?,
                 completed_at: row.try_get("completed_at")?,
+                timeline,
                 version: row.try_get("version")?,
                 last_position: row.try_get("last_position")?,
             },
@@ -92,18 +171,22 @@ pub async fn apply(
             created_position: position,
             updated_at: recorded.recorded_at,
             completed_at: None,
+            timeline: Timeline::default(),
             version: 0,
             last_position: position,
         });
         if !order.contains(&run_id) {
             order.push(run_id);
         }
-        let was_terminal = row
-            .state
-            .run
+        let before = Statuses::of(row.state.run.as_ref());
+        let was_terminal = before
             .as_ref()
-            .is_some_and(|r| r.status.is_terminal());
+            .is_some_and(|before| before.run.is_terminal());
         row.state = run::evolve(std::mem::take(&mut row.state), &event);
+        if let Some(after) = &row.state.run {
+            row.timeline
+                .advance(before.as_ref(), after, recorded.recorded_at);
+        }
         let is_terminal = row
             .state
             .run
@@ -182,19 +265,21 @@ async fn write_runs(
             document_name, document_url, company_id, company_name, pipeline_version, input_version,
             rerun_of, retry_count, max_retry_count, file_count, files_completed, files_failed,
             credits_charged, credits_refunded, error, created_at, updated_at, completed_at,
-            version, created_position, last_position, state)
+            version, created_position, last_position, state, timeline)
          SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[],
             $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
             $13::uuid[], $14::int[], $15::int[], $16::int[], $17::int[], $18::int[],
             $19::bigint[], $20::bigint[], $21::jsonb[], $22::timestamptz[], $23::timestamptz[],
-            $24::timestamptz[], $25::bigint[], $26::bigint[], $27::bigint[], $28::jsonb[])
+            $24::timestamptz[], $25::bigint[], $26::bigint[], $27::bigint[], $28::jsonb[],
+            $29::jsonb[])
          ON CONFLICT (run_id) DO UPDATE SET
             status = EXCLUDED.status, current_stage = EXCLUDED.current_stage, rerun_of = EXCLUDED.rerun_of,
             retry_count = EXCLUDED.retry_count, files_completed = EXCLUDED.files_completed,
             files_failed = EXCLUDED.files_failed, credits_charged = EXCLUDED.credits_charged,
             credits_refunded = EXCLUDED.credits_refunded, error = EXCLUDED.error,
             updated_at = EXCLUDED.updated_at, completed_at = EXCLUDED.completed_at,
-            version = EXCLUDED.version, last_position = EXCLUDED.last_position, state = EXCLUDED.state",
+            version = EXCLUDED.version, last_position = EXCLUDED.last_position, state = EXCLUDED.state,
+            timeline = EXCLUDED.timeline",
     )
     .bind(&run_ids)
     .bind(created(|run| Some(run.created.tenant_id.clone())))
@@ -238,6 +323,11 @@ async fn write_runs(
     .bind(
         runs.iter()
             .map(|(_, row)| serde_json::to_value(&row.state).expect("states serialize"))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        runs.iter()
+            .map(|(_, row)| serde_json::to_value(&row.timeline).expect("timelines serialize"))
             .collect::<Vec<_>>(),
     )
     .execute(&mut *conn)
@@ -335,4 +425,118 @@ async fn replace_child_rows(
         insert.execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use ledger_domain::events::*;
+    use serde_json::json;
+
+    use super::*;
+
+    fn at(second: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 2, 10, 0, second).unwrap()
+    }
+
+    fn stage(stage: u32, status: StageStatus) -> RunEvent {
+        RunEvent::StageUpdated(StageUpdated {
+            stage,
+            status,
+            output: None,
+            error: None,
+        })
+    }
+
+    /// Folds `events`, the nth recorded at second n, into a timeline.
+    fn timeline(events: &[RunEvent]) -> Timeline {
+        let mut state = RunState::default();
+        let mut timeline = Timeline::default();
+        for (second, event) in events.iter().enumerate() {
+            let before = Statuses::of(state.run.as_ref());
+            state = run::evolve(state, event);
+            timeline.advance(
+                before.as_ref(),
+                state.run.as_ref().unwrap(),
+                at(second as u32),
+            );
+        }
+        timeline
+    }
+
+    fn created() -> RunEvent {
+        RunEvent::Created(Box::new(
+            serde_json::from_value(json!({
+                "run_id": "8a3c8f6e-1f7b-4a53-9a51-2e0c1b7f0a01", "tenant_id": "acme",
+                "owner_id": "ada", "stages": ["a", "b"], "credits_per_file": 1, "max_retry_count": 3
+            }))
+            .unwrap(),
+        ))
+    }
+
+    #[test]
+    fn a_stage_starts_when_it_leaves_pending_and_ends_when_it_finishes() {
+        let timeline = timeline(&[
+            created(),
+            RunEvent::Started(RunStarted {}),
+            stage(1, StageStatus::Processing),
+            stage(1, StageStatus::Completed),
+            stage(2, StageStatus::Failed),
+        ]);
+        assert_eq!(timeline.started_at, Some(at(1)));
+        assert_eq!(
+            timeline.stages,
+            [
+                StageTimes {
+                    started_at: Some(at(2)),
+                    completed_at: Some(at(3))
+                },
+                StageTimes {
+                    started_at: Some(at(4)),
+                    completed_at: Some(at(4))
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_whole_run_retry_clears_the_times_of_the_attempt_before() {
+        let timeline = timeline(&[
+            created(),
+            RunEvent::Started(RunStarted {}),
+            stage(1, StageStatus::Failed),
+            RunEvent::Failed(RunFailed {
+                code: "STAGE_FAILED".into(),
+                message: "m".into(),
+                detail: None,
+            }),
+            RunEvent::Retried(RunRetried {
+                scope: RetryScope::Run,
+                files: vec![],
+                credits_charged: 0,
+                job_ids: vec![],
+            }),
+        ]);
+        assert_eq!(timeline.started_at, None);
+        assert_eq!(
+            timeline.stages,
+            [StageTimes::default(), StageTimes::default()]
+        );
+    }
+
+    #[test]
+    fn a_stage_reported_processing_again_is_no_longer_finished() {
+        let timeline = timeline(&[
+            created(),
+            stage(1, StageStatus::Cancelled),
+            stage(1, StageStatus::Processing),
+        ]);
+        assert_eq!(
+            timeline.stages[0],
+            StageTimes {
+                started_at: Some(at(1)),
+                completed_at: None
+            }
+        );
+    }
 }

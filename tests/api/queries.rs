@@ -377,3 +377,181 @@ async fn bad_query_parameters_get_400() {
         (400, "invalid_id")
     );
 }
+
+/// Issue 15: the data a stage timeline needs, from the events' recorded times.
+#[tokio::test]
+async fn run_detail_has_the_times_of_the_run_and_its_stages_from_their_events() {
+    let app = spawn_app().await;
+    let key = app.key(Some("acme"), &["append", "read"]).await;
+    let created = app
+        .post("/v1/runs", &key, run_body("ada", 0, &["a", "b"]))
+        .await;
+    let run_id = created.body["run_id"].as_str().unwrap().to_owned();
+    let queued = app
+        .get(
+            &format!("/v1/runs/{run_id}?min_position={}", position(&created)),
+            &key,
+        )
+        .await;
+    assert_eq!(queued.body["started_at"], json!(null));
+    assert!(queued.body["stages"][0].get("started_at").is_none());
+
+    for update in [
+        json!({"stage": 1, "status": "processing"}),
+        json!({"stage": 1, "status": "completed"}),
+        json!({"stage": 2, "status": "completed", "output": "# done"}),
+    ] {
+        let reply = app
+            .facts(
+                &key,
+                &run_id,
+                json!([{"type": "run.stage_updated", "data": update}]),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+    }
+    let events = app.get(&format!("/v1/runs/{run_id}/events"), &key).await;
+    let recorded = |event_type: &str, nth: usize| -> serde_json::Value {
+        events.body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|event| event["event_type"] == event_type)
+            .nth(nth)
+            .map(|event| event["recorded_at"].clone())
+            .unwrap_or_else(|| panic!("no {event_type} #{nth}"))
+    };
+    let head = events.body["events"].as_array().unwrap().last().unwrap()["global_position"]
+        .as_u64()
+        .unwrap();
+    let run = app
+        .get(&format!("/v1/runs/{run_id}?min_position={head}"), &key)
+        .await
+        .body;
+    let same_instant = |shown: &serde_json::Value, recorded: serde_json::Value| {
+        let parse = |value: &serde_json::Value| {
+            chrono::DateTime::parse_from_rfc3339(
+                value.as_str().unwrap_or_else(|| panic!("{value}")),
+            )
+            .unwrap()
+        };
+        assert_eq!(parse(shown), parse(&recorded));
+    };
+    assert_eq!(run["status"], "completed");
+    same_instant(&run["started_at"], recorded("run.started", 0));
+    same_instant(&run["finished_at"], recorded("run.completed", 0));
+    same_instant(
+        &run["stages"][0]["started_at"],
+        recorded("run.stage_updated", 0),
+    );
+    same_instant(
+        &run["stages"][0]["completed_at"],
+        recorded("run.stage_updated", 1),
+    );
+    same_instant(
+        &run["stages"][1]["started_at"],
+        recorded("run.stage_updated", 2),
+    );
+    same_instant(
+        &run["stages"][1]["completed_at"],
+        recorded("run.stage_updated", 2),
+    );
+    assert_eq!(run["finished_at"], run["completed_at"]);
+}
+
+/// Issue 15: `run.completed` takes `output` and `metrics`;
+/// `run.metrics_updated` merges metrics into an active run.
+#[tokio::test]
+async fn run_output_and_metrics_are_reported_merged_and_read_back() {
+    let app = spawn_app().await;
+    let key = app.key(Some("acme"), &["append", "read"]).await;
+    let created = app.post("/v1/runs", &key, run_body("ada", 0, &[])).await;
+    let run_id = created.body["run_id"].as_str().unwrap().to_owned();
+    let merged = app
+        .facts(&key, &run_id, json!([
+            {"type": "run.metrics_updated", "data": {"metrics": {"pages": 2, "tokens": {"in": 10}, "note": null}}},
+            {"type": "run.metrics_updated", "data": {"metrics": {"cost_usd": 0.25}}}
+        ]))
+        .await;
+    assert_eq!(merged.status, 200, "{}", merged.text);
+    assert_eq!(
+        merged.body["run"]["status"], "queued",
+        "metrics do not start a run"
+    );
+    assert_eq!(
+        merged.body["run"]["metrics"],
+        json!({"pages": 2, "tokens": {"in": 10}, "note": null, "cost_usd": 0.25})
+    );
+    let again = app
+        .facts(
+            &key,
+            &run_id,
+            json!([{"type": "run.metrics_updated", "data": {"metrics": {"pages": 2}}}]),
+        )
+        .await;
+    assert!(
+        again.body["appended"].as_array().unwrap().is_empty(),
+        "{}",
+        again.text
+    );
+
+    let output = json!({"summary": "## Q3\n2 pages", "items": [1, 2.5, "x"]});
+    let done = app
+        .facts(
+            &key,
+            &run_id,
+            json!([
+                {"type": "run.completed", "data": {"output": output, "metrics": {"pages": 3}}}
+            ]),
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    let run = app
+        .get(
+            &format!("/v1/runs/{run_id}?min_position={}", position(&done)),
+            &key,
+        )
+        .await
+        .body;
+    assert_eq!(run["status"], "completed");
+    assert_eq!(run["output"], output);
+    assert_eq!(
+        run["metrics"],
+        json!({"pages": 3, "tokens": {"in": 10}, "note": null, "cost_usd": 0.25})
+    );
+
+    let before = app.log_state().await;
+    let ended = app
+        .facts(
+            &key,
+            &run_id,
+            json!([{"type": "run.metrics_updated", "data": {"metrics": {"late": 1}}}]),
+        )
+        .await;
+    assert_eq!((ended.status.as_u16(), ended.code()), (409, "run_terminal"));
+    for bad in [
+        json!({"metrics": [1, 2]}),
+        json!({"metrics": "fast"}),
+        json!({}),
+        json!({"metrics": {}, "extra": 1}),
+    ] {
+        let refused = app
+            .facts(
+                &key,
+                &run_id,
+                json!([{"type": "run.metrics_updated", "data": bad}]),
+            )
+            .await;
+        assert_eq!(refused.status, 422, "{bad}: {}", refused.text);
+        assert_eq!(refused.code(), "invalid_body", "{bad}");
+    }
+    let bad_completion = app
+        .facts(
+            &key,
+            &run_id,
+            json!([{"type": "run.completed", "data": {"metrics": 7}}]),
+        )
+        .await;
+    assert_eq!(bad_completion.status, 422, "{}", bad_completion.text);
+    assert_eq!(app.log_state().await, before);
+}

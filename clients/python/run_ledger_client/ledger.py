@@ -27,8 +27,57 @@ from typing import Any
 
 import httpx
 
+from . import models
+from .api.commands import report_facts
 from .client import AuthenticatedClient
+from .models import (
+    AmountData,
+    CancelledData,
+    CompletedData,
+    CompletedDataMetricsType0,
+    CreditsDeductedFact,
+    CreditsDeductedFactType,
+    FactsRequest,
+    FactsResponse,
+    FailedData,
+    FileData,
+    FileStatus,
+    FileUpdatedFact,
+    FileUpdatedFactType,
+    MetricsData,
+    MetricsDataMetrics,
+    RefundedFact,
+    RefundedFactType,
+    RunCancelledFact,
+    RunCancelledFactType,
+    RunCompletedFact,
+    RunCompletedFactType,
+    RunFailedFact,
+    RunFailedFactType,
+    RunMetricsUpdatedFact,
+    RunMetricsUpdatedFactType,
+    RunStartedFact,
+    RunStartedFactType,
+    StageData,
+    StageStatus,
+    StageUpdatedFact,
+    StageUpdatedFactType,
+)
 from .models.problem import Problem
+from .types import UNSET
+
+# The feed's envelope variants by event type, read off the generated
+# models: each `<Name>Event` has an `<Name>EventEventType` enum of one value.
+_ENVELOPES: dict[str, Any] = {
+    next(iter(getattr(models, name))).value: getattr(models, name[: -len("EventType")])
+    for name in models.__all__
+    if name.endswith("EventEventType")
+}
+
+
+def envelope(data: dict[str, Any]) -> Any:
+    """A feed event as the generated model of its type (``RunStageUpdatedEvent``, ...)."""
+    return _ENVELOPES[data["event_type"]].from_dict(data)
 
 _READ_MODELS = re.compile(r"^/v1/(runs(/[^/]+(/lineage)?)?|accounts/[^/]+/(balance|ledger)|projects/[^/]+/runs/latest)$")
 
@@ -193,9 +242,10 @@ def last_position(client: AuthenticatedClient) -> int:
     return transport.state.position if isinstance(transport, RetryingTransport) else 0
 
 
-def follow_events(client: AuthenticatedClient, after: int = 0) -> Iterator[dict[str, Any]]:
-    """The feed's events (envelopes) after ``after``, as they are recorded,
-    reconnecting with ``Last-Event-ID`` after the last one yielded."""
+def follow_events(client: AuthenticatedClient, after: int = 0) -> Iterator[Any]:
+    """The feed's events after ``after``, as they are recorded, each the
+    generated model of its type (see ``envelope``), reconnecting with
+    ``Last-Event-ID`` after the last one yielded."""
     last = after
     attempt = 0
     http = client.get_httpx_client()
@@ -217,7 +267,7 @@ def follow_events(client: AuthenticatedClient, after: int = 0) -> Iterator[dict[
                     if line == "":
                         if "id" in fields and "data" in fields:
                             last = int(fields["id"])
-                            yield json.loads(fields["data"])
+                            yield envelope(json.loads(fields["data"]))
                         fields = {}
                         continue
                     name, _, value = line.partition(":")
@@ -229,46 +279,51 @@ def follow_events(client: AuthenticatedClient, after: int = 0) -> Iterator[dict[
 
 
 class RunWorker:
-    """Reports the facts of one run, each safely retried."""
+    """Reports the facts of one run, each safely retried: the generated
+    ``report_facts`` with the generated fact models."""
 
     def __init__(self, client: AuthenticatedClient, run_id: uuid.UUID | str):
         self.client = client
-        self.run_id = str(run_id)
+        self.run_id = run_id if isinstance(run_id, uuid.UUID) else uuid.UUID(str(run_id))
 
-    def _report(self, fact: dict[str, Any]) -> dict[str, Any]:
-        response = self.client.get_httpx_client().post(f"/v1/runs/{self.run_id}/events", json={"events": [fact]})
-        if response.status_code >= 400:
-            raise LedgerError(response.status_code, Problem.from_dict(response.json()))
-        return response.json()
+    def _report(self, fact: Any) -> FactsResponse:
+        return unwrap(report_facts.sync_detailed(self.run_id, client=self.client, body=FactsRequest(events=[fact])))
 
-    def start(self) -> dict[str, Any]:
-        return self._report({"type": "run.started"})
+    def start(self) -> FactsResponse:
+        return self._report(RunStartedFact(type_=RunStartedFactType.RUN_STARTED))
 
-    def stage(self, stage: int, status: str, *, output: Any = None, error: str | None = None) -> dict[str, Any]:
-        data: dict[str, Any] = {"stage": stage, "status": status}
-        if output is not None:
-            data["output"] = output
-        if error is not None:
-            data["error"] = error
-        return self._report({"type": "run.stage_updated", "data": data})
+    def stage(self, stage: int, status: str | StageStatus, *, output: Any = UNSET, error: str | None = None) -> FactsResponse:
+        data = StageData(stage=stage, status=StageStatus(status), output=output, error=UNSET if error is None else error)
+        return self._report(StageUpdatedFact(type_=StageUpdatedFactType.RUN_STAGE_UPDATED, data=data))
 
-    def file(self, index: int, status: str, *, error: str | None = None) -> dict[str, Any]:
-        data: dict[str, Any] = {"index": index, "status": status}
-        if error is not None:
-            data["error"] = error
-        return self._report({"type": "run.file_updated", "data": data})
+    def file(self, index: int, status: str | FileStatus, *, error: str | None = None) -> FactsResponse:
+        data = FileData(index=index, status=FileStatus(status), error=UNSET if error is None else error)
+        return self._report(FileUpdatedFact(type_=FileUpdatedFactType.RUN_FILE_UPDATED, data=data))
 
-    def charge(self, amount: int, reason: str | None = None) -> dict[str, Any]:
-        return self._report({"type": "run.credits_deducted", "data": {"amount": amount, "reason": reason}})
+    def charge(self, amount: int, reason: str | None = None) -> FactsResponse:
+        data = AmountData(amount=amount, reason=UNSET if reason is None else reason)
+        return self._report(CreditsDeductedFact(type_=CreditsDeductedFactType.RUN_CREDITS_DEDUCTED, data=data))
 
-    def refund(self, amount: int, reason: str | None = None) -> dict[str, Any]:
-        return self._report({"type": "run.refunded", "data": {"amount": amount, "reason": reason}})
+    def refund(self, amount: int, reason: str | None = None) -> FactsResponse:
+        data = AmountData(amount=amount, reason=UNSET if reason is None else reason)
+        return self._report(RefundedFact(type_=RefundedFactType.RUN_REFUNDED, data=data))
 
-    def complete(self) -> dict[str, Any]:
-        return self._report({"type": "run.completed"})
+    def metrics(self, metrics: dict[str, Any]) -> FactsResponse:
+        """Merges measurements into the run's, key by key."""
+        data = MetricsData(metrics=MetricsDataMetrics.from_dict(metrics))
+        return self._report(RunMetricsUpdatedFact(type_=RunMetricsUpdatedFactType.RUN_METRICS_UPDATED, data=data))
 
-    def fail(self, code: str, message: str, detail: Any = None) -> dict[str, Any]:
-        return self._report({"type": "run.failed", "data": {"code": code, "message": message, "detail": detail}})
+    def complete(self, *, output: Any = UNSET, metrics: dict[str, Any] | None = None) -> FactsResponse:
+        data = CompletedData(
+            output=output,
+            metrics=UNSET if metrics is None else CompletedDataMetricsType0.from_dict(metrics),
+        )
+        return self._report(RunCompletedFact(type_=RunCompletedFactType.RUN_COMPLETED, data=data))
 
-    def cancel(self, reason: str | None = None) -> dict[str, Any]:
-        return self._report({"type": "run.cancelled", "data": {"reason": reason}})
+    def fail(self, code: str, message: str, detail: Any = UNSET) -> FactsResponse:
+        data = FailedData(code=code, message=message, detail=detail)
+        return self._report(RunFailedFact(type_=RunFailedFactType.RUN_FAILED, data=data))
+
+    def cancel(self, reason: str | None = None) -> FactsResponse:
+        data = CancelledData(reason=UNSET if reason is None else reason)
+        return self._report(RunCancelledFact(type_=RunCancelledFactType.RUN_CANCELLED, data=data))

@@ -129,6 +129,7 @@ def ledger_helpers() -> None:
     import httpx
 
     from run_ledger_client.ledger import LedgerError, RunWorker, connect, follow_events, last_position, unwrap
+    from run_ledger_client.models import RunStageUpdatedEvent, StageStatus
 
     class Flaky(httpx.BaseTransport):
         """Loses the answer of every other write, after it was applied."""
@@ -163,6 +164,7 @@ def ledger_helpers() -> None:
     detail = unwrap(get_run.sync_detailed(run.run_id, client=shaky))
     assert detail.status == RunStatus.RUNNING, detail.status
     worker.file(0, "failed", error="timeout")
+    worker.metrics({"pages": 3, "model": "small"})
     worker.stage(2, "completed")
     try:
         worker.start()
@@ -173,18 +175,22 @@ def ledger_helpers() -> None:
     stream = f"run-{run.run_id}"
     seen = []
     for event in follow_events(shaky):
-        if event["stream_id"] == stream:
-            seen.append(event["global_position"])
+        if event.stream_id == stream:
+            seen.append(event.global_position)
         if len(seen) == 2:
             break
     for event in follow_events(shaky, after=seen[-1]):
-        if event["stream_id"] == stream:
-            seen.append(event["global_position"])
-        if event["stream_id"] == stream and event["event_type"] == "run.completed":
+        if event.stream_id == stream:
+            seen.append(event.global_position)
+        if isinstance(event, RunStageUpdatedEvent) and event.stream_id == stream:
+            assert event.data.status in (StageStatus.COMPLETED, StageStatus.PROCESSING), event.data
+        if event.stream_id == stream and event.event_type == "run.completed":
             break
     assert seen == sorted(seen) and len(set(seen)) == len(seen), seen
     final = unwrap(get_run.sync_detailed(run.run_id, client=shaky))
     assert len(seen) == final.version + 1, (seen, final.version)
+    assert final.metrics.to_dict() == {"pages": 3, "model": "small"}, final.metrics
+    assert final.stages[0].started_at is not None and final.finished_at is not None, final
 
     # A rerun, its lineage, and the tenant's credit ledger.
     from run_ledger_client.api.commands import rerun

@@ -79,7 +79,9 @@ export interface RunWorker {
   };
   charge(amount: number, reason?: string): Promise<FactsResponse>;
   refund(amount: number, reason?: string): Promise<FactsResponse>;
-  complete(): Promise<FactsResponse>;
+  /** Merges measurements into the run's, key by key. */
+  metrics(metrics: components["schemas"]["MetricsData"]["metrics"]): Promise<FactsResponse>;
+  complete(completion?: components["schemas"]["CompletedData"]): Promise<FactsResponse>;
   fail(code: string, message: string, detail?: unknown): Promise<FactsResponse>;
   cancel(reason?: string): Promise<FactsResponse>;
 }

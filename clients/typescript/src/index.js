@@ -200,7 +200,8 @@ export function runWorker(client, runId) {
     }),
     charge: (amount, reason) => report("run.credits_deducted", { amount, reason }),
     refund: (amount, reason) => report("run.refunded", { amount, reason }),
-    complete: () => report("run.completed"),
+    metrics: (metrics) => report("run.metrics_updated", { metrics }),
+    complete: ({ output, metrics } = {}) => report("run.completed", { output, metrics }),
     fail: (code, message, detail) => report("run.failed", { code, message, detail }),
     cancel: (reason) => report("run.cancelled", { reason }),
   };

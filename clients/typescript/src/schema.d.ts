@@ -976,6 +976,13 @@ export interface components {
             /** @description Display name. */
             name: string;
         };
+        /** @description `run.completed`. */
+        CompletedData: {
+            /** @description Final measurements, merged key by key into the run's. */
+            metrics?: Record<string, never> | null;
+            /** @description What the run produced: any JSON (I-JSON), a markdown string included. */
+            output?: unknown;
+        };
         /** @description An RFC 9162 §2.1.4 consistency proof. */
         ConsistencyProof: {
             /**
@@ -1136,7 +1143,7 @@ export interface components {
             url: string;
         };
         /** @description An event as stored, with its envelope, data and hashes (docs/hash-chain.md); `event_type` tells which variant it is */
-        EventEnvelope: components["schemas"]["RunCreatedEvent"] | components["schemas"]["RunRerunOfEvent"] | components["schemas"]["RunStartedEvent"] | components["schemas"]["RunStageUpdatedEvent"] | components["schemas"]["RunFileUpdatedEvent"] | components["schemas"]["RunCreditsDeductedEvent"] | components["schemas"]["RunRefundedEvent"] | components["schemas"]["RunRetriedEvent"] | components["schemas"]["RunCompletedEvent"] | components["schemas"]["RunFailedEvent"] | components["schemas"]["RunCancelledEvent"] | components["schemas"]["AccountCreditsGrantedEvent"] | components["schemas"]["AccountCreditsDeductedEvent"] | components["schemas"]["AccountCreditsRefundedEvent"] | components["schemas"]["KeyCreatedEvent"] | components["schemas"]["KeyRotatedEvent"] | components["schemas"]["KeyRevokedEvent"];
+        EventEnvelope: components["schemas"]["RunCreatedEvent"] | components["schemas"]["RunRerunOfEvent"] | components["schemas"]["RunStartedEvent"] | components["schemas"]["RunStageUpdatedEvent"] | components["schemas"]["RunFileUpdatedEvent"] | components["schemas"]["RunCreditsDeductedEvent"] | components["schemas"]["RunRefundedEvent"] | components["schemas"]["RunRetriedEvent"] | components["schemas"]["RunMetricsUpdatedEvent"] | components["schemas"]["RunCompletedEvent"] | components["schemas"]["RunFailedEvent"] | components["schemas"]["RunCancelledEvent"] | components["schemas"]["AccountCreditsGrantedEvent"] | components["schemas"]["AccountCreditsDeductedEvent"] | components["schemas"]["AccountCreditsRefundedEvent"] | components["schemas"]["KeyCreatedEvent"] | components["schemas"]["KeyRotatedEvent"] | components["schemas"]["KeyRevokedEvent"];
         /** @description A stream's raw events. */
         EventList: {
             /** @description Events with their envelopes and hashes (hex), in version order. */
@@ -1218,7 +1225,17 @@ export interface components {
             /** @enum {string} */
             type: "run.refunded";
         } | {
-            data?: null | components["schemas"]["NoBody"];
+            /** @description The measurements. */
+            data: components["schemas"]["MetricsData"];
+            /**
+             * Format: uuid
+             * @description The event's id; a repeat with the same id appends nothing.
+             */
+            event_id?: string | null;
+            /** @enum {string} */
+            type: "run.metrics_updated";
+        } | {
+            data?: null | components["schemas"]["CompletedData"];
             /**
              * Format: uuid
              * @description The event's id; a repeat with the same id appends nothing.
@@ -1779,6 +1796,14 @@ export interface components {
             /** @description Status. */
             status: components["schemas"]["RunStatus"];
         };
+        /** @description `run.metrics_updated`. */
+        MetricsData: {
+            /**
+             * @description Measurements (names to any JSON), merged key by key into the run's:
+             *     a name given replaces the run's, the others stay.
+             */
+            metrics: Record<string, never>;
+        };
         /** @description A key just created or rotated: the only time its secret is seen. */
         NewKey: {
             /**
@@ -1994,6 +2019,10 @@ export interface components {
         };
         /** @description `run.completed`: the run ended successfully, or with some files failed. */
         RunCompleted: {
+            /** @description Measurements merged into the run's metrics, key by key. */
+            metrics?: Record<string, never> | null;
+            /** @description What the run produced, as the pipeline reported it: any JSON. */
+            output?: unknown;
             /** @description True when some files failed or errored: status `completed_with_errors`. */
             with_errors?: boolean;
         };
@@ -2204,7 +2233,7 @@ export interface components {
         RunDetail: components["schemas"]["RunView"] & {
             /**
              * Format: date-time
-             * @description When it ended (unset while it runs).
+             * @description When it ended (unset while it runs); the same as `finished_at`.
              */
             completed_at?: string | null;
             /**
@@ -2212,8 +2241,18 @@ export interface components {
              * @description When it was created.
              */
             created_at: string;
+            /**
+             * Format: date-time
+             * @description When it ended (unset while it runs).
+             */
+            finished_at?: string | null;
             /** @description Runs that rerun this one, oldest first. */
             reruns: string[];
+            /**
+             * Format: date-time
+             * @description When its current attempt started (unset while it is queued).
+             */
+            started_at?: string | null;
             /**
              * Format: date-time
              * @description When it last changed.
@@ -2309,6 +2348,65 @@ export interface components {
              * @enum {string}
              */
             event_type: "run.file_updated";
+            /**
+             * Format: int64
+             * @description 1-based, gap-free across the log.
+             */
+            global_position: number;
+            /** @description This event's hash (hex). */
+            hash: string;
+            /**
+             * Format: int32
+             * @description The hash encoding: 1 or 2.
+             */
+            hash_version: number;
+            /** @description Who and what caused it. */
+            metadata: components["schemas"]["EventMetadata"];
+            /** @description The previous event's hash in its stream (hex; 32 zero bytes first). */
+            prev_hash: string;
+            /**
+             * Format: date-time
+             * @description When it was recorded (microseconds).
+             */
+            recorded_at: string;
+            /**
+             * Format: int32
+             * @description Version of the data's shape.
+             */
+            schema_version: number;
+            /** @description `run-{id}`, `account-{tenant}` or `key-{id}`. */
+            stream_id: string;
+            /**
+             * Format: int64
+             * @description 0-based, gap-free in its stream.
+             */
+            stream_version: number;
+        };
+        /**
+         * @description `run.metrics_updated`: measurements merged into an active run's metrics,
+         *     key by key (a key given replaces the one the run had).
+         */
+        RunMetricsUpdated: {
+            /** @description The measurements. */
+            metrics: Record<string, never>;
+        };
+        /**
+         * RunMetricsUpdatedEvent
+         * @description A `run.metrics_updated` event as stored.
+         */
+        RunMetricsUpdatedEvent: {
+            /** @description `run.metrics_updated` */
+            data: components["schemas"]["RunMetricsUpdated"];
+            /**
+             * Format: uuid
+             * @description Unique across the log.
+             */
+            event_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event_type: "run.metrics_updated";
             /**
              * Format: int64
              * @description 1-based, gap-free across the log.
@@ -2699,6 +2797,16 @@ export interface components {
              * @description Retry limit.
              */
             max_retry_count: number;
+            /**
+             * @description Its measurements, merged key by key from `run.metrics_updated` and
+             *     `run.completed`: names to any JSON.
+             */
+            metrics: Record<string, never>;
+            /**
+             * @description What the run produced, as its `run.completed` reported it.
+             *     Any JSON (I-JSON: see docs/decisions.md).
+             */
+            output?: unknown;
             /** @description Owner. */
             owner_id: string;
             /** @description Pipeline version. */
@@ -2772,6 +2880,12 @@ export interface components {
         };
         /** @description A stage of a run. */
         StageView: {
+            /**
+             * Format: date-time
+             * @description When it ended (`completed`, `failed` or `cancelled`), as
+             *     `started_at` is given.
+             */
+            completed_at?: string | null;
             /** @description Last error. */
             error?: string | null;
             /** @description Name. */
@@ -2786,6 +2900,14 @@ export interface components {
              *     Any JSON (I-JSON: see docs/decisions.md).
              */
             output?: unknown;
+            /**
+             * Format: date-time
+             * @description When the stage began: recorded time of the event that took it out
+             *     of `pending` in the run's current attempt. Given in run detail
+             *     (`GET /v1/runs/{id}`, lists, watch); absent until then, and in a
+             *     command's answer.
+             */
+            started_at?: string | null;
             /** @description Status. */
             status: components["schemas"]["StageStatus"];
         };

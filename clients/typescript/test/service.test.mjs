@@ -132,11 +132,23 @@ test("a worker reports a run's life, and the follower resumes without a gap or a
   await worker.stage(1).completed("# extracted");
   await worker.charge(1, "pages");
   await worker.refund(1, "goodwill");
+  await worker.metrics({ pages: 2, tokens: { in: 10 } });
   // Completing the last stage completes the run.
   await worker.stage(2).completed();
   const detail = await unwrap(worker_client.GET("/v1/runs/{run_id}", { params: { path: { run_id: run.run_id } } }));
   assert.equal(detail.status, "completed_with_errors");
   assert.equal(detail.credits_charged, 1);
+  assert.deepEqual(detail.metrics, { pages: 2, tokens: { in: 10 } });
+  assert.ok(detail.started_at && detail.finished_at && detail.stages[0].started_at && detail.stages[0].completed_at);
+
+  const summarized = await unwrap(worker_client.POST("/v1/runs", { body: { owner_id: "ada" } }));
+  const summary = runWorker(worker_client, summarized.run_id);
+  await summary.start();
+  await summary.complete({ output: "# summary", metrics: { seconds: 3 } });
+  const ended = await unwrap(worker_client.GET("/v1/runs/{run_id}", { params: { path: { run_id: summarized.run_id } } }));
+  assert.equal(ended.status, "completed");
+  assert.equal(ended.output, "# summary");
+  assert.deepEqual(ended.metrics, { seconds: 3 });
 
   const stream = `run-${run.run_id}`;
   const first = [];

@@ -7,7 +7,7 @@ use ledger_commands::{CommandContext, Fact, ReportedFact};
 use ledger_domain::account::AccountCommand;
 use ledger_domain::billing::BillingCommand;
 use ledger_domain::events::{Company, Document, RunEvent};
-use ledger_domain::run::{CreateRun, Run, RunCommand, DEFAULT_MAX_RETRY_COUNT};
+use ledger_domain::run::{Completion, CreateRun, Run, RunCommand, DEFAULT_MAX_RETRY_COUNT};
 use ledger_domain::run_stream_id;
 use ledger_store::{AppendedEvent, EventStore};
 use serde::de::DeserializeOwned;
@@ -18,7 +18,9 @@ use crate::auth::{validate_id, Principal, Scope};
 use crate::body::{parse_json, RawBody};
 use crate::idempotency::{once, IdempotentRequest, Invocation};
 use crate::wire::*;
-use crate::wire::{AmountData, CancelledData, FailedData, FileData, NoBody, StageData};
+use crate::wire::{
+    AmountData, CancelledData, CompletedData, FailedData, FileData, MetricsData, NoBody, StageData,
+};
 use crate::{ApiError, AppState, Problem};
 
 /// Most events one `POST /v1/runs/{id}/events` may carry.
@@ -361,12 +363,13 @@ pub async fn grant(
 }
 
 /// The event types `POST /v1/runs/{id}/events` takes.
-pub const FACT_TYPES: [&str; 8] = [
+pub const FACT_TYPES: [&str; 9] = [
     "run.started",
     "run.stage_updated",
     "run.file_updated",
     "run.credits_deducted",
     "run.refunded",
+    "run.metrics_updated",
     "run.completed",
     "run.failed",
     "run.cancelled",
@@ -414,9 +417,18 @@ fn to_fact(index: usize, body: FactBody) -> Result<ReportedFact, ApiError> {
                 reason: data.reason,
             })
         }
+        "run.metrics_updated" => {
+            let data: MetricsData = fact_data(index, body.data)?;
+            Fact::Run(RunCommand::UpdateMetrics {
+                metrics: data.metrics,
+            })
+        }
         "run.completed" => {
-            let NoBody {} = fact_data(index, body.data)?;
-            Fact::Run(RunCommand::Complete)
+            let data: CompletedData = fact_data(index, body.data)?;
+            Fact::Run(RunCommand::Complete(Completion {
+                output: data.output,
+                metrics: data.metrics,
+            }))
         }
         "run.failed" => {
             let data: FailedData = fact_data(index, body.data)?;

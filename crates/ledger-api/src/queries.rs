@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use ledger_domain::run::RunState;
+use ledger_projections::run_history::Timeline;
 use ledger_projections::ReadModel;
 use ledger_store::EventStore;
 use serde::{Deserialize, Serialize};
@@ -141,8 +142,12 @@ pub struct RunDetail {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
-    /// When it ended (unset while it runs).
+    /// When it ended (unset while it runs); the same as `finished_at`.
     pub completed_at: Option<DateTime<Utc>>,
+    /// When its current attempt started (unset while it is queued).
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it ended (unset while it runs).
+    pub finished_at: Option<DateTime<Utc>>,
 }
 
 /// A page of runs.
@@ -155,7 +160,7 @@ pub struct RunPage {
 }
 
 pub(crate) const RUN_COLUMNS: &str =
-    "r.run_id, r.state, r.version, r.created_at, r.updated_at, r.completed_at, \
+    "r.run_id, r.state, r.version, r.created_at, r.updated_at, r.completed_at, r.timeline, \
      r.created_position, ARRAY(SELECT x.run_id FROM runs x WHERE x.rerun_of = r.run_id \
      ORDER BY x.created_position) AS reruns";
 
@@ -166,13 +171,24 @@ pub(crate) fn run_detail(row: &PgRow) -> Result<RunDetail, ApiError> {
     let run = state
         .run
         .ok_or_else(|| ApiError::Internal("a run row without a run".into()))?;
+    let timeline: serde_json::Value = row.try_get("timeline")?;
+    let timeline: Timeline =
+        serde_json::from_value(timeline).map_err(|error| ApiError::Internal(error.into()))?;
     let version: i64 = row.try_get("version")?;
+    let mut view = RunView::new(&run, Some(version as u64));
+    for (stage, times) in view.stages.iter_mut().zip(timeline.stages) {
+        stage.started_at = times.started_at;
+        stage.completed_at = times.completed_at;
+    }
+    let completed_at = row.try_get("completed_at")?;
     Ok(RunDetail {
-        run: RunView::new(&run, Some(version as u64)),
+        run: view,
         reruns: row.try_get("reruns")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
-        completed_at: row.try_get("completed_at")?,
+        completed_at,
+        started_at: timeline.started_at,
+        finished_at: completed_at,
     })
 }
 

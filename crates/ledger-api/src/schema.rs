@@ -312,6 +312,7 @@ mod tests {
                 "run.credits_deducted",
                 "run.failed",
                 "run.file_updated",
+                "run.metrics_updated",
                 "run.refunded",
                 "run.rerun_of",
                 "run.retried",

@@ -1,8 +1,9 @@
 //! Request and response bodies. They are separate from the stored events and
 //! converted by hand, so changing the API never changes the event contract.
 
+use chrono::{DateTime, Utc};
 use ledger_domain::account::AccountState;
-use ledger_domain::events::{Bucket, FileStatus, StageStatus};
+use ledger_domain::events::{Bucket, FileStatus, Metrics, StageStatus};
 use ledger_domain::run::{Run, RunStatus};
 use ledger_store::AppendedEvent;
 use serde::{Deserialize, Serialize};
@@ -112,6 +113,16 @@ pub struct StageView {
     pub output: Option<Value>,
     /// Last error.
     pub error: Option<String>,
+    /// When the stage began: recorded time of the event that took it out
+    /// of `pending` in the run's current attempt. Given in run detail
+    /// (`GET /v1/runs/{id}`, lists, watch); absent until then, and in a
+    /// command's answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it ended (`completed`, `failed` or `cancelled`), as
+    /// `started_at` is given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<DateTime<Utc>>,
 }
 
 /// A file of a run.
@@ -189,6 +200,14 @@ pub struct RunView {
     pub credits_refunded: i64,
     /// Why the run failed.
     pub error: Option<RunErrorView>,
+    /// What the run produced, as its `run.completed` reported it.
+    /// Any JSON (I-JSON: see docs/decisions.md).
+    #[schema(value_type = Option<serde_json::Value>)]
+    pub output: Option<Value>,
+    /// Its measurements, merged key by key from `run.metrics_updated` and
+    /// `run.completed`: names to any JSON.
+    #[schema(value_type = Object)]
+    pub metrics: Metrics,
     /// The run stream's version.
     pub version: Option<u64>,
 }
@@ -224,6 +243,8 @@ impl RunView {
                     status: stage.status,
                     output: stage.output.clone(),
                     error: stage.error.clone(),
+                    started_at: None,
+                    completed_at: None,
                 })
                 .collect(),
             files: run
@@ -245,6 +266,8 @@ impl RunView {
                 message: error.message.clone(),
                 detail: error.detail.clone(),
             }),
+            output: run.output.clone(),
+            metrics: run.metrics.clone(),
             version,
         }
     }
@@ -403,6 +426,28 @@ pub struct FailedData {
     pub detail: Option<Value>,
 }
 
+/// `run.completed`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompletedData {
+    /// What the run produced: any JSON (I-JSON), a markdown string included.
+    #[schema(value_type = Option<serde_json::Value>)]
+    pub output: Option<Value>,
+    /// Final measurements, merged key by key into the run's.
+    #[schema(value_type = Option<Object>)]
+    pub metrics: Option<Metrics>,
+}
+
+/// `run.metrics_updated`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsData {
+    /// Measurements (names to any JSON), merged key by key into the run's:
+    /// a name given replaces the run's, the others stay.
+    #[schema(value_type = Object)]
+    pub metrics: Metrics,
+}
+
 /// `run.cancelled`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -463,14 +508,23 @@ pub enum Fact {
         /// The refund.
         data: AmountData,
     },
+    /// Measurements of an active run.
+    #[serde(rename = "run.metrics_updated")]
+    #[schema(title = "RunMetricsUpdatedFact")]
+    MetricsUpdated {
+        /// The event's id; a repeat with the same id appends nothing.
+        event_id: Option<Uuid>,
+        /// The measurements.
+        data: MetricsData,
+    },
     /// The run ended.
     #[serde(rename = "run.completed")]
     #[schema(title = "RunCompletedFact")]
     Completed {
         /// The event's id; a repeat with the same id appends nothing.
         event_id: Option<Uuid>,
-        /// None.
-        data: Option<NoBody>,
+        /// Its output and final measurements, if any.
+        data: Option<CompletedData>,
     },
     /// The run failed.
     #[serde(rename = "run.failed")]

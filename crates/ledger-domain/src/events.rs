@@ -247,12 +247,32 @@ pub struct RunRetried {
 }
 
 /// `run.completed`: the run ended successfully, or with some files failed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunCompleted {
     /// True when some files failed or errored: status `completed_with_errors`.
     #[serde(default)]
     pub with_errors: bool,
+    /// What the run produced, as the pipeline reported it: any JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    /// Measurements merged into the run's metrics, key by key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub metrics: Option<Metrics>,
+}
+
+/// A run's measurements: names to any JSON (durations, token counts, costs).
+pub type Metrics = serde_json::Map<String, Value>;
+
+/// `run.metrics_updated`: measurements merged into an active run's metrics,
+/// key by key (a key given replaces the one the run had).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RunMetricsUpdated {
+    /// The measurements.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub metrics: Metrics,
 }
 
 /// `run.failed`: the run ended in failure.
@@ -306,6 +326,9 @@ pub enum RunEvent {
     /// `run.retried`
     #[serde(rename = "run.retried")]
     Retried(RunRetried),
+    /// `run.metrics_updated`
+    #[serde(rename = "run.metrics_updated")]
+    MetricsUpdated(RunMetricsUpdated),
     /// `run.completed`
     #[serde(rename = "run.completed")]
     Completed(RunCompleted),

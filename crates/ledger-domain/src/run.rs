@@ -104,6 +104,12 @@ pub struct Run {
     pub refunded: BucketSplit,
     /// Why the run failed, while it is failed.
     pub error: Option<RunError>,
+    /// What the run produced, as its completion reported it.
+    #[serde(default)]
+    pub output: Option<Value>,
+    /// Its measurements, merged from `run.metrics_updated` and `run.completed`.
+    #[serde(default)]
+    pub metrics: Metrics,
 }
 
 impl Run {
@@ -217,6 +223,8 @@ pub fn evolve(state: RunState, event: &RunEvent) -> RunState {
             charged: BucketSplit::default(),
             refunded: BucketSplit::default(),
             error: None,
+            output: None,
+            metrics: Metrics::new(),
             created: (**created).clone(),
         }),
         (None, _) => None,
@@ -226,6 +234,13 @@ pub fn evolve(state: RunState, event: &RunEvent) -> RunState {
         }
     };
     RunState { run }
+}
+
+/// Key by key: a key given replaces the run's, the others stay.
+fn merge_metrics(metrics: &mut Metrics, update: &Metrics) {
+    for (name, value) in update {
+        metrics.insert(name.clone(), value.clone());
+    }
 }
 
 fn apply(run: &mut Run, event: &RunEvent) {
@@ -279,12 +294,19 @@ fn apply(run: &mut Run, event: &RunEvent) {
                 }
             }
         }
+        RunEvent::MetricsUpdated(update) => merge_metrics(&mut run.metrics, &update.metrics),
         RunEvent::Completed(done) => {
             run.status = if done.with_errors {
                 RunStatus::CompletedWithErrors
             } else {
                 RunStatus::Completed
             };
+            if done.output.is_some() {
+                run.output = done.output.clone();
+            }
+            if let Some(metrics) = &done.metrics {
+                merge_metrics(&mut run.metrics, metrics);
+            }
         }
         RunEvent::Failed(failed) => {
             run.status = RunStatus::Failed;
@@ -364,7 +386,12 @@ pub enum RunCommand {
         error: Option<String>,
     },
     /// End the run as completed (with errors when files failed).
-    Complete,
+    Complete(Completion),
+    /// Merge measurements into an active run's metrics.
+    UpdateMetrics {
+        /// The measurements; a key given replaces the run's.
+        metrics: Metrics,
+    },
     /// End the run as failed.
     Fail {
         /// Machine code.
@@ -381,6 +408,15 @@ pub enum RunCommand {
     },
     /// Retry a failed run as a whole (SPEC rule 7).
     Retry,
+}
+
+/// What a pipeline reports when it completes a run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Completion {
+    /// What the run produced.
+    pub output: Option<Value>,
+    /// Final measurements, merged into the run's.
+    pub metrics: Option<Metrics>,
 }
 
 /// The retry limit used when a run does not name one.
@@ -473,10 +509,24 @@ pub fn decide(
                 }),
             )?
         }
-        RunCommand::Complete => {
+        RunCommand::Complete(completion) => {
             ensure_not_terminal(run)?;
             vec![RunEvent::Completed(RunCompleted {
                 with_errors: run.has_file_errors(),
+                output: completion.output.clone(),
+                metrics: completion.metrics.clone(),
+            })]
+        }
+        RunCommand::UpdateMetrics { metrics } => {
+            ensure_not_terminal(run)?;
+            let changes = metrics
+                .iter()
+                .any(|(name, value)| run.metrics.get(name) != Some(value));
+            if !changes {
+                return Ok(vec![]);
+            }
+            vec![RunEvent::MetricsUpdated(RunMetricsUpdated {
+                metrics: metrics.clone(),
             })]
         }
         RunCommand::Fail {
@@ -557,6 +607,7 @@ fn progress(run: &Run, event: RunEvent) -> Result<Vec<RunEvent>, DomainError> {
     } else if after.work_done() {
         events.push(RunEvent::Completed(RunCompleted {
             with_errors: after.has_file_errors(),
+            ..RunCompleted::default()
         }));
     }
     Ok(events)

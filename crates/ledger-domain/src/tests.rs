@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::account::{self, AccountCommand, AccountState};
 use crate::billing::{self, BillingCommand, BillingDecision};
 use crate::events::*;
-use crate::run::{self, CreateRun, RunCommand, RunState, RunStatus};
+use crate::run::{self, Completion, CreateRun, RunCommand, RunState, RunStatus};
 use crate::{Actor, Caller, DomainError};
 
 const TENANT: &str = "acme";
@@ -79,7 +79,10 @@ fn file(index: u32, status: FileStatus) -> RunEvent {
 }
 
 fn completed(with_errors: bool) -> RunEvent {
-    RunEvent::Completed(RunCompleted { with_errors })
+    RunEvent::Completed(RunCompleted {
+        with_errors,
+        ..RunCompleted::default()
+    })
 }
 
 fn failed(code: &str) -> RunEvent {
@@ -335,7 +338,10 @@ fn rule_2_terminal_runs_accept_no_more_progress() {
                 status: FileStatus::Running,
                 error: None,
             },
-            RunCommand::Complete,
+            RunCommand::Complete(Completion::default()),
+            RunCommand::UpdateMetrics {
+                metrics: metrics(json!({ "pages": 2 })),
+            },
             RunCommand::Fail {
                 code: "X".into(),
                 message: "m".into(),
@@ -368,7 +374,10 @@ fn rule_2_another_tenants_run_is_not_found() {
 fn rule_2_explicit_completion_fail_and_cancel_end_the_run() {
     let history = [created(&[], &[]), started()];
     let cases = [
-        (RunCommand::Complete, RunStatus::Completed),
+        (
+            RunCommand::Complete(Completion::default()),
+            RunStatus::Completed,
+        ),
         (
             RunCommand::Fail {
                 code: "OOM".into(),
@@ -384,6 +393,77 @@ fn rule_2_explicit_completion_fail_and_cancel_end_the_run() {
         let events = scenario.when(command).unwrap();
         assert_eq!(scenario.run_after(&events).status, status);
     }
+}
+
+fn metrics(value: serde_json::Value) -> Metrics {
+    match value {
+        serde_json::Value::Object(metrics) => metrics,
+        _ => unreachable!("metrics are an object"),
+    }
+}
+
+#[test]
+fn metrics_merge_key_by_key_into_an_active_run() {
+    let scenario = given([created(&[], &[]), started()]);
+    let first = scenario
+        .when(RunCommand::UpdateMetrics {
+            metrics: metrics(json!({ "pages": 2, "tokens": { "in": 10 } })),
+        })
+        .unwrap();
+    let after_first = scenario.run_after(&first);
+    let scenario = given([created(&[], &[]), started()].into_iter().chain(first));
+    let second = scenario
+        .when(RunCommand::UpdateMetrics {
+            metrics: metrics(json!({ "tokens": { "out": 5 }, "cost": 1.5 })),
+        })
+        .unwrap();
+    assert_eq!(
+        after_first.metrics,
+        metrics(json!({ "pages": 2, "tokens": { "in": 10 } }))
+    );
+    assert_eq!(
+        scenario.run_after(&second).metrics,
+        metrics(json!({ "pages": 2, "tokens": { "out": 5 }, "cost": 1.5 }))
+    );
+}
+
+#[test]
+fn metrics_that_change_nothing_append_nothing() {
+    let update = RunCommand::UpdateMetrics {
+        metrics: metrics(json!({ "pages": 2 })),
+    };
+    let first = given([created(&[], &[]), started()])
+        .when(update.clone())
+        .unwrap();
+    let again = given([created(&[], &[]), started()].into_iter().chain(first))
+        .when(update)
+        .unwrap();
+    assert!(again.is_empty(), "{again:?}");
+    let empty = given([created(&[], &[]), started()]).when(RunCommand::UpdateMetrics {
+        metrics: Metrics::new(),
+    });
+    assert!(empty.unwrap().is_empty());
+}
+
+#[test]
+fn a_completion_keeps_its_output_and_merges_its_metrics() {
+    let scenario = given([
+        created(&[], &[]),
+        started(),
+        RunEvent::MetricsUpdated(RunMetricsUpdated {
+            metrics: metrics(json!({ "pages": 2, "seconds": 1 })),
+        }),
+    ]);
+    let events = scenario
+        .when(RunCommand::Complete(Completion {
+            output: Some(json!("## Summary\nAll good")),
+            metrics: Some(metrics(json!({ "seconds": 9 }))),
+        }))
+        .unwrap();
+    let run = scenario.run_after(&events);
+    assert_eq!(run.status, RunStatus::Completed);
+    assert_eq!(run.output, Some(json!("## Summary\nAll good")));
+    assert_eq!(run.metrics, metrics(json!({ "pages": 2, "seconds": 9 })));
 }
 
 #[test]
@@ -1071,6 +1151,9 @@ fn event_type_names_are_the_contract() {
             credits_charged: 0,
             job_ids: vec![],
         }),
+        RunEvent::MetricsUpdated(RunMetricsUpdated {
+            metrics: Metrics::new(),
+        }),
         completed(false),
         failed("X"),
         RunEvent::Cancelled(RunCancelled::default()),
@@ -1089,6 +1172,7 @@ fn event_type_names_are_the_contract() {
             "run.credits_deducted",
             "run.refunded",
             "run.retried",
+            "run.metrics_updated",
             "run.completed",
             "run.failed",
             "run.cancelled"

@@ -4,7 +4,7 @@
 use ledger_domain::account::{self, AccountCommand, AccountState};
 use ledger_domain::billing::{self, BillingCommand};
 use ledger_domain::events::{AccountEvent, Bucket, FileStatus, RunEvent, StageStatus};
-use ledger_domain::run::{self, CreateRun, RunCommand, RunState};
+use ledger_domain::run::{self, Completion, CreateRun, RunCommand, RunState};
 use ledger_domain::{Caller, DomainError};
 use proptest::prelude::*;
 use uuid::Uuid;
@@ -58,7 +58,7 @@ fn op() -> impl Strategy<Value = Op> {
             status,
             error: None
         })),
-        Just(Op::Run(RunCommand::Complete)),
+        Just(Op::Run(RunCommand::Complete(Completion::default()))),
         Just(Op::Run(RunCommand::Fail {
             code: "X".into(),
             message: "m".into(),

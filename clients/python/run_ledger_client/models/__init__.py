@@ -21,6 +21,8 @@ from .checkpoint_entry import CheckpointEntry
 from .checkpoint_list import CheckpointList
 from .company import Company
 from .company_body import CompanyBody
+from .completed_data import CompletedData
+from .completed_data_metrics_type_0 import CompletedDataMetricsType0
 from .consistency_proof import ConsistencyProof
 from .cosign_request import CosignRequest
 from .create_key_request import CreateKeyRequest
@@ -64,6 +66,8 @@ from .ledger_entry_kind import LedgerEntryKind
 from .ledger_page import LedgerPage
 from .lineage import Lineage
 from .lineage_node import LineageNode
+from .metrics_data import MetricsData
+from .metrics_data_metrics import MetricsDataMetrics
 from .new_key import NewKey
 from .no_body import NoBody
 from .problem import Problem
@@ -89,6 +93,7 @@ from .run_completed_event import RunCompletedEvent
 from .run_completed_event_event_type import RunCompletedEventEventType
 from .run_completed_fact import RunCompletedFact
 from .run_completed_fact_type import RunCompletedFactType
+from .run_completed_metrics_type_0 import RunCompletedMetricsType0
 from .run_created import RunCreated
 from .run_created_event import RunCreatedEvent
 from .run_created_event_event_type import RunCreatedEventEventType
@@ -104,6 +109,12 @@ from .run_failed_fact import RunFailedFact
 from .run_failed_fact_type import RunFailedFactType
 from .run_file_updated_event import RunFileUpdatedEvent
 from .run_file_updated_event_event_type import RunFileUpdatedEventEventType
+from .run_metrics_updated import RunMetricsUpdated
+from .run_metrics_updated_event import RunMetricsUpdatedEvent
+from .run_metrics_updated_event_event_type import RunMetricsUpdatedEventEventType
+from .run_metrics_updated_fact import RunMetricsUpdatedFact
+from .run_metrics_updated_fact_type import RunMetricsUpdatedFactType
+from .run_metrics_updated_metrics import RunMetricsUpdatedMetrics
 from .run_page import RunPage
 from .run_refunded import RunRefunded
 from .run_refunded_event import RunRefundedEvent
@@ -124,6 +135,7 @@ from .run_started_fact import RunStartedFact
 from .run_started_fact_type import RunStartedFactType
 from .run_status import RunStatus
 from .run_view import RunView
+from .run_view_metrics import RunViewMetrics
 from .scope import Scope
 from .stage_data import StageData
 from .stage_status import StageStatus
@@ -156,6 +168,8 @@ __all__ = (
     "CheckpointList",
     "Company",
     "CompanyBody",
+    "CompletedData",
+    "CompletedDataMetricsType0",
     "ConsistencyProof",
     "CosignRequest",
     "CreateKeyRequest",
@@ -199,6 +213,8 @@ __all__ = (
     "LedgerPage",
     "Lineage",
     "LineageNode",
+    "MetricsData",
+    "MetricsDataMetrics",
     "NewKey",
     "NoBody",
     "Problem",
@@ -224,6 +240,7 @@ __all__ = (
     "RunCompletedEventEventType",
     "RunCompletedFact",
     "RunCompletedFactType",
+    "RunCompletedMetricsType0",
     "RunCreated",
     "RunCreatedEvent",
     "RunCreatedEventEventType",
@@ -239,6 +256,12 @@ __all__ = (
     "RunFailedFactType",
     "RunFileUpdatedEvent",
     "RunFileUpdatedEventEventType",
+    "RunMetricsUpdated",
+    "RunMetricsUpdatedEvent",
+    "RunMetricsUpdatedEventEventType",
+    "RunMetricsUpdatedFact",
+    "RunMetricsUpdatedFactType",
+    "RunMetricsUpdatedMetrics",
     "RunPage",
     "RunRefunded",
     "RunRefundedEvent",
@@ -259,6 +282,7 @@ __all__ = (
     "RunStartedFactType",
     "RunStatus",
     "RunView",
+    "RunViewMetrics",
     "Scope",
     "StageData",
     "StageStatus",

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
   from ..models.run_credits_deducted_event import RunCreditsDeductedEvent
   from ..models.run_failed_event import RunFailedEvent
   from ..models.run_file_updated_event import RunFileUpdatedEvent
+  from ..models.run_metrics_updated_event import RunMetricsUpdatedEvent
   from ..models.run_refunded_event import RunRefundedEvent
   from ..models.run_rerun_of_event import RunRerunOfEvent
   from ..models.run_retried_event import RunRetriedEvent
@@ -44,12 +45,12 @@ class EventList:
         Attributes:
             events (list[AccountCreditsDeductedEvent | AccountCreditsGrantedEvent | AccountCreditsRefundedEvent |
                 KeyCreatedEvent | KeyRevokedEvent | KeyRotatedEvent | RunCancelledEvent | RunCompletedEvent | RunCreatedEvent |
-                RunCreditsDeductedEvent | RunFailedEvent | RunFileUpdatedEvent | RunRefundedEvent | RunRerunOfEvent |
-                RunRetriedEvent | RunStageUpdatedEvent | RunStartedEvent]): Events with their envelopes and hashes (hex), in
-                version order.
+                RunCreditsDeductedEvent | RunFailedEvent | RunFileUpdatedEvent | RunMetricsUpdatedEvent | RunRefundedEvent |
+                RunRerunOfEvent | RunRetriedEvent | RunStageUpdatedEvent | RunStartedEvent]): Events with their envelopes and
+                hashes (hex), in version order.
      """
 
-    events: list[AccountCreditsDeductedEvent | AccountCreditsGrantedEvent | AccountCreditsRefundedEvent | KeyCreatedEvent | KeyRevokedEvent | KeyRotatedEvent | RunCancelledEvent | RunCompletedEvent | RunCreatedEvent | RunCreditsDeductedEvent | RunFailedEvent | RunFileUpdatedEvent | RunRefundedEvent | RunRerunOfEvent | RunRetriedEvent | RunStageUpdatedEvent | RunStartedEvent]
+    events: list[AccountCreditsDeductedEvent | AccountCreditsGrantedEvent | AccountCreditsRefundedEvent | KeyCreatedEvent | KeyRevokedEvent | KeyRotatedEvent | RunCancelledEvent | RunCompletedEvent | RunCreatedEvent | RunCreditsDeductedEvent | RunFailedEvent | RunFileUpdatedEvent | RunMetricsUpdatedEvent | RunRefundedEvent | RunRerunOfEvent | RunRetriedEvent | RunStageUpdatedEvent | RunStartedEvent]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -69,6 +70,7 @@ class EventList:
         from ..models.run_credits_deducted_event import RunCreditsDeductedEvent # noqa: PLC0415
         from ..models.run_failed_event import RunFailedEvent # noqa: PLC0415
         from ..models.run_file_updated_event import RunFileUpdatedEvent # noqa: PLC0415
+        from ..models.run_metrics_updated_event import RunMetricsUpdatedEvent # noqa: PLC0415
         from ..models.run_refunded_event import RunRefundedEvent # noqa: PLC0415
         from ..models.run_rerun_of_event import RunRerunOfEvent # noqa: PLC0415
         from ..models.run_retried_event import RunRetriedEvent # noqa: PLC0415
@@ -92,6 +94,8 @@ class EventList:
             elif isinstance(events_item_data, RunRefundedEvent):
                 events_item = events_item_data.to_dict()
             elif isinstance(events_item_data, RunRetriedEvent):
+                events_item = events_item_data.to_dict()
+            elif isinstance(events_item_data, RunMetricsUpdatedEvent):
                 events_item = events_item_data.to_dict()
             elif isinstance(events_item_data, RunCompletedEvent):
                 events_item = events_item_data.to_dict()
@@ -141,6 +145,7 @@ class EventList:
         from ..models.run_credits_deducted_event import RunCreditsDeductedEvent # noqa: PLC0415
         from ..models.run_failed_event import RunFailedEvent # noqa: PLC0415
         from ..models.run_file_updated_event import RunFileUpdatedEvent # noqa: PLC0415
+        from ..models.run_metrics_updated_event import RunMetricsUpdatedEvent # noqa: PLC0415
         from ..models.run_refunded_event import RunRefundedEvent # noqa: PLC0415
         from ..models.run_rerun_of_event import RunRerunOfEvent # noqa: PLC0415
         from ..models.run_retried_event import RunRetriedEvent # noqa: PLC0415
@@ -150,7 +155,7 @@ class EventList:
         events = []
         _events = d.pop("events")
         for events_item_data in (_events):
-            def _parse_events_item(data: object) -> AccountCreditsDeductedEvent | AccountCreditsGrantedEvent | AccountCreditsRefundedEvent | KeyCreatedEvent | KeyRevokedEvent | KeyRotatedEvent | RunCancelledEvent | RunCompletedEvent | RunCreatedEvent | RunCreditsDeductedEvent | RunFailedEvent | RunFileUpdatedEvent | RunRefundedEvent | RunRerunOfEvent | RunRetriedEvent | RunStageUpdatedEvent | RunStartedEvent:
+            def _parse_events_item(data: object) -> AccountCreditsDeductedEvent | AccountCreditsGrantedEvent | AccountCreditsRefundedEvent | KeyCreatedEvent | KeyRevokedEvent | KeyRotatedEvent | RunCancelledEvent | RunCompletedEvent | RunCreatedEvent | RunCreditsDeductedEvent | RunFailedEvent | RunFileUpdatedEvent | RunMetricsUpdatedEvent | RunRefundedEvent | RunRerunOfEvent | RunRetriedEvent | RunStageUpdatedEvent | RunStartedEvent:
                 try:
                     if not isinstance(data, dict):
                         raise TypeError()
@@ -234,7 +239,7 @@ class EventList:
                 try:
                     if not isinstance(data, dict):
                         raise TypeError()
-                    componentsschemas_event_envelope_type_8 = RunCompletedEvent.from_dict(data)
+                    componentsschemas_event_envelope_type_8 = RunMetricsUpdatedEvent.from_dict(data)
 
 
 
@@ -244,7 +249,7 @@ class EventList:
                 try:
                     if not isinstance(data, dict):
                         raise TypeError()
-                    componentsschemas_event_envelope_type_9 = RunFailedEvent.from_dict(data)
+                    componentsschemas_event_envelope_type_9 = RunCompletedEvent.from_dict(data)
 
 
 
@@ -254,7 +259,7 @@ class EventList:
                 try:
                     if not isinstance(data, dict):
                         raise TypeError()
-                    componentsschemas_event_envelope_type_10 = RunCancelledEvent.from_dict(data)
+                    componentsschemas_event_envelope_type_10 = RunFailedEvent.from_dict(data)
 
 
 
@@ -264,7 +269,7 @@ class EventList:
                 try:
                     if not isinstance(data, dict):
                         raise TypeError()
-                    componentsschemas_event_envelope_type_11 = AccountCreditsGrantedEvent.from_dict(data)
+                    componentsschemas_event_envelope_type_11 = RunCancelledEvent.from_dict(data)
 
 
 
@@ -274,7 +279,7 @@ class EventList:
                 try:
                     if not isinstance(data, dict):
                         raise TypeError()
-                    componentsschemas_event_envelope_type_12 = AccountCreditsDeductedEvent.from_dict(data)
+                    componentsschemas_event_envelope_type_12 = AccountCreditsGrantedEvent.from_dict(data)
 
 
 
@@ -284,7 +289,7 @@ class EventList:
                 try:
                     if not isinstance(data, dict):
                         raise TypeError()
-                    componentsschemas_event_envelope_type_13 = AccountCreditsRefundedEvent.from_dict(data)
+                    componentsschemas_event_envelope_type_13 = AccountCreditsDeductedEvent.from_dict(data)
 
 
 
@@ -294,7 +299,7 @@ class EventList:
                 try:
                     if not isinstance(data, dict):
                         raise TypeError()
-                    componentsschemas_event_envelope_type_14 = KeyCreatedEvent.from_dict(data)
+                    componentsschemas_event_envelope_type_14 = AccountCreditsRefundedEvent.from_dict(data)
 
 
 
@@ -304,20 +309,30 @@ class EventList:
                 try:
                     if not isinstance(data, dict):
                         raise TypeError()
-                    componentsschemas_event_envelope_type_15 = KeyRotatedEvent.from_dict(data)
+                    componentsschemas_event_envelope_type_15 = KeyCreatedEvent.from_dict(data)
 
 
 
                     return componentsschemas_event_envelope_type_15
                 except (TypeError, ValueError, AttributeError, KeyError):
                     pass
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    componentsschemas_event_envelope_type_16 = KeyRotatedEvent.from_dict(data)
+
+
+
+                    return componentsschemas_event_envelope_type_16
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
                 if not isinstance(data, dict):
                     raise TypeError()
-                componentsschemas_event_envelope_type_16 = KeyRevokedEvent.from_dict(data)
+                componentsschemas_event_envelope_type_17 = KeyRevokedEvent.from_dict(data)
 
 
 
-                return componentsschemas_event_envelope_type_16
+                return componentsschemas_event_envelope_type_17
 
             events_item = _parse_events_item(events_item_data)
 

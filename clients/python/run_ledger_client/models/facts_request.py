@@ -18,6 +18,7 @@ if TYPE_CHECKING:
   from ..models.run_cancelled_fact import RunCancelledFact
   from ..models.run_completed_fact import RunCompletedFact
   from ..models.run_failed_fact import RunFailedFact
+  from ..models.run_metrics_updated_fact import RunMetricsUpdatedFact
   from ..models.run_started_fact import RunStartedFact
   from ..models.stage_updated_fact import StageUpdatedFact
 
@@ -41,11 +42,12 @@ class FactsRequest:
 
         Attributes:
             events (list[CreditsDeductedFact | FileUpdatedFact | RefundedFact | RunCancelledFact | RunCompletedFact |
-                RunFailedFact | RunStartedFact | StageUpdatedFact]): The events, applied in order, all or none.
+                RunFailedFact | RunMetricsUpdatedFact | RunStartedFact | StageUpdatedFact]): The events, applied in order, all
+                or none.
             expected_version (int | None | Unset): The run stream's version the reporter expects; 409 when it moved.
      """
 
-    events: list[CreditsDeductedFact | FileUpdatedFact | RefundedFact | RunCancelledFact | RunCompletedFact | RunFailedFact | RunStartedFact | StageUpdatedFact]
+    events: list[CreditsDeductedFact | FileUpdatedFact | RefundedFact | RunCancelledFact | RunCompletedFact | RunFailedFact | RunMetricsUpdatedFact | RunStartedFact | StageUpdatedFact]
     expected_version: int | None | Unset = UNSET
 
 
@@ -59,6 +61,7 @@ class FactsRequest:
         from ..models.run_cancelled_fact import RunCancelledFact # noqa: PLC0415
         from ..models.run_completed_fact import RunCompletedFact # noqa: PLC0415
         from ..models.run_failed_fact import RunFailedFact # noqa: PLC0415
+        from ..models.run_metrics_updated_fact import RunMetricsUpdatedFact # noqa: PLC0415
         from ..models.run_started_fact import RunStartedFact # noqa: PLC0415
         from ..models.stage_updated_fact import StageUpdatedFact # noqa: PLC0415
         events = []
@@ -73,6 +76,8 @@ class FactsRequest:
             elif isinstance(events_item_data, CreditsDeductedFact):
                 events_item = events_item_data.to_dict()
             elif isinstance(events_item_data, RefundedFact):
+                events_item = events_item_data.to_dict()
+            elif isinstance(events_item_data, RunMetricsUpdatedFact):
                 events_item = events_item_data.to_dict()
             elif isinstance(events_item_data, RunCompletedFact):
                 events_item = events_item_data.to_dict()
@@ -112,13 +117,14 @@ class FactsRequest:
         from ..models.run_cancelled_fact import RunCancelledFact # noqa: PLC0415
         from ..models.run_completed_fact import RunCompletedFact # noqa: PLC0415
         from ..models.run_failed_fact import RunFailedFact # noqa: PLC0415
+        from ..models.run_metrics_updated_fact import RunMetricsUpdatedFact # noqa: PLC0415
         from ..models.run_started_fact import RunStartedFact # noqa: PLC0415
         from ..models.stage_updated_fact import StageUpdatedFact # noqa: PLC0415
         d = dict(src_dict)
         events = []
         _events = d.pop("events")
         for events_item_data in (_events):
-            def _parse_events_item(data: object) -> CreditsDeductedFact | FileUpdatedFact | RefundedFact | RunCancelledFact | RunCompletedFact | RunFailedFact | RunStartedFact | StageUpdatedFact:
+            def _parse_events_item(data: object) -> CreditsDeductedFact | FileUpdatedFact | RefundedFact | RunCancelledFact | RunCompletedFact | RunFailedFact | RunMetricsUpdatedFact | RunStartedFact | StageUpdatedFact:
                 try:
                     if not isinstance(data, dict):
                         raise TypeError()
@@ -167,6 +173,16 @@ class FactsRequest:
 
 
                     return componentsschemas_fact_refunded_fact
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    componentsschemas_fact_run_metrics_updated_fact = RunMetricsUpdatedFact.from_dict(data)
+
+
+
+                    return componentsschemas_fact_run_metrics_updated_fact
                 except (TypeError, ValueError, AttributeError, KeyError):
                     pass
                 try:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
   from ..models.run_credits_deducted_event import RunCreditsDeductedEvent
   from ..models.run_failed_event import RunFailedEvent
   from ..models.run_file_updated_event import RunFileUpdatedEvent
+  from ..models.run_metrics_updated_event import RunMetricsUpdatedEvent
   from ..models.run_refunded_event import RunRefundedEvent
   from ..models.run_rerun_of_event import RunRerunOfEvent
   from ..models.run_retried_event import RunRetriedEvent
@@ -44,12 +45,12 @@ class FeedResponse:
         Attributes:
             events (list[AccountCreditsDeductedEvent | AccountCreditsGrantedEvent | AccountCreditsRefundedEvent |
                 KeyCreatedEvent | KeyRevokedEvent | KeyRotatedEvent | RunCancelledEvent | RunCompletedEvent | RunCreatedEvent |
-                RunCreditsDeductedEvent | RunFailedEvent | RunFileUpdatedEvent | RunRefundedEvent | RunRerunOfEvent |
-                RunRetriedEvent | RunStageUpdatedEvent | RunStartedEvent]): Events in position order.
+                RunCreditsDeductedEvent | RunFailedEvent | RunFileUpdatedEvent | RunMetricsUpdatedEvent | RunRefundedEvent |
+                RunRerunOfEvent | RunRetriedEvent | RunStageUpdatedEvent | RunStartedEvent]): Events in position order.
             next_after (int): Pass as `after` for the next page.
      """
 
-    events: list[AccountCreditsDeductedEvent | AccountCreditsGrantedEvent | AccountCreditsRefundedEvent | KeyCreatedEvent | KeyRevokedEvent | KeyRotatedEvent | RunCancelledEvent | RunCompletedEvent | RunCreatedEvent | RunCreditsDeductedEvent | RunFailedEvent | RunFileUpdatedEvent | RunRefundedEvent | RunRerunOfEvent | RunRetriedEvent | RunStageUpdatedEvent | RunStartedEvent]
+    events: list[AccountCreditsDeductedEvent | AccountCreditsGrantedEvent | AccountCreditsRefundedEvent | KeyCreatedEvent | KeyRevokedEvent | KeyRotatedEvent | RunCancelledEvent | RunCompletedEvent | RunCreatedEvent | RunCreditsDeductedEvent | RunFailedEvent | RunFileUpdatedEvent | RunMetricsUpdatedEvent | RunRefundedEvent | RunRerunOfEvent | RunRetriedEvent | RunStageUpdatedEvent | RunStartedEvent]
     next_after: int
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -70,6 +71,7 @@ class FeedResponse:
         from ..models.run_credits_deducted_event import RunCreditsDeductedEvent # noqa: PLC0415
         from ..models.run_failed_event import RunFailedEvent # noqa: PLC0415
         from ..models.run_file_updated_event import RunFileUpdatedEvent # noqa: PLC0415
+        from ..models.run_metrics_updated_event import RunMetricsUpdatedEvent # noqa: PLC0415
         from ..models.run_refunded_event import RunRefundedEvent # noqa: PLC0415
         from ..models.run_rerun_of_event import RunRerunOfEvent # noqa: PLC0415
         from ..models.run_retried_event import RunRetriedEvent # noqa: PLC0415
@@ -93,6 +95,8 @@ class FeedResponse:
             elif isinstance(events_item_data, RunRefundedEvent):
                 events_item = events_item_data.to_dict()
             elif isinstance(events_item_data, RunRetriedEvent):
+                events_item = events_item_data.to_dict()
+            elif isinstance(events_item_data, RunMetricsUpdatedEvent):
                 events_item = events_item_data.to_dict()
             elif isinstance(events_item_data, RunCompletedEvent):
                 events_item = events_item_data.to_dict()
@@ -145,6 +149,7 @@ class FeedResponse:
         from ..models.run_credits_deducted_event import RunCreditsDeductedEvent # noqa: PLC0415
         from ..models.run_failed_event import RunFailedEvent # noqa: PLC0415
         from ..models.run_file_updated_event import RunFileUpdatedEvent # noqa: PLC0415
+        from ..models.run_metrics_updated_event import RunMetricsUpdatedEvent # noqa: PLC0415
         from ..models.run_refunded_event import RunRefundedEvent # noqa: PLC0415
         from ..models.run_rerun_of_event import RunRerunOfEvent # noqa: PLC0415
         from ..models.run_retried_event import RunRetriedEvent # noqa: PLC0415
@@ -154,7 +159,7 @@ class FeedResponse:
         events = []
         _events = d.pop("events")
         for events_item_data in (_events):
-            def _parse_events_item(data: object) -> AccountCreditsDeductedEvent | AccountCreditsGrantedEvent | AccountCreditsRefundedEvent | KeyCreatedEvent | KeyRevokedEvent | KeyRotatedEvent | RunCancelledEvent | RunCompletedEvent | RunCreatedEvent | RunCreditsDeductedEvent | RunFailedEvent | RunFileUpdatedEvent | RunRefundedEvent | RunRerunOfEvent | RunRetriedEvent | RunStageUpdatedEvent | RunStartedEvent:
+            def _parse_events_item(data: object) -> AccountCreditsDeductedEvent | AccountCreditsGrantedEvent | AccountCreditsRefundedEvent | KeyCreatedEvent | KeyRevokedEvent | KeyRotatedEvent | RunCancelledEvent | RunCompletedEvent | RunCreatedEvent | RunCreditsDeductedEvent | RunFailedEvent | RunFileUpdatedEvent | RunMetricsUpdatedEvent | RunRefundedEvent | RunRerunOfEvent | RunRetriedEvent | RunStageUpdatedEvent | RunStartedEvent:
                 try:
                     if not isinstance(data, dict):
                         raise TypeError()
@@ -238,7 +243,7 @@ class FeedResponse:
                 try:
                     if not isinstance(data, dict):
                         raise TypeError()
-                    componentsschemas_event_envelope_type_8 = RunCompletedEvent.from_dict(data)
+                    componentsschemas_event_envelope_type_8 = RunMetricsUpdatedEvent.from_dict(data)
 
 
 
@@ -248,7 +253,7 @@ class FeedResponse:
                 try:
                     if not isinstance(data, dict):
                         raise TypeError()
-                    componentsschemas_event_envelope_type_9 = RunFailedEvent.from_dict(data)
+                    componentsschemas_event_envelope_type_9 = RunCompletedEvent.from_dict(data)
 
 
 
@@ -258,7 +263,7 @@ class FeedResponse:
                 try:
                     if not isinstance(data, dict):
                         raise TypeError()
-                    componentsschemas_event_envelope_type_10 = RunCancelledEvent.from_dict(data)
+                    componentsschemas_event_envelope_type_10 = RunFailedEvent.from_dict(data)
 
 
 
@@ -268,7 +273,7 @@ class FeedResponse:
                 try:
                     if not isinstance(data, dict):
                         raise TypeError()
-                    componentsschemas_event_envelope_type_11 = AccountCreditsGrantedEvent.from_dict(data)
+                    componentsschemas_event_envelope_type_11 = RunCancelledEvent.from_dict(data)
 
 
 
@@ -278,7 +283,7 @@ class FeedResponse:
                 try:
                     if not isinstance(data, dict):
                         raise TypeError()
-                    componentsschemas_event_envelope_type_12 = AccountCreditsDeductedEvent.from_dict(data)
+                    componentsschemas_event_envelope_type_12 = AccountCreditsGrantedEvent.from_dict(data)
 
 
 
@@ -288,7 +293,7 @@ class FeedResponse:
                 try:
                     if not isinstance(data, dict):
                         raise TypeError()
-                    componentsschemas_event_envelope_type_13 = AccountCreditsRefundedEvent.from_dict(data)
+                    componentsschemas_event_envelope_type_13 = AccountCreditsDeductedEvent.from_dict(data)
 
 
 
@@ -298,7 +303,7 @@ class FeedResponse:
                 try:
                     if not isinstance(data, dict):
                         raise TypeError()
-                    componentsschemas_event_envelope_type_14 = KeyCreatedEvent.from_dict(data)
+                    componentsschemas_event_envelope_type_14 = AccountCreditsRefundedEvent.from_dict(data)
 
 
 
@@ -308,20 +313,30 @@ class FeedResponse:
                 try:
                     if not isinstance(data, dict):
                         raise TypeError()
-                    componentsschemas_event_envelope_type_15 = KeyRotatedEvent.from_dict(data)
+                    componentsschemas_event_envelope_type_15 = KeyCreatedEvent.from_dict(data)
 
 
 
                     return componentsschemas_event_envelope_type_15
                 except (TypeError, ValueError, AttributeError, KeyError):
                     pass
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    componentsschemas_event_envelope_type_16 = KeyRotatedEvent.from_dict(data)
+
+
+
+                    return componentsschemas_event_envelope_type_16
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
                 if not isinstance(data, dict):
                     raise TypeError()
-                componentsschemas_event_envelope_type_16 = KeyRevokedEvent.from_dict(data)
+                componentsschemas_event_envelope_type_17 = KeyRevokedEvent.from_dict(data)
 
 
 
-                return componentsschemas_event_envelope_type_16
+                return componentsschemas_event_envelope_type_17
 
             events_item = _parse_events_item(events_item_data)
 

@@ -14,7 +14,7 @@ from typing import cast
 from uuid import UUID
 
 if TYPE_CHECKING:
-  from ..models.no_body import NoBody
+  from ..models.completed_data import CompletedData
 
 
 
@@ -30,12 +30,12 @@ class RunCompletedFact:
 
         Attributes:
             type_ (RunCompletedFactType):
-            data (NoBody | None | Unset):
+            data (CompletedData | None | Unset):
             event_id (None | Unset | UUID): The event's id; a repeat with the same id appends nothing.
      """
 
     type_: RunCompletedFactType
-    data: NoBody | None | Unset = UNSET
+    data: CompletedData | None | Unset = UNSET
     event_id: None | Unset | UUID = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -44,13 +44,13 @@ class RunCompletedFact:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.no_body import NoBody # noqa: PLC0415
+        from ..models.completed_data import CompletedData # noqa: PLC0415
         type_ = self.type_.value
 
         data: dict[str, Any] | None | Unset
         if isinstance(self.data, Unset):
             data = UNSET
-        elif isinstance(self.data, NoBody):
+        elif isinstance(self.data, CompletedData):
             data = self.data.to_dict()
         else:
             data = self.data
@@ -80,14 +80,14 @@ class RunCompletedFact:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.no_body import NoBody # noqa: PLC0415
+        from ..models.completed_data import CompletedData # noqa: PLC0415
         d = dict(src_dict)
         type_ = RunCompletedFactType(d.pop("type"))
 
 
 
 
-        def _parse_data(data: object) -> NoBody | None | Unset:
+        def _parse_data(data: object) -> CompletedData | None | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -95,14 +95,14 @@ class RunCompletedFact:
             try:
                 if not isinstance(data, dict):
                     raise TypeError()
-                data_type_1 = NoBody.from_dict(data)
+                data_type_1 = CompletedData.from_dict(data)
 
 
 
                 return data_type_1
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(NoBody | None | Unset, data)
+            return cast(CompletedData | None | Unset, data)
 
         data = _parse_data(d.pop("data", UNSET))
 

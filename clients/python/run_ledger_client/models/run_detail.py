@@ -17,6 +17,7 @@ import datetime
 if TYPE_CHECKING:
   from ..models.file_view import FileView
   from ..models.run_error_view import RunErrorView
+  from ..models.run_view_metrics import RunViewMetrics
   from ..models.stage_view import StageView
 
 
@@ -38,6 +39,8 @@ class RunDetail:
             current_stage (int): 1-based number of the first stage not completed.
             files (list[FileView]): Files.
             max_retry_count (int): Retry limit.
+            metrics (RunViewMetrics): Its measurements, merged key by key from `run.metrics_updated` and
+                `run.completed`: names to any JSON.
             owner_id (str): Owner.
             retry_count (int): Whole-run retries so far.
             run_id (UUID): Id.
@@ -53,11 +56,15 @@ class RunDetail:
             document_url (None | str | Unset): Document URL.
             error (None | RunErrorView | Unset):
             input_version (None | str | Unset): Input version.
+            output (Any | Unset): What the run produced, as its `run.completed` reported it.
+                Any JSON (I-JSON: see docs/decisions.md).
             pipeline_version (None | str | Unset): Pipeline version.
             project_id (None | str | Unset): Project.
             rerun_of (None | Unset | UUID): The run this one re-executes.
             version (int | None | Unset): The run stream's version.
-            completed_at (datetime.datetime | None | Unset): When it ended (unset while it runs).
+            completed_at (datetime.datetime | None | Unset): When it ended (unset while it runs); the same as `finished_at`.
+            finished_at (datetime.datetime | None | Unset): When it ended (unset while it runs).
+            started_at (datetime.datetime | None | Unset): When its current attempt started (unset while it is queued).
      """
 
     credits_charged: int
@@ -66,6 +73,7 @@ class RunDetail:
     current_stage: int
     files: list[FileView]
     max_retry_count: int
+    metrics: RunViewMetrics
     owner_id: str
     retry_count: int
     run_id: UUID
@@ -81,11 +89,14 @@ class RunDetail:
     document_url: None | str | Unset = UNSET
     error: None | RunErrorView | Unset = UNSET
     input_version: None | str | Unset = UNSET
+    output: Any | Unset = UNSET
     pipeline_version: None | str | Unset = UNSET
     project_id: None | str | Unset = UNSET
     rerun_of: None | Unset | UUID = UNSET
     version: int | None | Unset = UNSET
     completed_at: datetime.datetime | None | Unset = UNSET
+    finished_at: datetime.datetime | None | Unset = UNSET
+    started_at: datetime.datetime | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -95,6 +106,7 @@ class RunDetail:
     def to_dict(self) -> dict[str, Any]:
         from ..models.file_view import FileView # noqa: PLC0415
         from ..models.run_error_view import RunErrorView # noqa: PLC0415
+        from ..models.run_view_metrics import RunViewMetrics # noqa: PLC0415
         from ..models.stage_view import StageView # noqa: PLC0415
         credits_charged = self.credits_charged
 
@@ -112,6 +124,8 @@ class RunDetail:
 
 
         max_retry_count = self.max_retry_count
+
+        metrics = self.metrics.to_dict()
 
         owner_id = self.owner_id
 
@@ -179,6 +193,8 @@ class RunDetail:
         else:
             input_version = self.input_version
 
+        output = self.output
+
         pipeline_version: None | str | Unset
         if isinstance(self.pipeline_version, Unset):
             pipeline_version = UNSET
@@ -213,6 +229,22 @@ class RunDetail:
         else:
             completed_at = self.completed_at
 
+        finished_at: None | str | Unset
+        if isinstance(self.finished_at, Unset):
+            finished_at = UNSET
+        elif isinstance(self.finished_at, datetime.datetime):
+            finished_at = self.finished_at.isoformat()
+        else:
+            finished_at = self.finished_at
+
+        started_at: None | str | Unset
+        if isinstance(self.started_at, Unset):
+            started_at = UNSET
+        elif isinstance(self.started_at, datetime.datetime):
+            started_at = self.started_at.isoformat()
+        else:
+            started_at = self.started_at
+
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -223,6 +255,7 @@ class RunDetail:
             "current_stage": current_stage,
             "files": files,
             "max_retry_count": max_retry_count,
+            "metrics": metrics,
             "owner_id": owner_id,
             "retry_count": retry_count,
             "run_id": run_id,
@@ -245,6 +278,8 @@ class RunDetail:
             field_dict["error"] = error
         if input_version is not UNSET:
             field_dict["input_version"] = input_version
+        if output is not UNSET:
+            field_dict["output"] = output
         if pipeline_version is not UNSET:
             field_dict["pipeline_version"] = pipeline_version
         if project_id is not UNSET:
@@ -255,6 +290,10 @@ class RunDetail:
             field_dict["version"] = version
         if completed_at is not UNSET:
             field_dict["completed_at"] = completed_at
+        if finished_at is not UNSET:
+            field_dict["finished_at"] = finished_at
+        if started_at is not UNSET:
+            field_dict["started_at"] = started_at
 
         return field_dict
 
@@ -264,6 +303,7 @@ class RunDetail:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.file_view import FileView # noqa: PLC0415
         from ..models.run_error_view import RunErrorView # noqa: PLC0415
+        from ..models.run_view_metrics import RunViewMetrics # noqa: PLC0415
         from ..models.stage_view import StageView # noqa: PLC0415
         d = dict(src_dict)
         credits_charged = d.pop("credits_charged")
@@ -285,6 +325,11 @@ class RunDetail:
 
 
         max_retry_count = d.pop("max_retry_count")
+
+        metrics = RunViewMetrics.from_dict(d.pop("metrics"))
+
+
+
 
         owner_id = d.pop("owner_id")
 
@@ -402,6 +447,8 @@ class RunDetail:
         input_version = _parse_input_version(d.pop("input_version", UNSET))
 
 
+        output = d.pop("output", UNSET)
+
         def _parse_pipeline_version(data: object) -> None | str | Unset:
             if data is None:
                 return data
@@ -472,6 +519,46 @@ class RunDetail:
         completed_at = _parse_completed_at(d.pop("completed_at", UNSET))
 
 
+        def _parse_finished_at(data: object) -> datetime.datetime | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                finished_at_type_0 = datetime.datetime.fromisoformat(data)
+
+
+
+                return finished_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None | Unset, data)
+
+        finished_at = _parse_finished_at(d.pop("finished_at", UNSET))
+
+
+        def _parse_started_at(data: object) -> datetime.datetime | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                started_at_type_0 = datetime.datetime.fromisoformat(data)
+
+
+
+                return started_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None | Unset, data)
+
+        started_at = _parse_started_at(d.pop("started_at", UNSET))
+
+
         run_detail = cls(
             credits_charged=credits_charged,
             credits_per_file=credits_per_file,
@@ -479,6 +566,7 @@ class RunDetail:
             current_stage=current_stage,
             files=files,
             max_retry_count=max_retry_count,
+            metrics=metrics,
             owner_id=owner_id,
             retry_count=retry_count,
             run_id=run_id,
@@ -494,11 +582,14 @@ class RunDetail:
             document_url=document_url,
             error=error,
             input_version=input_version,
+            output=output,
             pipeline_version=pipeline_version,
             project_id=project_id,
             rerun_of=rerun_of,
             version=version,
             completed_at=completed_at,
+            finished_at=finished_at,
+            started_at=started_at,
         )
 
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
   from ..models.appended_view import AppendedView
   from ..models.file_view import FileView
   from ..models.run_error_view import RunErrorView
+  from ..models.run_view_metrics import RunViewMetrics
   from ..models.stage_view import StageView
 
 
@@ -38,6 +39,8 @@ class RunResponse:
             current_stage (int): 1-based number of the first stage not completed.
             files (list[FileView]): Files.
             max_retry_count (int): Retry limit.
+            metrics (RunViewMetrics): Its measurements, merged key by key from `run.metrics_updated` and
+                `run.completed`: names to any JSON.
             owner_id (str): Owner.
             retry_count (int): Whole-run retries so far.
             run_id (UUID): Id.
@@ -52,6 +55,8 @@ class RunResponse:
             document_url (None | str | Unset): Document URL.
             error (None | RunErrorView | Unset):
             input_version (None | str | Unset): Input version.
+            output (Any | Unset): What the run produced, as its `run.completed` reported it.
+                Any JSON (I-JSON: see docs/decisions.md).
             pipeline_version (None | str | Unset): Pipeline version.
             project_id (None | str | Unset): Project.
             rerun_of (None | Unset | UUID): The run this one re-executes.
@@ -66,6 +71,7 @@ class RunResponse:
     current_stage: int
     files: list[FileView]
     max_retry_count: int
+    metrics: RunViewMetrics
     owner_id: str
     retry_count: int
     run_id: UUID
@@ -79,6 +85,7 @@ class RunResponse:
     document_url: None | str | Unset = UNSET
     error: None | RunErrorView | Unset = UNSET
     input_version: None | str | Unset = UNSET
+    output: Any | Unset = UNSET
     pipeline_version: None | str | Unset = UNSET
     project_id: None | str | Unset = UNSET
     rerun_of: None | Unset | UUID = UNSET
@@ -94,6 +101,7 @@ class RunResponse:
         from ..models.appended_view import AppendedView # noqa: PLC0415
         from ..models.file_view import FileView # noqa: PLC0415
         from ..models.run_error_view import RunErrorView # noqa: PLC0415
+        from ..models.run_view_metrics import RunViewMetrics # noqa: PLC0415
         from ..models.stage_view import StageView # noqa: PLC0415
         credits_charged = self.credits_charged
 
@@ -111,6 +119,8 @@ class RunResponse:
 
 
         max_retry_count = self.max_retry_count
+
+        metrics = self.metrics.to_dict()
 
         owner_id = self.owner_id
 
@@ -174,6 +184,8 @@ class RunResponse:
         else:
             input_version = self.input_version
 
+        output = self.output
+
         pipeline_version: None | str | Unset
         if isinstance(self.pipeline_version, Unset):
             pipeline_version = UNSET
@@ -216,6 +228,7 @@ class RunResponse:
             "current_stage": current_stage,
             "files": files,
             "max_retry_count": max_retry_count,
+            "metrics": metrics,
             "owner_id": owner_id,
             "retry_count": retry_count,
             "run_id": run_id,
@@ -236,6 +249,8 @@ class RunResponse:
             field_dict["error"] = error
         if input_version is not UNSET:
             field_dict["input_version"] = input_version
+        if output is not UNSET:
+            field_dict["output"] = output
         if pipeline_version is not UNSET:
             field_dict["pipeline_version"] = pipeline_version
         if project_id is not UNSET:
@@ -256,6 +271,7 @@ class RunResponse:
         from ..models.appended_view import AppendedView # noqa: PLC0415
         from ..models.file_view import FileView # noqa: PLC0415
         from ..models.run_error_view import RunErrorView # noqa: PLC0415
+        from ..models.run_view_metrics import RunViewMetrics # noqa: PLC0415
         from ..models.stage_view import StageView # noqa: PLC0415
         d = dict(src_dict)
         credits_charged = d.pop("credits_charged")
@@ -277,6 +293,11 @@ class RunResponse:
 
 
         max_retry_count = d.pop("max_retry_count")
+
+        metrics = RunViewMetrics.from_dict(d.pop("metrics"))
+
+
+
 
         owner_id = d.pop("owner_id")
 
@@ -384,6 +405,8 @@ class RunResponse:
         input_version = _parse_input_version(d.pop("input_version", UNSET))
 
 
+        output = d.pop("output", UNSET)
+
         def _parse_pipeline_version(data: object) -> None | str | Unset:
             if data is None:
                 return data
@@ -451,6 +474,7 @@ class RunResponse:
             current_stage=current_stage,
             files=files,
             max_retry_count=max_retry_count,
+            metrics=metrics,
             owner_id=owner_id,
             retry_count=retry_count,
             run_id=run_id,
@@ -464,6 +488,7 @@ class RunResponse:
             document_url=document_url,
             error=error,
             input_version=input_version,
+            output=output,
             pipeline_version=pipeline_version,
             project_id=project_id,
             rerun_of=rerun_of,

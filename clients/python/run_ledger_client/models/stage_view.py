@@ -11,6 +11,7 @@ from ..types import UNSET, Unset
 from ..models.stage_status import StageStatus
 from ..types import UNSET, Unset
 from typing import cast
+import datetime
 
 
 
@@ -29,16 +30,24 @@ class StageView:
             name (str): Name.
             number (int): 1-based number.
             status (StageStatus): Status a stage can be reported in.
+            completed_at (datetime.datetime | None | Unset): When it ended (`completed`, `failed` or `cancelled`), as
+                `started_at` is given.
             error (None | str | Unset): Last error.
             output (Any | Unset): Last output.
                 Any JSON (I-JSON: see docs/decisions.md).
+            started_at (datetime.datetime | None | Unset): When the stage began: recorded time of the event that took it out
+                of `pending` in the run's current attempt. Given in run detail
+                (`GET /v1/runs/{id}`, lists, watch); absent until then, and in a
+                command's answer.
      """
 
     name: str
     number: int
     status: StageStatus
+    completed_at: datetime.datetime | None | Unset = UNSET
     error: None | str | Unset = UNSET
     output: Any | Unset = UNSET
+    started_at: datetime.datetime | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -52,6 +61,14 @@ class StageView:
 
         status = self.status.value
 
+        completed_at: None | str | Unset
+        if isinstance(self.completed_at, Unset):
+            completed_at = UNSET
+        elif isinstance(self.completed_at, datetime.datetime):
+            completed_at = self.completed_at.isoformat()
+        else:
+            completed_at = self.completed_at
+
         error: None | str | Unset
         if isinstance(self.error, Unset):
             error = UNSET
@@ -59,6 +76,14 @@ class StageView:
             error = self.error
 
         output = self.output
+
+        started_at: None | str | Unset
+        if isinstance(self.started_at, Unset):
+            started_at = UNSET
+        elif isinstance(self.started_at, datetime.datetime):
+            started_at = self.started_at.isoformat()
+        else:
+            started_at = self.started_at
 
 
         field_dict: dict[str, Any] = {}
@@ -68,10 +93,14 @@ class StageView:
             "number": number,
             "status": status,
         })
+        if completed_at is not UNSET:
+            field_dict["completed_at"] = completed_at
         if error is not UNSET:
             field_dict["error"] = error
         if output is not UNSET:
             field_dict["output"] = output
+        if started_at is not UNSET:
+            field_dict["started_at"] = started_at
 
         return field_dict
 
@@ -89,6 +118,26 @@ class StageView:
 
 
 
+        def _parse_completed_at(data: object) -> datetime.datetime | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                completed_at_type_0 = datetime.datetime.fromisoformat(data)
+
+
+
+                return completed_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None | Unset, data)
+
+        completed_at = _parse_completed_at(d.pop("completed_at", UNSET))
+
+
         def _parse_error(data: object) -> None | str | Unset:
             if data is None:
                 return data
@@ -101,12 +150,34 @@ class StageView:
 
         output = d.pop("output", UNSET)
 
+        def _parse_started_at(data: object) -> datetime.datetime | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                started_at_type_0 = datetime.datetime.fromisoformat(data)
+
+
+
+                return started_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None | Unset, data)
+
+        started_at = _parse_started_at(d.pop("started_at", UNSET))
+
+
         stage_view = cls(
             name=name,
             number=number,
             status=status,
+            completed_at=completed_at,
             error=error,
             output=output,
+            started_at=started_at,
         )
 
 
