@@ -229,6 +229,10 @@ pub struct ServeConfig {
         default_value_t = ledger_projections::DEFAULT_BATCH_DELAY.as_millis() as u64
     )]
     pub projector_batch_delay_ms: u64,
+    /// Serves the web console at `/` on the API's port (people sign in with
+    /// an API key); `false` serves the API alone.
+    #[arg(long, env = "RUN_LEDGER_CONSOLE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub console: bool,
     /// The checkpoint signing key.
     #[command(flatten)]
     pub signing: SigningKeyConfig,
@@ -456,6 +460,8 @@ pub struct Application {
     idempotency_retention: Duration,
     /// How the read models' projectors run.
     projector_options: ProjectorOptions,
+    /// Whether the web console is served.
+    console: bool,
 }
 
 impl Application {
@@ -522,6 +528,7 @@ impl Application {
             },
             stop_background,
             idempotency_retention: Duration::from_secs(config.idempotency_retention_seconds),
+            console: config.console,
         })
     }
 
@@ -553,6 +560,7 @@ impl Application {
             checkpointer,
             idempotency_retention,
             projector_options,
+            console,
         } = self;
         let router_state = state.clone();
         let (stopping, stop_signal) = tokio::sync::watch::channel(false);
@@ -563,12 +571,17 @@ impl Application {
                 tracing::debug!(%error, "cannot set TCP_NODELAY on a connection");
             }
         });
-        let server = axum::serve(listener, ledger_api::router(router_state))
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                tracing::info!("shutting down: finishing in-flight requests");
-                let _ = stopping.send(true);
-            });
+        let api = ledger_api::router(router_state.clone());
+        let app = if console {
+            ledger_console::router(router_state, api)
+        } else {
+            api
+        };
+        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            let _ = stopping.send(true);
+        });
         let mut grace_signal = stop_signal.clone();
         let projectors_stopping = stop_background.subscribe();
         let tasks = state.tasks.clone();

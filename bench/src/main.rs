@@ -390,6 +390,7 @@ async fn main() -> anyhow::Result<()> {
         // off the append path).
         checkpoint_interval_ms: 3_600_000,
         projector_batch_delay_ms: 20,
+        console: true,
         signing: SigningKeyConfig {
             signing_key_file: Some(dir.join("signing.key")),
             log_origin: None,

@@ -45,6 +45,7 @@ pub fn config_for(db: &TestDatabase) -> ServeConfig {
         idempotency_retention_seconds: 7 * 24 * 3_600,
         checkpoint_interval_ms: 60_000,
         projector_batch_delay_ms: 20,
+        console: true,
         signing: run_ledger::SigningKeyConfig::default(),
         witness_keys: Vec::new(),
         database: DatabaseConfig {

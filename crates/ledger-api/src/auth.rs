@@ -46,7 +46,7 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub(crate) fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Scope::Append => "append",
             Scope::Read => "read",
@@ -58,7 +58,7 @@ impl Scope {
 
     /// The scopes named in the key table (names this build does not know
     /// grant nothing).
-    pub(crate) fn parse_all(names: &[String]) -> Vec<Scope> {
+    pub fn parse_all(names: &[String]) -> Vec<Scope> {
         names.iter().filter_map(|name| Scope::parse(name)).collect()
     }
 
@@ -169,7 +169,7 @@ impl Principal {
     }
 }
 
-pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
 
@@ -204,6 +204,22 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal
         .and_then(|value| value.strip_prefix("Bearer "))
         .map(str::trim)
         .ok_or_else(|| unauthorized("expected Authorization: Bearer <key>"))?;
+    authenticate_key(state, presented).await
+}
+
+/// The SQL condition, on an `api_keys` row aliased `k`, that the key still
+/// works: not revoked, not expired. What a stream token or a console
+/// session stands for stops working with its key.
+pub const KEY_WORKS: &str =
+    "(k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now()))";
+
+/// The principal a presented key (the configured admin key, or an
+/// `rlk_` key) stands for.
+///
+/// # Errors
+/// `Unauthorized` for an unknown, revoked or expired key.
+pub async fn authenticate_key(state: &AppState, presented: &str) -> Result<Principal, ApiError> {
+    let unauthorized = |why: &str| ApiError::Unauthorized(why.to_owned());
     if let Some(admin) = &state.admin_key_hash {
         if bool::from(sha256(presented.as_bytes()).ct_eq(admin)) {
             crate::request::record_caller(None, None);
@@ -446,13 +462,28 @@ fn stream_token(parts: &Parts) -> Option<String> {
         .find_map(|pair| pair.strip_prefix("token=").map(|token| token.to_owned()))
 }
 
+/// A caller this process vouches for, put on a request it sends to its
+/// own router: the console signs a person in with a key once, then calls
+/// the API in process on their behalf. Extensions never cross the
+/// network, so no client can present one.
+#[derive(Debug, Clone)]
+pub struct InProcessCaller(pub Principal);
+
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let principal = match stream_token(parts) {
-            Some(token) => crate::stream_tokens::authenticate(state, &token).await?,
-            None => authenticate(state, &parts.headers).await?,
+        let vouched = parts
+            .extensions
+            .get::<InProcessCaller>()
+            .map(|InProcessCaller(principal)| principal.clone());
+        let principal = match (vouched, stream_token(parts)) {
+            (Some(principal), _) => {
+                crate::request::record_caller(principal.tenant_id.as_deref(), principal.key_id);
+                principal
+            }
+            (None, Some(token)) => crate::stream_tokens::authenticate(state, &token).await?,
+            (None, None) => authenticate(state, &parts.headers).await?,
         };
         state.rate_limits.take(principal.key_id)?;
         Ok(principal)
