@@ -7,7 +7,7 @@ use std::process::Command;
 
 use crate::helpers::*;
 
-fn repository() -> PathBuf {
+pub(crate) fn repository() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
@@ -69,7 +69,7 @@ fn typescript_client() -> PathBuf {
 }
 
 /// The fenced code blocks of `lang` in a Markdown file.
-fn snippets(markdown: &str, lang: &str) -> Vec<String> {
+pub(crate) fn snippets(markdown: &str, lang: &str) -> Vec<String> {
     let mut blocks = Vec::new();
     let mut current: Option<String> = None;
     for line in markdown.lines() {

@@ -4,6 +4,7 @@ mod audit;
 mod bad_input;
 mod binary;
 mod clients;
+mod console;
 mod contract;
 mod health;
 mod helpers;

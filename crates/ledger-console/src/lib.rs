@@ -61,6 +61,7 @@ pub fn router(state: AppState, api: Router) -> Router {
         .route("/console/operations/verify", post(pages::verify))
         .route("/console/assets/console.css", get(stylesheet))
         .route("/console/assets/console.js", get(script))
+        .route("/console/assets/icon.svg", get(icon))
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(console)
         .fallback_service(api)
@@ -87,7 +88,7 @@ async fn security_headers(request: Request, next: Next) -> Response {
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     headers
         .entry(header::CACHE_CONTROL)
@@ -97,6 +98,7 @@ async fn security_headers(request: Request, next: Next) -> Response {
 
 const STYLESHEET: &str = include_str!("../assets/console.css");
 const SCRIPT: &str = include_str!("../assets/console.js");
+const ICON: &str = include_str!("../assets/icon.svg");
 
 async fn stylesheet() -> Response {
     asset("text/css; charset=utf-8", STYLESHEET)
@@ -104,6 +106,10 @@ async fn stylesheet() -> Response {
 
 async fn script() -> Response {
     asset("text/javascript; charset=utf-8", SCRIPT)
+}
+
+async fn icon() -> Response {
+    asset("image/svg+xml", ICON)
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {

@@ -90,6 +90,7 @@ pub(crate) fn layout(
                     meta name="csrf-token" content=(session.csrf_token);
                 }
                 title { (title) " · run-ledger" }
+                link rel="icon" href="/console/assets/icon.svg" type="image/svg+xml";
                 link rel="stylesheet" href="/console/assets/console.css";
                 script src="/console/assets/console.js" defer {}
             }
