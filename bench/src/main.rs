@@ -11,6 +11,7 @@ use anyhow::Context;
 use clap::Parser;
 use ledger_embedded_pg::{Durability, EmbeddedPostgres, Options};
 
+mod console;
 mod scale;
 mod transparency;
 
@@ -488,17 +489,20 @@ async fn main() -> anyhow::Result<()> {
         for line in scale::rebuild_beside_keyset(&store, &raw).await {
             println!("{line}");
         }
-        let key_runs: Vec<uuid::Uuid> = runs;
+        let key_runs = Arc::new(runs);
         for line in scale::queries(
             &client,
             &base,
             &key,
-            Arc::new(key_runs),
+            key_runs.clone(),
             args.query_clients,
             args.seconds,
         )
         .await
         {
+            println!("{line}");
+        }
+        for line in console::figures(&client, &base, &key, key_runs, args.seconds).await? {
             println!("{line}");
         }
         let audit_key: String = post_json(

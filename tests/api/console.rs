@@ -320,7 +320,10 @@ async fn the_console_works_in_a_real_browser() {
         json!([{"type": "run.stage_updated", "data": {"stage": 1, "status": "processing"}}]),
     )
     .await;
-    let done = create(run_body("ada", 0, &["extract"])).await;
+    let mut project_run = run_body("ada", 0, &["extract"]);
+    project_run["project_id"] = json!("quarterly");
+    project_run["inputs"] = json!({"language": "en"});
+    let done = create(project_run).await;
     let done = done["run_id"].as_str().unwrap().to_owned();
     app.facts(
         &own,

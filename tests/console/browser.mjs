@@ -126,6 +126,21 @@ try {
     assert.equal(await rows.first().getAttribute("data-run"), runs.live);
   });
 
+  await check("a new run appears in the list without a reload", async () => {
+    await page.goto(`${base}/console/runs`);
+    await page.evaluate(() => {
+      window.__sameDocument = true;
+    });
+    await page.waitForFunction(() => document.body.dataset.live === "open");
+    const created = await api("POST", "/v1/runs", ownKey, {
+      owner_id: "ada",
+      document: { name: "Arrived live.pdf", url: "https://blob/live.pdf" },
+    });
+    assert.equal(created.status, 201);
+    await page.getByRole("link", { name: "Arrived live.pdf" }).waitFor();
+    assert.equal(await page.evaluate(() => window.__sameDocument), true, "the page was not reloaded");
+  });
+
   await check("a document name with markup shows as text and runs no script", async () => {
     await page.goto(`${base}/console/runs`);
     const cell = page.locator(`tr[data-run="${runs.markup}"] td a`).first();
@@ -196,6 +211,15 @@ try {
     await shoot("credits");
   });
 
+  await check("a project page shows its latest run and its history", async () => {
+    await page.goto(`${base}/console/runs/${runs.done}`);
+    await page.getByRole("link", { name: "quarterly" }).click();
+    await page.waitForURL(`${base}/console/projects/quarterly`);
+    assert.match(await page.locator("h1").innerText(), /Project quarterly/);
+    assert.ok((await page.locator("table.runs tbody tr").count()) >= 1);
+    await shoot("project");
+  });
+
   await check("the documented browser snippet follows a run with a stream token", async () => {
     const snippet = env("EVENTSOURCE_SNIPPET");
     await page.evaluate(`(async () => {
@@ -230,6 +254,19 @@ try {
     const response = await page.goto(`${base}/console/runs/${runs.live}`);
     assert.equal(response.status(), 404);
     assert.match(await page.getByRole("alert").innerText(), /Run not found/);
+    await signOut();
+  });
+
+  await check("an admin key sees operations: projections, checkpoint, a whole-log verification", async () => {
+    await signIn(env("ADMIN_KEY"), "root");
+    await page.getByRole("link", { name: "Operations" }).click();
+    await page.waitForURL(`${base}/console/operations`);
+    assert.match(await page.locator("table.projections").innerText(), /run_history/);
+    await page.getByRole("button", { name: "Verify the whole log" }).click();
+    const verified = page.getByRole("status");
+    await verified.waitFor();
+    assert.match(await verified.innerText(), /^Verified: \d+ streams, \d+ events/);
+    await shoot("operations");
     await signOut();
   });
 
