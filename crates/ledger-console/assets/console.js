@@ -24,9 +24,16 @@ async function streamToken() {
     headers: { "X-CSRF-Token": csrf },
     credentials: "same-origin",
   });
+  if (response.redirected || response.status === 403) {
+    // The session ended (signed out elsewhere, expired, its key revoked).
+    location.assign("/console/sign-in");
+    throw new SignedOut();
+  }
   if (!response.ok) throw new Error(`stream token: ${response.status}`);
   return (await response.json()).token;
 }
+
+class SignedOut extends Error {}
 
 // Fetches this page again and swaps `selector`'s content for the new one
 // (markup the server rendered and escaped).
@@ -69,6 +76,7 @@ async function follow(path, names, onMessage) {
       const separator = path.includes("?") ? "&" : "?";
       source = new EventSource(`${path}${separator}token=${encodeURIComponent(token)}`);
     } catch (error) {
+      if (error instanceof SignedOut) return;
       await new Promise((resolve) => setTimeout(resolve, delay));
       delay = Math.min(delay * 2, 15000);
       continue;

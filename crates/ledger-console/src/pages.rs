@@ -9,6 +9,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::runs::AfterAction;
 use crate::session::{check_form, CsrfForm, Session};
 use crate::views::{layout, query, text, time, Notice};
 use crate::Console;
@@ -145,21 +146,9 @@ fn ledger_table(ledger: &Value, tenant: &str, chooser: bool) -> Markup {
 pub(crate) async fn operations(
     State(console): State<Console>,
     session: Session,
-    Query(after): Query<OperationsQuery>,
+    Query(after): Query<AfterAction>,
 ) -> Response {
-    operations_page(
-        &console,
-        &session,
-        after.notice.as_deref().and_then(Notice::named),
-        None,
-    )
-    .await
-}
-
-/// What the operations page says after a redirect.
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct OperationsQuery {
-    notice: Option<String>,
+    operations_page(&console, &session, after.notice(), None).await
 }
 
 async fn operations_page(
@@ -280,12 +269,11 @@ pub(crate) async fn rebuild(
             None,
         )
         .await;
-    let notice = match answer.code() {
-        None => "rebuild_started",
-        Some("rebuild_in_progress") => "rebuild_in_progress",
-        Some(_) => "unavailable",
+    let outcome = match answer.code() {
+        None => query(&[("notice", Some("rebuild_started"))]),
+        Some(code) => query(&[("refused", Some(code))]),
     };
-    Redirect::to(&format!("/console/operations?notice={notice}")).into_response()
+    Redirect::to(&format!("/console/operations{outcome}")).into_response()
 }
 
 /// `POST /console/operations/verify`: the whole log's check, shown on the

@@ -51,7 +51,8 @@ pub(crate) struct AfterAction {
 }
 
 impl AfterAction {
-    fn notice(&self) -> Option<Notice> {
+    /// What the page says about the action.
+    pub fn notice(&self) -> Option<Notice> {
         match (&self.refused, &self.notice) {
             (Some(code), _) => Some(Notice::refused(code)),
             (None, Some(name)) => Notice::named(name),

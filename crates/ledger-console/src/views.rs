@@ -53,11 +53,14 @@ impl Notice {
             "nothing_to_retry" => alert("Nothing to retry"),
             "max_retries_reached" => alert("Retry limit reached"),
             "forbidden" => alert("Only the run's owner or a tenant admin may do this"),
-            "missing_scope" => alert("This key may not do this"),
+            "insufficient_scope" => alert("This key may not do this"),
             "run_not_found" => alert("Run not found"),
             "rate_limited" => alert("Too many requests: try again shortly"),
             "rebuild_in_progress" => alert("A rebuild is already running"),
-            "unavailable" => alert("The ledger is unavailable: try again shortly"),
+            "projection_not_found" => alert("No such read model"),
+            "store_unavailable" | "projection_lagging" => {
+                alert("The ledger is unavailable: try again shortly")
+            }
             "version_conflict" => alert("The run changed meanwhile: try again"),
             _ => None,
         }
