@@ -96,6 +96,35 @@ async fn serve_runs_on_embedded_postgres_stops_on_sigterm_and_restarts_on_the_sa
     std::fs::remove_dir_all(&data_dir).unwrap();
 }
 
+/// The README's `cargo run --release` on a fresh machine: no data
+/// directory, no database, only the default relative `./.run-ledger` in the
+/// directory it is started from. It serves the API and the console.
+#[tokio::test]
+async fn with_no_configuration_serve_starts_in_its_directory_with_the_console() {
+    let cwd = temp_data_dir();
+    std::fs::create_dir_all(&cwd).unwrap();
+    let port = free_port();
+    let mut service = Command::new(binary())
+        .current_dir(&cwd)
+        .env_remove("DATABASE_URL")
+        .env_remove("RUN_LEDGER_DATA_DIR")
+        .env("RUN_LEDGER_LISTEN", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("starting run-ledger");
+    wait_ready(port, &mut service).await;
+    assert!(cwd.join(".run-ledger/pgdata/PG_VERSION").exists());
+    let sign_in = reqwest::get(format!("http://127.0.0.1:{port}/console/sign-in"))
+        .await
+        .unwrap();
+    assert_eq!(sign_in.status(), 200);
+    assert!(sign_in.text().await.unwrap().contains("API key"));
+    assert!(terminate(&mut service).success());
+    std::fs::remove_dir_all(&cwd).unwrap();
+}
+
 #[tokio::test]
 async fn a_killed_service_leaves_no_postgres_behind() {
     let data_dir = temp_data_dir();

@@ -67,18 +67,7 @@ async fn run_events(
     let tenant = audit_tenant(principal)?;
     let run_id = ApiError::parse_id(run_id)?;
     let stream = run_stream_id(run_id);
-    let owner = state
-        .ledger
-        .store()
-        .read_stream(&stream, 0, ReadUntil::Version(0))
-        .await
-        .map_err(ApiError::from)?;
-    let visible = owner.first().is_some_and(|created| {
-        tenant
-            .as_deref()
-            .is_none_or(|tenant| created.metadata["tenant_id"] == tenant)
-    });
-    if !visible {
+    if !stream_visible(state, tenant.as_deref(), &stream).await? {
         return Err(ApiError::run_not_found());
     }
     state
@@ -87,6 +76,25 @@ async fn run_events(
         .read_stream(&stream, 0, until)
         .await
         .map_err(ApiError::from)
+}
+
+/// Whether `stream_id` exists and a key limited to `tenant` (none: every
+/// tenant) may see it: its first event is the tenant's. One read of one
+/// row, whatever the number of streams.
+async fn stream_visible(
+    state: &AppState,
+    tenant: Option<&str>,
+    stream_id: &str,
+) -> Result<bool, ApiError> {
+    let first = state
+        .ledger
+        .store()
+        .read_stream(stream_id, 0, ReadUntil::Version(0))
+        .await
+        .map_err(ApiError::from)?;
+    Ok(first
+        .first()
+        .is_some_and(|event| tenant.is_none_or(|tenant| event.metadata["tenant_id"] == tenant)))
 }
 
 /// A stream's raw events.
@@ -325,14 +333,8 @@ pub async fn verify(
     let streams = match stream.stream {
         None => None,
         Some(stream_id) => {
-            let visible = match &tenant {
-                None => true,
-                Some(tenant) => store
-                    .stream_ids(Some(tenant))
-                    .await
-                    .map_err(ApiError::from)?
-                    .contains(&stream_id),
-            };
+            let visible =
+                tenant.is_none() || stream_visible(&state, tenant.as_deref(), &stream_id).await?;
             if !visible {
                 return Err(ApiError::InvalidQuery(format!(
                     "no stream {:?} visible to this key",

@@ -141,7 +141,11 @@ impl EmbeddedPostgres {
     pub async fn start(options: &Options, database: &str) -> Result<Self, EmbeddedError> {
         let bin_dir = find_bin_dir().ok_or(EmbeddedError::NoBinaries)?;
         let run_as = RunAs::current()?;
-        let data_dir = &options.data_dir;
+        // Absolute: initdb and the server run in the cluster's directory,
+        // where a relative path (the default `./.run-ledger`) means
+        // something else.
+        let data_dir = &std::path::absolute(&options.data_dir)
+            .map_err(io(format!("resolving {}", options.data_dir.display())))?;
         fs::create_dir_all(data_dir).map_err(io(format!("creating {}", data_dir.display())))?;
         // PostgreSQL's user must be able to pass through, not to list or read.
         let mode = if run_as.is_other_user() { 0o711 } else { 0o700 };
