@@ -37,32 +37,53 @@ fn csrf_of(page: &str) -> String {
     page[start..start + 64].to_owned()
 }
 
-/// Signs in through the form; the session cookie and the page's CSRF token.
-async fn sign_in(app: &TestApp, key: &str, actor: &str) -> (String, String) {
-    let client = browserless();
-    let form = client
-        .get(app.url("/console/sign-in"))
-        .send()
-        .await
-        .unwrap();
-    let pre = set_cookie(&form, "rl_console_sign_in").unwrap();
-    let token = csrf_of(&form.text().await.unwrap());
-    let signed_in = client
+/// The sign-in form as a browser gets it: its cookie and its token.
+struct SignInForm {
+    cookie: String,
+    token: String,
+}
+
+/// Over TLS, as a proxy that terminates it says.
+const BEHIND_TLS: Option<(&str, &str)> = Some(("x-forwarded-proto", "https"));
+
+async fn open_sign_in(app: &TestApp, header: Option<(&str, &str)>) -> SignInForm {
+    let mut request = browserless().get(app.url("/console/sign-in"));
+    if let Some((name, value)) = header {
+        request = request.header(name, value);
+    }
+    let form = request.send().await.unwrap();
+    SignInForm {
+        cookie: set_cookie(&form, "rl_console_sign_in").unwrap(),
+        token: csrf_of(&form.text().await.unwrap()),
+    }
+}
+
+async fn submit_sign_in(
+    app: &TestApp,
+    form: &SignInForm,
+    key: &str,
+    csrf: &str,
+    header: Option<(&str, &str)>,
+) -> reqwest::Response {
+    let mut request = browserless()
         .post(app.url("/console/sign-in"))
-        .header("cookie", format!("rl_console_sign_in={pre}"))
-        .form(&[("api_key", key), ("actor_id", actor), ("csrf", &token)])
-        .send()
-        .await
-        .unwrap();
+        .header("cookie", format!("rl_console_sign_in={}", form.cookie))
+        .form(&[("api_key", key), ("actor_id", "ada"), ("csrf", csrf)]);
+    if let Some((name, value)) = header {
+        request = request.header(name, value);
+    }
+    request.send().await.unwrap()
+}
+
+/// Signs in through the form as `ada`; the session cookie and the page's
+/// CSRF token.
+async fn sign_in(app: &TestApp, key: &str) -> (String, String) {
+    let form = open_sign_in(app, None).await;
+    let signed_in = submit_sign_in(app, &form, key, &form.token, None).await;
     assert_eq!(signed_in.status(), 303);
     assert_eq!(signed_in.headers()["location"], "/console/runs");
     let session = set_cookie(&signed_in, "rl_console").unwrap();
-    let page = client
-        .get(app.url("/console/runs"))
-        .header("cookie", format!("rl_console={session}"))
-        .send()
-        .await
-        .unwrap();
+    let page = page(app, &session, "/console/runs").await;
     assert_eq!(page.status(), 200);
     (session, csrf_of(&page.text().await.unwrap()))
 }
@@ -105,27 +126,8 @@ async fn without_a_session_every_page_goes_to_the_sign_in_form() {
 async fn the_session_cookie_is_httponly_strict_and_secure_behind_tls() {
     let app = spawn_app().await;
     let key = app.key(Some("acme"), &["read"]).await;
-    let client = browserless();
-    let form = client
-        .get(app.url("/console/sign-in"))
-        .header("x-forwarded-proto", "https")
-        .send()
-        .await
-        .unwrap();
-    let pre = set_cookie(&form, "rl_console_sign_in").unwrap();
-    let token = csrf_of(&form.text().await.unwrap());
-    let signed_in = client
-        .post(app.url("/console/sign-in"))
-        .header("cookie", format!("rl_console_sign_in={pre}"))
-        .header("x-forwarded-proto", "https")
-        .form(&[
-            ("api_key", key.as_str()),
-            ("actor_id", "ada"),
-            ("csrf", &token),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let form = open_sign_in(&app, BEHIND_TLS).await;
+    let signed_in = submit_sign_in(&app, &form, &key, &form.token, BEHIND_TLS).await;
     let cookie = signed_in
         .headers()
         .get_all("set-cookie")
@@ -151,33 +153,12 @@ async fn the_session_cookie_is_httponly_strict_and_secure_behind_tls() {
 async fn sign_in_refuses_a_bad_key_a_missing_token_and_a_key_that_cannot_read() {
     let app = spawn_app().await;
     let append_only = app.key(Some("acme"), &["append"]).await;
-    let client = browserless();
-    let form = client
-        .get(app.url("/console/sign-in"))
-        .send()
-        .await
-        .unwrap();
-    let pre = set_cookie(&form, "rl_console_sign_in").unwrap();
-    let token = csrf_of(&form.text().await.unwrap());
+    let form = open_sign_in(&app, None).await;
     let attempt = |key: String, csrf: String| {
-        let client = client.clone();
-        let url = app.url("/console/sign-in");
-        let pre = pre.clone();
-        async move {
-            client
-                .post(url)
-                .header("cookie", format!("rl_console_sign_in={pre}"))
-                .form(&[
-                    ("api_key", key.as_str()),
-                    ("actor_id", "ada"),
-                    ("csrf", &csrf),
-                ])
-                .send()
-                .await
-                .unwrap()
-        }
+        let (app, form) = (&app, &form);
+        async move { submit_sign_in(app, form, &key, &csrf, None).await }
     };
-    let wrong = attempt("rlk_nope".into(), token.clone()).await;
+    let wrong = attempt("rlk_nope".into(), form.token.clone()).await;
     assert_eq!(wrong.status(), 422);
     assert!(wrong
         .text()
@@ -187,7 +168,7 @@ async fn sign_in_refuses_a_bad_key_a_missing_token_and_a_key_that_cannot_read() 
     let forged = attempt(ADMIN_KEY.into(), "0".repeat(64)).await;
     assert_eq!(forged.status(), 403);
     assert!(set_cookie(&forged, "rl_console").is_none());
-    let cannot_read = attempt(append_only, token).await;
+    let cannot_read = attempt(append_only, form.token.clone()).await;
     assert_eq!(cannot_read.status(), 403);
     let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM console_sessions")
         .fetch_one(&sqlx::PgPool::connect(&app.db.url).await.unwrap())
@@ -204,7 +185,7 @@ async fn an_action_without_the_sessions_token_or_from_another_site_changes_nothi
     let run_id = run["run_id"].as_str().unwrap();
     app.facts(&key, run_id, json!([{"type": "run.completed"}]))
         .await;
-    let (session, csrf) = sign_in(&app, &key, "ada").await;
+    let (session, csrf) = sign_in(&app, &key).await;
     let before = app.log_state().await;
     let rerun = |csrf: String, origin: &'static str| {
         let url = app.url(&format!("/console/runs/{run_id}/rerun"));
@@ -257,7 +238,7 @@ async fn a_session_ends_with_its_key() {
         )
         .await;
     let key = created.body["key"].as_str().unwrap();
-    let (session, _) = sign_in(&app, key, "ada").await;
+    let (session, _) = sign_in(&app, key).await;
     let revoked = app
         .send(
             app.client
@@ -277,10 +258,10 @@ async fn a_session_ends_with_its_key() {
 async fn operations_need_an_admin_key() {
     let app = spawn_app().await;
     let key = app.key(Some("acme"), &["read"]).await;
-    let (session, _) = sign_in(&app, &key, "ada").await;
+    let (session, _) = sign_in(&app, &key).await;
     let refused = page(&app, &session, "/console/operations").await;
     assert_eq!(refused.status(), 403);
-    let (admin, _) = sign_in(&app, ADMIN_KEY, "root").await;
+    let (admin, _) = sign_in(&app, ADMIN_KEY).await;
     let shown = page(&app, &admin, "/console/operations").await;
     assert_eq!(shown.status(), 200);
     let html = shown.text().await.unwrap();
