@@ -555,3 +555,75 @@ async fn run_output_and_metrics_are_reported_merged_and_read_back() {
     assert_eq!(bad_completion.status, 422, "{}", bad_completion.text);
     assert_eq!(app.log_state().await, before);
 }
+
+/// The node types of a plan that read the table whole or sort it, outside
+/// its subplans (a page's list of each run's reruns is a subplan of its own).
+fn scans_or_sorts(plan: &serde_json::Value, found: &mut Vec<String>) {
+    let kind = plan["Node Type"].as_str().unwrap_or("");
+    if kind == "Seq Scan" || kind.ends_with("Sort") {
+        found.push(format!(
+            "{kind} {}",
+            plan["Relation Name"].as_str().unwrap_or("")
+        ));
+    }
+    for child in plan["Plans"].as_array().into_iter().flatten() {
+        if !matches!(
+            child["Parent Relationship"].as_str(),
+            Some("SubPlan" | "InitPlan")
+        ) {
+            scans_or_sorts(child, found);
+        }
+    }
+}
+
+/// Issue 16: every filter of `GET /v1/runs`, alone or combined, for a
+/// tenant's key and for a key of every tenant, is served by an index that
+/// also gives its newest-first order: with sequential scans and sorts
+/// turned off, no plan has either.
+#[tokio::test]
+async fn every_run_list_filter_and_its_order_are_served_by_an_index() {
+    use ledger_api::queries::RunListFilter;
+    let app = spawn_app().await;
+    let pool = sqlx::PgPool::connect(&app.db.url).await.unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    for setting in [
+        "SET enable_seqscan = off",
+        "SET enable_sort = off",
+        "SET enable_incremental_sort = off",
+    ] {
+        sqlx::query(setting).execute(&mut *conn).await.unwrap();
+    }
+    let original = uuid::Uuid::new_v4();
+    let mut unserved = Vec::new();
+    for tenant_id in [Some("acme"), None] {
+        for filters in 0..16u8 {
+            let given = |bit: u8| filters & (1 << bit) != 0;
+            let filter = RunListFilter {
+                tenant_id,
+                project_id: given(0).then_some("p1"),
+                owner_id: given(1).then_some("ada"),
+                status: given(2).then_some("running"),
+                rerun_of: given(3).then_some(original),
+            };
+            let explain = format!("EXPLAIN (FORMAT JSON) {}", filter.statement());
+            let plan: serde_json::Value = sqlx::Row::get(
+                &filter
+                    .bind(sqlx::query(&explain), i64::MAX, 51)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .unwrap(),
+                0,
+            );
+            let mut found = Vec::new();
+            scans_or_sorts(&plan[0]["Plan"], &mut found);
+            if !found.is_empty() {
+                unserved.push(format!("{filter:?}: {found:?}"));
+            }
+        }
+    }
+    assert!(
+        unserved.is_empty(),
+        "no index serves:\n{}",
+        unserved.join("\n")
+    );
+}
