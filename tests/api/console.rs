@@ -331,14 +331,15 @@ async fn the_console_works_in_a_real_browser() {
         .into_iter()
         .find(|snippet| snippet.contains("EventSource"))
         .expect("docs/clients.md has the browser snippet");
-    let playwright = node_packages(&["playwright-core@1.64.1"]);
+    let packages = node_packages(&["playwright-core@1.64.1", "axe-core@4.10.2"]);
     let screenshots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("console");
     let mut node = Command::new("node");
     node.arg(repository().join("tests/console/browser.mjs"))
         .env(
             "PLAYWRIGHT_CORE",
-            playwright.join("node_modules/playwright-core/index.mjs"),
+            packages.join("node_modules/playwright-core/index.mjs"),
         )
+        .env("AXE_CORE", packages.join("node_modules/axe-core/axe.min.js"))
         .env("RUN_LEDGER_URL", app.url(""))
         .env("TENANT_KEY", &own)
         .env("OTHER_TENANT_KEY", &other)

@@ -4,7 +4,7 @@
 // environment. Each step says what it checks; the first that fails ends
 // the script with a message and a screenshot under SCREENSHOTS.
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const { chromium } = await import(process.env.PLAYWRIGHT_CORE);
@@ -68,6 +68,22 @@ const check = async (name, body) => {
 };
 const shoot = (name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 
+// axe-core, an accessibility checker this project did not write, run on a
+// page as it is (evaluated through the browser's protocol, which the
+// page's policy does not govern): WCAG 2 A and AA rules.
+const axeSource = readFileSync(env("AXE_CORE"), "utf8");
+const accessible = async (name) => {
+  await page.evaluate(axeSource);
+  const results = await page.evaluate(() =>
+    window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }),
+  );
+  const violations = results.violations.map(
+    (violation) => `${violation.id}: ${violation.help} (${violation.nodes.map((node) => node.target.join(" ")).join(", ")})`,
+  );
+  assert.ok(results.passes.length >= 10, `axe checked ${name} (${results.passes.length} rules passed)`);
+  assert.deepEqual(violations, [], `${name} has accessibility violations`);
+};
+
 async function signIn(key, actor) {
   await page.goto(`${base}/console/sign-in`);
   await page.getByLabel("API key").fill(key);
@@ -91,6 +107,7 @@ try {
     await page.getByLabel("API key").waitFor();
     await page.getByLabel("Acting as").waitFor();
     await shoot("sign-in");
+    await accessible("sign-in");
   });
 
   await check("a wrong key is refused with a message", async () => {
@@ -115,6 +132,7 @@ try {
     const visible = await page.evaluate(() => document.cookie);
     assert.equal(visible, "", "no cookie reaches page scripts");
     await shoot("runs");
+    await accessible("runs");
   });
 
   await check("filters narrow the list", async () => {
@@ -159,6 +177,7 @@ try {
     assert.match(await stages.nth(0).innerText(), /extract\s+processing/);
     await page.locator("svg.timeline rect").first().waitFor();
     await shoot("run");
+    await accessible("run");
   });
 
   await check("a stage update made through the API appears without a reload", async () => {
@@ -181,6 +200,7 @@ try {
     const dialog = page.getByRole("dialog");
     await dialog.waitFor();
     await shoot("rerun-dialog");
+    await accessible("rerun-dialog");
     await dialog.getByRole("button", { name: "Confirm" }).click();
     await page.waitForURL((url) => !url.pathname.endsWith(runs.done) && url.pathname.startsWith("/console/runs/"));
     assert.match(await page.locator("h1").innerText(), / \(rerun\)$/);
@@ -209,6 +229,7 @@ try {
     assert.match(await page.locator("h1").innerText(), /Credits of acme/);
     await page.locator("dl.balance").waitFor();
     await shoot("credits");
+    await accessible("credits");
   });
 
   await check("a project page shows its latest run and its history", async () => {
@@ -218,6 +239,7 @@ try {
     assert.match(await page.locator("h1").innerText(), /Project quarterly/);
     assert.ok((await page.locator("table.runs tbody tr").count()) >= 1);
     await shoot("project");
+    await accessible("project");
   });
 
   await check("the documented browser snippet follows a run with a stream token", async () => {
@@ -267,6 +289,7 @@ try {
     await verified.waitFor();
     assert.match(await verified.innerText(), /^Verified: \d+ streams, \d+ events/);
     await shoot("operations");
+    await accessible("operations");
     await signOut();
   });
 
