@@ -11,6 +11,7 @@ use anyhow::Context;
 use clap::Parser;
 use ledger_embedded_pg::{Durability, EmbeddedPostgres, Options};
 
+mod baselines;
 mod console;
 mod scale;
 mod transparency;
@@ -302,7 +303,14 @@ fn rss_mib() -> f64 {
 }
 
 /// Batched appends beside multi-row INSERTs.
-async fn batches(raw: &PgPool, client: &reqwest::Client, base: &str, key: &str, args: &Args) {
+async fn batches(
+    raw: &PgPool,
+    raw_url: &str,
+    client: &reqwest::Client,
+    base: &str,
+    key: &str,
+    args: &Args,
+) {
     let figures = raw_inserts(raw, args.batch_clients, args.seconds, 100).await;
     println!(
         "{}",
@@ -310,6 +318,10 @@ async fn batches(raw: &PgPool, client: &reqwest::Client, base: &str, key: &str, 
             "PostgreSQL: 100-row INSERT transactions, {} clients",
             args.batch_clients
         ))
+    );
+    println!(
+        "{}",
+        baselines::pgbench_inserts(raw_url, args.batch_clients, args.seconds, 100).await
     );
     let stages: Vec<String> = (0..100).map(|i| format!("s{i}")).collect();
     let events: Vec<serde_json::Value> = (1..=100)
@@ -443,12 +455,20 @@ async fn main() -> anyhow::Result<()> {
                 "PostgreSQL: single-row INSERT transactions, {clients} clients"
             ))
         );
+        println!(
+            "{}",
+            baselines::pgbench_inserts(&server.url("bench"), clients, args.seconds, 1).await
+        );
         let figures = load.run(clients, args.seconds).await;
         println!(
             "{}",
             figures.line(&format!(
                 "run-ledger: HTTP single-event appends (POST /v1/runs), {clients} clients"
             ))
+        );
+        println!(
+            "{}",
+            baselines::wrk_appends(&base, &key, clients, args.seconds).await
         );
     }
     if let Some(&most) = args.clients.iter().max() {
@@ -458,7 +478,7 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     if args.batch_clients > 0 {
-        batches(&raw, &client, &base, &key, &args).await;
+        batches(&raw, &server.url("bench"), &client, &base, &key, &args).await;
     }
     let rss_after_appends = rss_mib();
     let store = ledger_store::PgEventStore::new(raw.clone());

@@ -339,7 +339,10 @@ async fn the_console_works_in_a_real_browser() {
             "PLAYWRIGHT_CORE",
             packages.join("node_modules/playwright-core/index.mjs"),
         )
-        .env("AXE_CORE", packages.join("node_modules/axe-core/axe.min.js"))
+        .env(
+            "AXE_CORE",
+            packages.join("node_modules/axe-core/axe.min.js"),
+        )
         .env("RUN_LEDGER_URL", app.url(""))
         .env("TENANT_KEY", &own)
         .env("OTHER_TENANT_KEY", &other)

@@ -1,0 +1,202 @@
+//! Baselines from tools this project did not write, run in the same run as
+//! the bench's own figures: pgbench (shipped with PostgreSQL's server
+//! package) inserting the same rows as the bench's raw INSERT loop, and
+//! wrk (Debian's `wrk`) driving the service's single-event appends over
+//! HTTP from its own process. Each is skipped, with a line saying so, where
+//! the tool is not installed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::{machine_busy, Figures};
+
+/// pgbench beside the server's own binaries, else on `PATH`.
+fn pgbench() -> Option<PathBuf> {
+    ledger_embedded_pg::find_bin_dir()
+        .map(|dir| dir.join("pgbench"))
+        .filter(|path| path.exists())
+        .or_else(|| which("pgbench"))
+}
+
+fn which(tool: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|dir| Path::new(dir).join(tool))
+        .find(|path| path.exists())
+}
+
+/// `pgbench -M prepared` with `clients` clients for `seconds`, each
+/// transaction one INSERT of `rows` rows into the raw table (as the bench's
+/// own loop does); latencies from its per-transaction log.
+pub async fn pgbench_inserts(url: &str, clients: usize, seconds: u64, rows: usize) -> String {
+    let what = format!("pgbench: {rows}-row INSERT transactions, {clients} clients (-M prepared)");
+    let Some(pgbench) = pgbench() else {
+        return format!("| {what}: pgbench is not installed | | | | |");
+    };
+    let dir = std::env::temp_dir().join(format!("rl-pgbench-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    let script = dir.join("insert.sql");
+    std::fs::write(
+        &script,
+        format!(
+            "INSERT INTO raw_events (event_id, stream_id, stream_version, event_type, data, metadata, hash)
+             SELECT gen_random_uuid(), s.stream, v, 'run.stage_updated',
+                    '{{\"stage\": 1, \"status\": \"completed\"}}', '{{\"tenant_id\": \"bench\"}}', '\\x00'
+             FROM (SELECT 'pgbench-' || gen_random_uuid() AS stream) s, generate_series(0, {}) v;\n",
+            rows - 1
+        ),
+    )
+    .expect("the pgbench script");
+    let busy_before = machine_busy();
+    let started = std::time::Instant::now();
+    let mut command = Command::new(&pgbench);
+    command
+        .args(["-n", "-M", "prepared", "-j", "2", "-l"])
+        .arg(format!("--log-prefix={}", dir.join("log").display()))
+        .arg(format!("-c{clients}"))
+        .arg(format!("-T{seconds}"))
+        .arg("-f")
+        .arg(&script)
+        .arg(url);
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("pgbench ran")
+        .expect("pgbench starts");
+    let elapsed = started.elapsed();
+    let machine_cpu = machine_busy().saturating_sub(busy_before);
+    let report = String::from_utf8_lossy(&output.stdout).into_owned();
+    let tps = report
+        .lines()
+        .find_map(|line| line.strip_prefix("tps = "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|tps| tps.parse::<f64>().ok());
+    let latencies = transaction_latencies(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    let Some(tps) = tps.filter(|_| output.status.success()) else {
+        return format!(
+            "| {what}: pgbench failed: {} | | | | |",
+            String::from_utf8_lossy(&output.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        );
+    };
+    let transactions = (tps * seconds as f64).round() as u64;
+    Figures {
+        events: transactions * rows as u64,
+        latencies,
+        // Its own rate, without connection set-up: events are counted from it.
+        elapsed: Duration::from_secs(seconds),
+        machine_cpu: machine_cpu.mul_f64(seconds as f64 / elapsed.as_secs_f64()),
+    }
+    .line(&what)
+}
+
+/// The latency of every transaction in pgbench's logs (`-l`): the third
+/// field of each line, in microseconds.
+fn transaction_latencies(dir: &Path) -> Vec<Duration> {
+    let mut latencies = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if !entry.file_name().to_string_lossy().starts_with("log") {
+            continue;
+        }
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        latencies.extend(text.lines().filter_map(|line| {
+            line.split_whitespace()
+                .nth(2)
+                .and_then(|micros| micros.parse::<u64>().ok())
+                .map(Duration::from_micros)
+        }));
+    }
+    latencies
+}
+
+/// wrk with `connections` connections on 2 threads for `seconds`, each
+/// request a `POST /v1/runs` (one `run.created` event), as the bench's own
+/// HTTP client sends.
+pub async fn wrk_appends(base: &str, key: &str, connections: usize, seconds: u64) -> String {
+    let what = format!("wrk: HTTP single-event appends (POST /v1/runs), {connections} connections");
+    let Some(wrk) = which("wrk") else {
+        return format!("| {what}: wrk is not installed | | | | |");
+    };
+    let dir = std::env::temp_dir().join(format!("rl-wrk-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    let script = dir.join("append.lua");
+    std::fs::write(
+        &script,
+        format!(
+            "wrk.method = \"POST\"\n\
+             wrk.body = '{{\"owner_id\": \"wrk\", \"stages\": [\"extract\"], \"files\": [{{\"name\": \"a.pdf\"}}]}}'\n\
+             wrk.headers[\"Content-Type\"] = \"application/json\"\n\
+             wrk.headers[\"Authorization\"] = \"Bearer {key}\"\n"
+        ),
+    )
+    .expect("the wrk script");
+    let busy_before = machine_busy();
+    let mut command = Command::new(wrk);
+    command
+        .args(["-t2", "--latency"])
+        .arg(format!("-c{connections}"))
+        .arg(format!("-d{seconds}s"))
+        .arg("-s")
+        .arg(&script)
+        .arg(format!("{base}/v1/runs"));
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("wrk ran")
+        .expect("wrk starts");
+    let machine_cpu = machine_busy().saturating_sub(busy_before);
+    let _ = std::fs::remove_dir_all(&dir);
+    let report = String::from_utf8_lossy(&output.stdout).into_owned();
+    let number = |prefix: &str| {
+        report
+            .lines()
+            .find_map(|line| line.trim().strip_prefix(prefix))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|value| value.parse::<f64>().ok())
+    };
+    let percentile = |label: &str| {
+        report
+            .lines()
+            .find_map(|line| line.trim().strip_prefix(label))
+            .map(str::trim)
+            .and_then(milliseconds)
+    };
+    let (Some(rate), Some(p50), Some(p99)) = (
+        number("Requests/sec:"),
+        percentile("50%"),
+        percentile("99%"),
+    ) else {
+        return format!(
+            "| {what}: wrk failed: {} | | | | |",
+            report.lines().last().unwrap_or("")
+        );
+    };
+    let refused = number("Non-2xx or 3xx responses:").unwrap_or(0.0);
+    let requests = rate * seconds as f64;
+    format!(
+        "| {what}{} | {rate:.0} | {p50:.2} | {p99:.2} | {:.0} |",
+        if refused > 0.0 {
+            format!(" ({refused} not 2xx)")
+        } else {
+            String::new()
+        },
+        machine_cpu.as_secs_f64() * 1e6 / requests.max(1.0),
+    )
+}
+
+/// wrk's `1.23ms`, `850.00us`, `1.02s` in milliseconds.
+fn milliseconds(text: &str) -> Option<f64> {
+    let split = text.find(|c: char| c.is_ascii_alphabetic())?;
+    let (value, unit) = text.split_at(split);
+    let value: f64 = value.parse().ok()?;
+    Some(match unit {
+        "us" => value / 1000.0,
+        "ms" => value,
+        "s" => value * 1000.0,
+        "m" => value * 60_000.0,
+        _ => return None,
+    })
+}
