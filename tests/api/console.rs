@@ -61,14 +61,14 @@ async fn open_sign_in(app: &TestApp, header: Option<(&str, &str)>) -> SignInForm
 async fn submit_sign_in(
     app: &TestApp,
     form: &SignInForm,
-    key: &str,
+    (key, actor): (&str, &str),
     csrf: &str,
     header: Option<(&str, &str)>,
 ) -> reqwest::Response {
     let mut request = browserless()
         .post(app.url("/console/sign-in"))
         .header("cookie", format!("rl_console_sign_in={}", form.cookie))
-        .form(&[("api_key", key), ("actor_id", "ada"), ("csrf", csrf)]);
+        .form(&[("api_key", key), ("actor_id", actor), ("csrf", csrf)]);
     if let Some((name, value)) = header {
         request = request.header(name, value);
     }
@@ -79,7 +79,7 @@ async fn submit_sign_in(
 /// CSRF token.
 async fn sign_in(app: &TestApp, key: &str) -> (String, String) {
     let form = open_sign_in(app, None).await;
-    let signed_in = submit_sign_in(app, &form, key, &form.token, None).await;
+    let signed_in = submit_sign_in(app, &form, (key, "ada"), &form.token, None).await;
     assert_eq!(signed_in.status(), 303);
     assert_eq!(signed_in.headers()["location"], "/console/runs");
     let session = set_cookie(&signed_in, "rl_console").unwrap();
@@ -127,7 +127,7 @@ async fn the_session_cookie_is_httponly_strict_and_secure_behind_tls() {
     let app = spawn_app().await;
     let key = app.key(Some("acme"), &["read"]).await;
     let form = open_sign_in(&app, BEHIND_TLS).await;
-    let signed_in = submit_sign_in(&app, &form, &key, &form.token, BEHIND_TLS).await;
+    let signed_in = submit_sign_in(&app, &form, (&key, "ada"), &form.token, BEHIND_TLS).await;
     let cookie = signed_in
         .headers()
         .get_all("set-cookie")
@@ -154,10 +154,11 @@ async fn sign_in_refuses_a_bad_key_a_missing_token_and_a_key_that_cannot_read() 
     let app = spawn_app().await;
     let append_only = app.key(Some("acme"), &["append"]).await;
     let form = open_sign_in(&app, None).await;
-    let attempt = |key: String, csrf: String| {
+    let attempt_as = |key: String, actor: &'static str, csrf: String| {
         let (app, form) = (&app, &form);
-        async move { submit_sign_in(app, form, &key, &csrf, None).await }
+        async move { submit_sign_in(app, form, (&key, actor), &csrf, None).await }
     };
+    let attempt = |key: String, csrf: String| attempt_as(key, "ada", csrf);
     let wrong = attempt("rlk_nope".into(), form.token.clone()).await;
     assert_eq!(wrong.status(), 422);
     assert!(wrong
@@ -169,6 +170,16 @@ async fn sign_in_refuses_a_bad_key_a_missing_token_and_a_key_that_cannot_read() 
     assert_eq!(forged.status(), 403);
     assert!(set_cookie(&forged, "rl_console").is_none());
     let cannot_read = attempt(append_only, form.token.clone()).await;
+    // Every action sends the actor as `X-Actor-Id`, which only takes ASCII.
+    for actor in ["José", "   ", "\u{7}bell"] {
+        let refused = attempt_as(ADMIN_KEY.into(), actor, form.token.clone()).await;
+        assert_eq!(refused.status(), 422, "{actor:?}");
+        assert!(refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Acting as: 1 to 200"));
+    }
     assert_eq!(cannot_read.status(), 403);
     let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM console_sessions")
         .fetch_one(&sqlx::PgPool::connect(&app.db.url).await.unwrap())

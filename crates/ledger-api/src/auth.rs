@@ -139,7 +139,7 @@ impl Principal {
                     .to_str()
                     .ok()
                     .map(str::trim)
-                    .filter(|id| !id.is_empty() && id.len() <= MAX_ID_LEN)
+                    .filter(|id| is_actor_id(id))
                     .ok_or_else(|| ApiError::InvalidInput {
                         field: "X-Actor-Id".into(),
                         reason: format!("must be 1 to {MAX_ID_LEN} visible characters"),
@@ -176,6 +176,16 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
 /// The hash the configured admin key is kept as.
 pub fn admin_key_hash(secret: &str) -> [u8; 32] {
     sha256(secret.as_bytes())
+}
+
+/// Whether `id` (trimmed) can be an `X-Actor-Id`: 1 to `MAX_ID_LEN`
+/// visible ASCII characters (and spaces), as a header value carries it.
+pub fn is_actor_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_ID_LEN
+        && id
+            .bytes()
+            .all(|byte| byte == b' ' || byte.is_ascii_graphic())
 }
 
 /// Checks a tenant or actor id: 1 to `MAX_ID_LEN` characters, no control characters.

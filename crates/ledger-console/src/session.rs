@@ -15,7 +15,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use ledger_api::auth::{authenticate_key, sha256, validate_id, Principal, Scope, KEY_WORKS};
+use ledger_api::auth::{authenticate_key, is_actor_id, sha256, Principal, Scope, KEY_WORKS};
 use maud::html;
 use serde::Deserialize;
 use sqlx::Row;
@@ -261,9 +261,9 @@ pub(crate) async fn sign_in(
         );
     }
     let actor_id = form.actor_id.trim();
-    if validate_id("actor_id", actor_id).is_err() {
-        let notice =
-            Notice::alert("Acting as: 1 to 200 characters, none of them control characters.");
+    // What the API takes as `X-Actor-Id`, which every action sends.
+    if !is_actor_id(actor_id) {
+        let notice = Notice::alert("Acting as: 1 to 200 letters, digits, spaces or ASCII signs.");
         return sign_in_form(
             &headers,
             Some(notice),
