@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::runs::AfterAction;
 use crate::session::{check_form, CsrfForm, Session};
-use crate::views::{layout, query, text, time, Notice};
+use crate::views::{layout, query, refusal, text, time, Notice};
 use crate::Console;
 
 /// Which tenant's credits, and where the ledger page starts.
@@ -59,20 +59,13 @@ pub(crate) async fn credits(
                 @if chooser { (tenant_chooser(tenant)) }
                 @match balance.ok() {
                     Ok(balance) => (balance_list(&balance)),
-                    Err(code) => div.toast role="alert" { (notice_text(&code)) },
+                    Err(code) => div.toast role="alert" { (Notice::refused(&code).message()) },
                 }
                 (ledger_table(&ledger.body, tenant, chooser))
             }
         }
     };
     layout("Credits", Some(&session), None, body).into_response()
-}
-
-fn notice_text(code: &str) -> String {
-    match code {
-        "account_not_found" => "No such tenant for this key".to_owned(),
-        other => Notice::refused(other).message().to_owned(),
-    }
 }
 
 fn tenant_chooser(tenant: &str) -> Markup {
@@ -158,13 +151,12 @@ async fn operations_page(
     verification: Option<Value>,
 ) -> Response {
     if !session.is_admin() {
-        let page = layout(
+        return refusal(
+            StatusCode::FORBIDDEN,
             "Operations",
             Some(session),
-            Some(&Notice::alert("Operations need an admin key")),
-            html! {},
+            "Operations need an admin key",
         );
-        return (StatusCode::FORBIDDEN, page).into_response();
     }
     let (projections, checkpoint) = tokio::join!(
         console.api.get(session, "/v1/projections"),

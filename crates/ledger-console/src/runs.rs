@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::session::{check_form, Session};
 use crate::views::{
-    duration, json_block, layout, parse_time, query, status, text, time, url, Notice,
+    duration, json_block, layout, parse_time, query, refusal, status, text, time, url, Notice,
 };
 use crate::Console;
 
@@ -81,7 +81,7 @@ pub(crate) async fn list(
     let position = answer.position.unwrap_or(0);
     let (runs, next, notice) = match answer.ok() {
         Ok(page) => (page["runs"].clone(), page["next_cursor"].clone(), None),
-        Err(code) => (Value::Null, Value::Null, Some(refused_filter(&code))),
+        Err(code) => (Value::Null, Value::Null, Some(Notice::refused(&code))),
     };
     let status_filter = filter.status.as_deref().unwrap_or("");
     let body = html! {
@@ -123,15 +123,6 @@ fn run_event_types() -> &'static str {
             .collect::<Vec<_>>()
             .join(" ")
     })
-}
-
-fn refused_filter(code: &str) -> Notice {
-    match code {
-        "invalid_query" => Notice::alert(
-            "These filters are not valid: a status from the list, a run id for “Rerun of”.",
-        ),
-        other => Notice::refused(other),
-    }
 }
 
 /// The table of a page of runs.
@@ -281,13 +272,7 @@ fn not_shown(session: &Session, code: &str) -> Response {
             "The ledger could not show this run",
         ),
     };
-    let page = layout(
-        message,
-        Some(session),
-        Some(&Notice::alert(message)),
-        html! { p { a href="/console/runs" { "Back to the runs" } } },
-    );
-    (status, page).into_response()
+    refusal(status, message, Some(session), message)
 }
 
 /// A path segment or query value, percent-encoded.

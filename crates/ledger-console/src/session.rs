@@ -22,7 +22,7 @@ use sqlx::Row;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use crate::views::{layout, Notice};
+use crate::views::{layout, refusal, Notice};
 use crate::Console;
 
 /// How long a sign-in lasts, whatever the person does.
@@ -68,22 +68,12 @@ pub(crate) struct Refused(&'static str);
 
 impl IntoResponse for Refused {
     fn into_response(self) -> Response {
-        forbidden(self.0)
+        refusal(StatusCode::FORBIDDEN, "Refused", None, self.0)
     }
 }
 
 fn same_secret(presented: &str, expected: &str) -> bool {
     !expected.is_empty() && bool::from(presented.as_bytes().ct_eq(expected.as_bytes()))
-}
-
-fn forbidden(message: &'static str) -> Response {
-    let page = layout(
-        "Refused",
-        None,
-        Some(&Notice::alert(message)),
-        html! { p { a href="/console/runs" { "Back to the runs" } } },
-    );
-    (StatusCode::FORBIDDEN, page).into_response()
 }
 
 /// A random secret: 32 bytes from the OS, as hex.
@@ -151,6 +141,12 @@ impl IntoResponse for SignInFirst {
     }
 }
 
+/// A session that cannot be read (the database is down) is no session.
+fn unreadable(error: sqlx::Error) -> SignInFirst {
+    tracing::warn!(%error, "cannot read a console session");
+    SignInFirst
+}
+
 impl FromRequestParts<Console> for Session {
     type Rejection = SignInFirst;
 
@@ -165,33 +161,27 @@ impl FromRequestParts<Console> for Session {
         .bind(sha256(id.as_bytes()).as_slice())
         .fetch_optional(&console.state.pool)
         .await
-        .map_err(|error| {
-            tracing::warn!(%error, "cannot read a console session");
-            SignInFirst
-        })?
+        .map_err(unreadable)?
         .ok_or(SignInFirst)?;
-        let read = |row: &sqlx::postgres::PgRow| -> Result<Session, sqlx::Error> {
-            let key_id: Option<Uuid> = row.try_get("key_id")?;
-            if key_id.is_none() {
-                // The admin key's session ends when the admin key changes.
-                let hash: Option<Vec<u8>> = row.try_get("admin_key_hash")?;
-                let current = console.state.admin_key_hash.map(|hash| hash.to_vec());
-                if hash.is_none() || hash != current {
-                    return Err(sqlx::Error::RowNotFound);
-                }
+        let key_id: Option<Uuid> = row.try_get("key_id").map_err(unreadable)?;
+        if key_id.is_none() {
+            // The admin key's session ends when the admin key changes.
+            let hash: Option<Vec<u8>> = row.try_get("admin_key_hash").map_err(unreadable)?;
+            let current = console.state.admin_key_hash.map(|hash| hash.to_vec());
+            if hash.is_none() || hash != current {
+                return Err(SignInFirst);
             }
-            let scopes: Vec<String> = row.try_get("scopes")?;
-            Ok(Session {
-                principal: Principal {
-                    key_id,
-                    tenant_id: row.try_get("tenant_id")?,
-                    scopes: Scope::parse_all(&scopes),
-                },
-                actor_id: row.try_get("actor_id")?,
-                csrf_token: row.try_get("csrf_token")?,
-            })
-        };
-        read(&row).map_err(|_| SignInFirst)
+        }
+        let scopes: Vec<String> = row.try_get("scopes").map_err(unreadable)?;
+        Ok(Session {
+            principal: Principal {
+                key_id,
+                tenant_id: row.try_get("tenant_id").map_err(unreadable)?,
+                scopes: Scope::parse_all(&scopes),
+            },
+            actor_id: row.try_get("actor_id").map_err(unreadable)?,
+            csrf_token: row.try_get("csrf_token").map_err(unreadable)?,
+        })
     }
 }
 
@@ -350,7 +340,7 @@ pub(crate) async fn sign_out(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if let Err(refused) = check_origin(&headers).and_then(|()| session.check_csrf(&form.csrf)) {
+    if let Err(refused) = check_form(&session, &headers, &form.csrf) {
         return refused.into_response();
     }
     if let Some(id) = cookie(&headers, SESSION_COOKIE) {
@@ -387,7 +377,7 @@ pub(crate) async fn stream_token(
         .get("x-csrf-token")
         .and_then(|value| value.to_str().ok())
         .unwrap_or("");
-    if let Err(refused) = check_origin(&headers).and_then(|()| session.check_csrf(presented)) {
+    if let Err(refused) = check_form(&session, &headers, presented) {
         return refused.into_response();
     }
     let answer = console

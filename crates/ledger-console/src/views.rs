@@ -2,6 +2,8 @@
 //! Everything a user supplied is written through maud, which escapes it:
 //! a document named `<script>` shows as that text.
 
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use maud::{html, Markup, DOCTYPE};
 use serde_json::Value;
@@ -55,6 +57,10 @@ impl Notice {
             "forbidden" => alert("Only the run's owner or a tenant admin may do this"),
             "insufficient_scope" => alert("This key may not do this"),
             "run_not_found" => alert("Run not found"),
+            "account_not_found" => alert("No such tenant for this key"),
+            "invalid_query" => alert(
+                "These filters are not valid: a status from the list, a run id for “Rerun of”.",
+            ),
             "rate_limited" => alert("Too many requests: try again shortly"),
             "rebuild_in_progress" => alert("A rebuild is already running"),
             "projection_not_found" => alert("No such read model"),
@@ -73,6 +79,23 @@ impl Notice {
             .filter(|notice| notice.role == "alert")
             .unwrap_or_else(|| Notice::alert("The ledger refused this"))
     }
+}
+
+/// A page that shows nothing but why: `message` as an alert, and a way
+/// back to the runs.
+pub(crate) fn refusal(
+    status: StatusCode,
+    title: &str,
+    session: Option<&Session>,
+    message: &str,
+) -> Response {
+    let page = layout(
+        title,
+        session,
+        Some(&Notice::alert(message)),
+        html! { p { a href="/console/runs" { "Back to the runs" } } },
+    );
+    (status, page).into_response()
 }
 
 /// A whole page: the header with navigation and "Sign out" (when signed
