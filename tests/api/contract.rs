@@ -67,10 +67,6 @@ impl Contract {
         status: &str,
         media_type: &str,
     ) -> Result<Option<std::sync::Arc<jsonschema::Validator>>, String> {
-        let key = (template.to_owned(), method.to_owned(), status.to_owned());
-        if let Some(validator) = self.validators.lock().unwrap().get(&key) {
-            return Ok(Some(validator.clone()));
-        }
         let operation = &self.document["paths"][template][method];
         let responses = &operation["responses"];
         let Some(response) = responses.get(status).or_else(|| responses.get("default")) else {
@@ -95,17 +91,32 @@ impl Contract {
                 method.to_uppercase()
             ));
         };
+        let key = (template.to_owned(), method.to_owned(), status.to_owned());
+        self.compiled(key, schema).map(Some)
+    }
+
+    /// `schema` compiled once per `key` (compiling copies the document's
+    /// components, and the same schemas check answer after answer).
+    fn compiled(
+        &self,
+        key: (String, String, String),
+        schema: &Value,
+    ) -> Result<std::sync::Arc<jsonschema::Validator>, String> {
+        if let Some(validator) = self.validators.lock().unwrap().get(&key) {
+            return Ok(validator.clone());
+        }
         let validator = std::sync::Arc::new(self.compile(schema)?);
         self.validators
             .lock()
             .unwrap()
             .insert(key, validator.clone());
-        Ok(Some(validator))
+        Ok(validator)
     }
 
     fn problem_validator(&self) -> Result<std::sync::Arc<jsonschema::Validator>, String> {
         let schema = serde_json::json!({"$ref": "#/components/schemas/Problem"});
-        Ok(std::sync::Arc::new(self.compile(&schema)?))
+        let key = (String::new(), String::new(), "problem".to_owned());
+        self.compiled(key, &schema)
     }
 
     /// A schema whose `$ref`s resolve against the document's components.
@@ -235,14 +246,22 @@ pub fn check_sse_message(path: &str, event: Option<&str>, id: Option<&str>, data
         );
     }
     if let Some(id) = id {
-        let id_schema = contract.compile(&message["properties"]["id"]).unwrap();
+        let key = (template.to_owned(), format!("sse {event}"), "id".to_owned());
+        let id_schema = contract
+            .compiled(key, &message["properties"]["id"])
+            .unwrap();
         assert!(
             id_schema.is_valid(&Value::String(id.to_owned())),
             "{template} sent {event} with an id its schema refuses: {id:?}"
         );
     }
     let schema = &message["properties"]["data"]["contentSchema"];
-    let validator = contract.compile(schema).unwrap();
+    let key = (
+        template.to_owned(),
+        format!("sse {event}"),
+        "data".to_owned(),
+    );
+    let validator = contract.compiled(key, schema).unwrap();
     let errors: Vec<String> = validator
         .iter_errors(data)
         .map(|error| format!("{} at {}", error, error.instance_path()))
