@@ -20,11 +20,32 @@ fn pgbench() -> Option<PathBuf> {
 }
 
 fn which(tool: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|dir| Path::new(dir).join(tool))
-        .find(|path| path.exists())
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(tool))
+        .find(|path| path.is_file())
+}
+
+/// A fresh directory for a tool's script and logs.
+fn scratch(tool: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rl-{tool}-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    dir
+}
+
+/// Runs `command` off the runtime; its output, how long it took, and the
+/// machine's CPU time meanwhile.
+async fn run(mut command: Command) -> (std::process::Output, Duration, Duration) {
+    let busy_before = machine_busy();
+    let started = std::time::Instant::now();
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("the tool ran")
+        .expect("the tool starts");
+    (
+        output,
+        started.elapsed(),
+        machine_busy().saturating_sub(busy_before),
+    )
 }
 
 /// `pgbench -M prepared` with `clients` clients for `seconds`, each
@@ -35,8 +56,7 @@ pub async fn pgbench_inserts(url: &str, clients: usize, seconds: u64, rows: usiz
     let Some(pgbench) = pgbench() else {
         return format!("| {what}: pgbench is not installed | | | | |");
     };
-    let dir = std::env::temp_dir().join(format!("rl-pgbench-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    let dir = scratch("pgbench");
     let script = dir.join("insert.sql");
     std::fs::write(
         &script,
@@ -49,8 +69,6 @@ pub async fn pgbench_inserts(url: &str, clients: usize, seconds: u64, rows: usiz
         ),
     )
     .expect("the pgbench script");
-    let busy_before = machine_busy();
-    let started = std::time::Instant::now();
     let mut command = Command::new(&pgbench);
     command
         .args(["-n", "-M", "prepared", "-j", "2", "-l"])
@@ -60,12 +78,7 @@ pub async fn pgbench_inserts(url: &str, clients: usize, seconds: u64, rows: usiz
         .arg("-f")
         .arg(&script)
         .arg(url);
-    let output = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .expect("pgbench ran")
-        .expect("pgbench starts");
-    let elapsed = started.elapsed();
-    let machine_cpu = machine_busy().saturating_sub(busy_before);
+    let (output, elapsed, machine_cpu) = run(command).await;
     let report = String::from_utf8_lossy(&output.stdout).into_owned();
     let tps = report
         .lines()
@@ -121,8 +134,7 @@ pub async fn wrk_appends(base: &str, key: &str, connections: usize, seconds: u64
     let Some(wrk) = which("wrk") else {
         return format!("| {what}: wrk is not installed | | | | |");
     };
-    let dir = std::env::temp_dir().join(format!("rl-wrk-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    let dir = scratch("wrk");
     let script = dir.join("append.lua");
     std::fs::write(
         &script,
@@ -134,7 +146,6 @@ pub async fn wrk_appends(base: &str, key: &str, connections: usize, seconds: u64
         ),
     )
     .expect("the wrk script");
-    let busy_before = machine_busy();
     let mut command = Command::new(wrk);
     command
         .args(["-t2", "--latency"])
@@ -143,11 +154,7 @@ pub async fn wrk_appends(base: &str, key: &str, connections: usize, seconds: u64
         .arg("-s")
         .arg(&script)
         .arg(format!("{base}/v1/runs"));
-    let output = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .expect("wrk ran")
-        .expect("wrk starts");
-    let machine_cpu = machine_busy().saturating_sub(busy_before);
+    let (output, _, machine_cpu) = run(command).await;
     let _ = std::fs::remove_dir_all(&dir);
     let report = String::from_utf8_lossy(&output.stdout).into_owned();
     let number = |prefix: &str| {
