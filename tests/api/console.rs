@@ -372,3 +372,27 @@ async fn the_console_works_in_a_real_browser() {
         screenshots.display()
     );
 }
+
+#[tokio::test]
+async fn a_project_whose_id_has_a_space_shows_its_runs() {
+    let app = spawn_app().await;
+    let key = app.key(Some("acme"), &["append", "read"]).await;
+    let mut body = run_body("ada", 0, &[]);
+    body["project_id"] = json!("Q3 reports+");
+    body["inputs"] = json!({"language": "en"});
+    let run = app.create_run(&key, body).await;
+    let at = head(&app).await;
+    app.get(&format!("/v1/runs?min_position={at}"), &key).await;
+    let (session, _) = sign_in(&app, &key).await;
+    let shown = page(&app, &session, "/console/projects/Q3%20reports%2B").await;
+    assert_eq!(shown.status(), 200);
+    let html = shown.text().await.unwrap();
+    assert!(
+        html.contains(&format!(
+            "/console/runs/{}",
+            run["run_id"].as_str().unwrap()
+        )),
+        "the project's latest run is linked"
+    );
+    assert!(!html.contains("No runs yet"));
+}

@@ -275,11 +275,10 @@ fn not_shown(session: &Session, code: &str) -> Response {
     refusal(status, message, Some(session), message)
 }
 
-/// A path segment or query value, percent-encoded.
+/// A path segment, percent-encoded (a space as `%20`: form encoding's `+`
+/// would stay a `+` in a path).
 pub(crate) fn encode(segment: &str) -> String {
-    serde_urlencoded::to_string([("", segment)])
-        .map(|pair| pair.trim_start_matches('=').to_owned())
-        .unwrap_or_default()
+    percent_encoding::utf8_percent_encode(segment, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 fn run_header(run: &Value) -> Markup {
@@ -704,4 +703,12 @@ pub(crate) async fn project(
         }
     };
     layout(&format!("Project {project_id}"), Some(&session), None, body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_path_segment_is_percent_encoded_as_a_path_reads_it() {
+        assert_eq!(super::encode("q3 report/a+b?"), "q3%20report%2Fa%2Bb%3F");
+    }
 }
