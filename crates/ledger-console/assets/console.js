@@ -48,7 +48,6 @@ async function refresh(selector) {
     const open = current.querySelector("dialog[open]");
     if (open) return; // Never pull a dialog away from under a person.
     current.replaceWith(fresh);
-    document.body.dataset.refreshed = String(Number(document.body.dataset.refreshed || 0) + 1);
   }
 }
 
