@@ -128,11 +128,18 @@ fn transaction_latencies(dir: &Path) -> Vec<Duration> {
 
 /// wrk with `connections` connections on 2 threads for `seconds`, each
 /// request a `POST /v1/runs` (one `run.created` event), as the bench's own
-/// HTTP client sends.
-pub async fn wrk_appends(base: &str, key: &str, connections: usize, seconds: u64) -> String {
+/// HTTP client sends. Also returns the peak of `rss` (the service's
+/// resident memory, in MiB) while wrk ran (0 where wrk is not installed).
+pub async fn wrk_appends(
+    base: &str,
+    key: &str,
+    connections: usize,
+    seconds: u64,
+    rss: impl Fn() -> f64 + Send + 'static,
+) -> (String, f64) {
     let what = format!("wrk: HTTP single-event appends (POST /v1/runs), {connections} connections");
     let Some(wrk) = which("wrk") else {
-        return format!("| {what}: wrk is not installed | | | | |");
+        return (format!("| {what}: wrk is not installed | | | | |"), 0.0);
     };
     let dir = scratch("wrk");
     let script = dir.join("append.lua");
@@ -154,7 +161,21 @@ pub async fn wrk_appends(base: &str, key: &str, connections: usize, seconds: u64
         .arg("-s")
         .arg(&script)
         .arg(format!("{base}/v1/runs"));
+    let sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampler = {
+        let sampling = sampling.clone();
+        tokio::spawn(async move {
+            let mut peak = 0.0f64;
+            while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(rss());
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            peak
+        })
+    };
     let (output, _, machine_cpu) = run(command).await;
+    sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+    let service_rss = sampler.await.expect("the memory sampler");
     let _ = std::fs::remove_dir_all(&dir);
     let report = String::from_utf8_lossy(&output.stdout).into_owned();
     let number = |prefix: &str| {
@@ -176,14 +197,17 @@ pub async fn wrk_appends(base: &str, key: &str, connections: usize, seconds: u64
         percentile("50%"),
         percentile("99%"),
     ) else {
-        return format!(
-            "| {what}: wrk failed: {} | | | | |",
-            report.lines().last().unwrap_or("")
+        return (
+            format!(
+                "| {what}: wrk failed: {} | | | | |",
+                report.lines().last().unwrap_or("")
+            ),
+            service_rss,
         );
     };
     let refused = number("Non-2xx or 3xx responses:").unwrap_or(0.0);
     let requests = rate * seconds as f64;
-    format!(
+    let line = format!(
         "| {what}{} | {rate:.0} | {p50:.2} | {p99:.2} | {:.0} |",
         if refused > 0.0 {
             format!(" ({refused} not 2xx)")
@@ -191,7 +215,8 @@ pub async fn wrk_appends(base: &str, key: &str, connections: usize, seconds: u64
             String::new()
         },
         machine_cpu.as_secs_f64() * 1e6 / requests.max(1.0),
-    )
+    );
+    (line, service_rss)
 }
 
 /// wrk's `1.23ms`, `850.00us`, `1.02s` in milliseconds.

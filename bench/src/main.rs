@@ -14,6 +14,7 @@ use ledger_embedded_pg::{Durability, EmbeddedPostgres, Options};
 mod baselines;
 mod console;
 mod scale;
+mod service_process;
 mod transparency;
 
 // The allocator of the service's binary, so the service measured here is
@@ -290,14 +291,16 @@ async fn post_json(
         .expect("json")
 }
 
-fn rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
+/// A memory figure (`VmRSS` now, `VmHWM` the peak) from a process's
+/// `/proc/{pid}/status`, in MiB; 0 where it cannot be read.
+fn memory_mib(status: &str, field: &str) -> f64 {
+    std::fs::read_to_string(status)
         .ok()
         .and_then(|status| {
             status
                 .lines()
-                .find(|line| line.starts_with("VmHWM:"))
-                .and_then(|line| line.split_whitespace().nth(1)?.parse::<f64>().ok())
+                .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+                .and_then(|rest| rest.split_whitespace().next()?.parse::<f64>().ok())
         })
         .map_or(0.0, |kib| kib / 1024.0)
 }
@@ -446,6 +449,15 @@ async fn main() -> anyhow::Result<()> {
         args.seconds, std::thread::available_parallelism().map_or(0, |n| n.get()));
     println!();
     println!("| measurement | events/s | p50 ms | p99 ms | machine CPU µs/event |");
+    let mut service_rss_under_wrk = Vec::new();
+    // wrk drives the shipped binary in a process of its own, so that its
+    // memory is the service's alone.
+    let separate_service = service_process::ServiceProcess::start(
+        &server.url("bench"),
+        &dir.join("signing.key"),
+        &dir.join("separate-service"),
+    )
+    .await;
     println!("|---|---|---|---|---|");
     for &clients in &args.clients {
         let figures = raw_inserts(&raw, clients, args.seconds, 1).await;
@@ -466,10 +478,18 @@ async fn main() -> anyhow::Result<()> {
                 "run-ledger: HTTP single-event appends (POST /v1/runs), {clients} clients"
             ))
         );
-        println!(
-            "{}",
-            baselines::wrk_appends(&base, &key, clients, args.seconds).await
-        );
+        let (line, service_rss) = match &separate_service {
+            Ok(service) => {
+                let pid = service.pid();
+                baselines::wrk_appends(&service.base, &key, clients, args.seconds, move || {
+                    memory_mib(&format!("/proc/{pid}/status"), "VmRSS")
+                })
+                .await
+            }
+            Err(_) => baselines::wrk_appends(&base, &key, clients, args.seconds, || 0.0).await,
+        };
+        println!("{line}");
+        service_rss_under_wrk.push((clients, service_rss));
     }
     if let Some(&most) = args.clients.iter().max() {
         println!(
@@ -480,7 +500,7 @@ async fn main() -> anyhow::Result<()> {
     if args.batch_clients > 0 {
         batches(&raw, &server.url("bench"), &client, &base, &key, &args).await;
     }
-    let rss_after_appends = rss_mib();
+    let rss_after_appends = memory_mib("/proc/self/status", "VmHWM");
     let store = ledger_store::PgEventStore::new(raw.clone());
     // The lag figure is taken at a steady rate from caught-up read models,
     // not on top of the backlog an earlier figure left.
@@ -558,12 +578,25 @@ async fn main() -> anyhow::Result<()> {
         "read models caught up {:.1} s after the append figures ended",
         backlog.as_secs_f64()
     );
+    match &separate_service {
+        Ok(_) => {
+            for (connections, rss) in service_rss_under_wrk {
+                println!(
+                    "service RSS under wrk's {connections} connections (the run-ledger binary in its own process, wrk in another; the projectors ran in whichever instance held their locks): peak {rss:.0} MiB"
+                );
+            }
+        }
+        Err(why) => println!(
+            "service RSS apart from the load clients not measured ({why}); wrk drove the in-process service"
+        ),
+    }
+    drop(separate_service);
     println!(
         "peak RSS of this process (service and load clients) after the append figures: {rss_after_appends:.0} MiB"
     );
     println!(
         "peak RSS of this process at the end (service, load clients, seeding and the in-process rebuild): {:.0} MiB",
-        rss_mib()
+        memory_mib("/proc/self/status", "VmHWM")
     );
 
     let _ = stop.send(());

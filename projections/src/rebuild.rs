@@ -1,13 +1,16 @@
 //! Rebuilding a read model from the log while queries keep answering.
 //!
 //! The read model's tables are recreated empty in a private schema
-//! (`rebuild_{name}`), and the log is replayed into them by the same code
-//! that maintains the live tables, pointed there with `search_path`. When
-//! the replay is near the head, one transaction takes the checkpoint row
-//! (which holds the live projector), replays the rest, moves the live tables
-//! out and the rebuilt ones in (`ALTER TABLE ... SET SCHEMA`), and sets the
-//! checkpoint to where the replay ended. Queries read the old tables until
-//! that commit and the new ones after it.
+//! (`rebuild_{name}`), with their unique indexes (the projectors' upserts
+//! need them) but none of the others, and the log is replayed into them by
+//! the same code that maintains the live tables, pointed there with
+//! `search_path`. Near the head, the other indexes are built in one pass
+//! each, as pg_restore does: cheaper than keeping them up to date row by
+//! row. When the replay is near the head again, one transaction takes the
+//! checkpoint row (which holds the live projector), replays the rest, moves
+//! the live tables out and the rebuilt ones in (`ALTER TABLE ... SET
+//! SCHEMA`), and sets the checkpoint to where the replay ended. Queries
+//! read the old tables until that commit and the new ones after it.
 
 use std::time::Instant;
 
@@ -18,7 +21,7 @@ use sqlx::{PgConnection, PgPool};
 use crate::{ProjectionError, ReadModel};
 
 /// Events replayed per transaction.
-const REBUILD_BATCH: u32 = 2_000;
+const REBUILD_BATCH: u32 = 5_000;
 
 /// What a finished rebuild did.
 #[derive(Debug, Clone, Serialize)]
@@ -64,7 +67,7 @@ impl ReadModel {
     /// The tables this read model owns.
     pub fn tables(self) -> &'static [&'static str] {
         match self {
-            ReadModel::RunHistory => &["runs", "run_stages", "run_files"],
+            ReadModel::RunHistory => &["runs"],
             ReadModel::Credits => &["credit_balances", "credit_ledger"],
         }
     }
@@ -168,6 +171,96 @@ impl Rebuild {
     }
 }
 
+/// Replays the log into the shadow tables in batches, one transaction each,
+/// from `position` until it is within a batch of the head (the log moves
+/// on meanwhile). Returns the events replayed.
+async fn catch_up(
+    pool: &PgPool,
+    store: &PgEventStore,
+    model: ReadModel,
+    schema: &str,
+    position: &mut u64,
+    stopping: &tokio::sync::watch::Receiver<bool>,
+) -> Result<u64, RebuildError> {
+    let mut replayed = 0u64;
+    loop {
+        if *stopping.borrow() {
+            return Err(RebuildError::Stopped(model.name()));
+        }
+        let head = store.head_position().await?;
+        if head.saturating_sub(*position) <= u64::from(REBUILD_BATCH) {
+            return Ok(replayed);
+        }
+        // A rebuild lost in a crash starts over, so its batches need not
+        // wait for their WAL flush.
+        let mut tx = pool
+            .begin_with("BEGIN; SET LOCAL synchronous_commit = off")
+            .await?;
+        let (reached, count) = replay(&mut tx, store, model, schema, *position).await?;
+        tx.commit().await?;
+        *position = reached;
+        replayed += count as u64;
+        sqlx::query("UPDATE projection_checkpoints SET rebuild_position = $2, rebuild_heartbeat_at = now() WHERE name = $1")
+            .bind(model.name())
+            .bind(*position as i64)
+            .execute(pool)
+            .await?;
+    }
+}
+
+/// Creates `schema.table`, an empty copy of `public.table` with its
+/// columns, defaults, constraints, unique indexes and storage parameters,
+/// and returns the statements that build its other indexes, under the live
+/// indexes' names (the schemas differ, so the names are free there and come
+/// back unchanged with the swap).
+async fn create_shadow_table(
+    pool: &PgPool,
+    schema: &str,
+    table: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query(&format!(
+        "CREATE TABLE {schema}.{table} (LIKE public.{table} INCLUDING ALL)"
+    ))
+    .execute(pool)
+    .await?;
+    // LIKE copies no storage parameters (fillfactor among them).
+    let options: Option<Vec<String>> = sqlx::query_scalar(
+        "SELECT reloptions FROM pg_class WHERE oid = format('public.%I', $1::text)::regclass",
+    )
+    .bind(table)
+    .fetch_one(pool)
+    .await?;
+    if let Some(options) = options.filter(|options| !options.is_empty()) {
+        sqlx::query(&format!(
+            "ALTER TABLE {schema}.{table} SET ({})",
+            options.join(", ")
+        ))
+        .execute(pool)
+        .await?;
+    }
+    let copied: Vec<String> = sqlx::query_scalar(
+        "SELECT format('DROP INDEX %s', indexrelid::regclass) FROM pg_index
+         WHERE indrelid = format('%I.%I', $1::text, $2::text)::regclass AND NOT indisunique",
+    )
+    .bind(schema)
+    .bind(table)
+    .fetch_all(pool)
+    .await?;
+    for statement in &copied {
+        sqlx::query(statement).execute(pool).await?;
+    }
+    sqlx::query_scalar(
+        "SELECT format('CREATE INDEX %I ON %I.%I %s', c.relname, $1::text, $2::text,
+                       substring(pg_get_indexdef(i.indexrelid) FROM ' USING .*$'))
+         FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+         WHERE i.indrelid = format('public.%I', $2::text)::regclass AND NOT i.indisunique",
+    )
+    .bind(schema)
+    .bind(table)
+    .fetch_all(pool)
+    .await
+}
+
 async fn rebuild_locked(
     pool: &PgPool,
     store: &PgEventStore,
@@ -178,43 +271,36 @@ async fn rebuild_locked(
     let name = model.name();
     let schema = format!("rebuild_{name}");
     let retired = format!("retired_{name}");
-    let mut setup = vec![
+    let setup = vec![
         format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
         format!("DROP SCHEMA IF EXISTS {retired} CASCADE"),
         format!("CREATE SCHEMA {schema}"),
     ];
-    for table in model.tables() {
-        setup.push(format!(
-            "CREATE TABLE {schema}.{table} (LIKE public.{table} INCLUDING ALL)"
-        ));
-    }
     for statement in &setup {
         sqlx::query(statement).execute(pool).await?;
+    }
+    let mut deferred_indexes = Vec::new();
+    for table in model.tables() {
+        deferred_indexes.extend(create_shadow_table(pool, &schema, table).await?);
     }
     tracing::info!(projection = name, "rebuild started");
 
     let mut position = 0u64;
     let mut replayed = 0u64;
-    // Replay in batches while the log moves on.
-    loop {
-        if *stopping.borrow() {
-            return Err(RebuildError::Stopped(name));
-        }
-        let head = store.head_position().await?;
-        if head.saturating_sub(position) <= u64::from(REBUILD_BATCH) {
-            break;
-        }
-        let mut tx = pool.begin().await?;
-        let (reached, count) = replay(&mut tx, store, model, &schema, position).await?;
-        tx.commit().await?;
-        position = reached;
-        replayed += count as u64;
-        sqlx::query("UPDATE projection_checkpoints SET rebuild_position = $2, rebuild_heartbeat_at = now() WHERE name = $1")
-            .bind(name)
-            .bind(position as i64)
+    replayed += catch_up(pool, store, model, &schema, &mut position, stopping).await?;
+    for statement in &deferred_indexes {
+        sqlx::query(statement).execute(pool).await?;
+    }
+    // New tables have no statistics until autovacuum gets to them, and
+    // until then the planner guesses: the swapped-in tables would serve
+    // their first minutes of queries on plans made for empty tables.
+    for table in model.tables() {
+        sqlx::query(&format!("ANALYZE {schema}.{table}"))
             .execute(pool)
             .await?;
     }
+    // The log moved on while the indexes were built.
+    replayed += catch_up(pool, store, model, &schema, &mut position, stopping).await?;
 
     // The rest, and the swap, with the live projector held at its checkpoint.
     let mut tx = pool.begin().await?;

@@ -1,14 +1,16 @@
-//! Run history: `runs`, `run_stages` and `run_files`. Each run's row keeps
-//! the run as the domain's `evolve` folds it, and derives its columns from it.
+//! Run history: `runs`, one row per run. Each row keeps the run as the
+//! domain's `evolve` folds it (its stages and files included), and derives
+//! the columns queries filter on from it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use ledger_domain::events::{FileStatus, RunEvent, StageStatus};
-use ledger_domain::run::{self, Run, RunFile, RunState, RunStatus, Stage};
+use ledger_domain::run::{self, Run, RunState, RunStatus};
 use ledger_domain::RUN_STREAM_PREFIX;
 use ledger_store::RecordedEvent;
 use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
@@ -89,11 +91,6 @@ impl Timeline {
 /// A run's row while a batch is applied.
 struct RunRow {
     state: RunState,
-    /// The stage and file rows stored before the batch (none for a run the
-    /// batch creates): only a run whose stages or files changed has its
-    /// rows rewritten.
-    stored_stages: Vec<Stage>,
-    stored_files: Vec<RunFile>,
     created_at: DateTime<Utc>,
     created_position: i64,
     updated_at: DateTime<Utc>,
@@ -112,7 +109,9 @@ pub async fn apply(
     events: &[RecordedEvent],
 ) -> Result<(), ProjectionError> {
     let mut rows: HashMap<Uuid, RunRow> = HashMap::new();
+    // The batch's runs in the order their first events came.
     let mut order: Vec<Uuid> = Vec::new();
+    let mut seen: HashSet<Uuid> = HashSet::new();
     let run_ids: Vec<Uuid> = events.iter().filter_map(run_id_of).collect();
     if run_ids.is_empty() {
         return Ok(());
@@ -126,23 +125,12 @@ pub async fn apply(
     .fetch_all(&mut *conn)
     .await?
     {
-        let state: serde_json::Value = row.try_get("state")?;
-        let state: RunState = serde_json::from_value(state)
-            .map_err(|error| ProjectionError::Corrupt(error.to_string()))?;
-        let timeline: serde_json::Value = row.try_get("timeline")?;
-        let timeline: Timeline = serde_json::from_value(timeline)
-            .map_err(|error| ProjectionError::Corrupt(error.to_string()))?;
-        let (stored_stages, stored_files) = state
-            .run
-            .as_ref()
-            .map(|run| (run.stages.clone(), run.files.clone()))
-            .unwrap_or_default();
+        let state = json_column::<RunState>(&row, "state")?;
+        let timeline = json_column::<Timeline>(&row, "timeline")?;
         rows.insert(
             row.try_get("run_id")?,
             RunRow {
                 state,
-                stored_stages,
-                stored_files,
                 created_at: row.try_get("created_at")?,
                 created_position: row.try_get("created_position")?,
                 updated_at: row.try_get("updated_at")?,
@@ -163,10 +151,11 @@ pub async fn apply(
             reruns.push(rerun.original_run_id);
         }
         let position = recorded.global_position as i64;
+        if seen.insert(run_id) {
+            order.push(run_id);
+        }
         let row = rows.entry(run_id).or_insert_with(|| RunRow {
             state: RunState::default(),
-            stored_stages: Vec::new(),
-            stored_files: Vec::new(),
             created_at: recorded.recorded_at,
             created_position: position,
             updated_at: recorded.recorded_at,
@@ -175,9 +164,6 @@ pub async fn apply(
             version: 0,
             last_position: position,
         });
-        if !order.contains(&run_id) {
-            order.push(run_id);
-        }
         let before = Statuses::of(row.state.run.as_ref());
         let was_terminal = before
             .as_ref()
@@ -239,11 +225,8 @@ fn snake(value: impl serde::Serialize) -> String {
     }
 }
 
-/// Writes the batch's runs, and the stages and files of those whose stages
-/// or files changed: at most five statements whatever the batch holds, so
-/// a projector's speed does not hang on round trips. A run whose stages did
-/// not change keeps its stage rows, rather than leaving a dead row per
-/// stage for vacuum on every batch that touches it.
+/// Writes the batch's runs in one statement whatever the batch holds, so a
+/// projector's speed does not hang on round trips.
 async fn write_runs(
     conn: &mut PgConnection,
     runs: &[(&Run, &RunRow)],
@@ -320,111 +303,23 @@ async fn write_runs(
     .bind(runs.iter().map(|(_, row)| row.version).collect::<Vec<_>>())
     .bind(runs.iter().map(|(_, row)| row.created_position).collect::<Vec<_>>())
     .bind(runs.iter().map(|(_, row)| row.last_position).collect::<Vec<_>>())
-    .bind(
-        runs.iter()
-            .map(|(_, row)| serde_json::to_value(&row.state).expect("states serialize"))
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        runs.iter()
-            .map(|(_, row)| serde_json::to_value(&row.timeline).expect("timelines serialize"))
-            .collect::<Vec<_>>(),
-    )
+    .bind(runs.iter().map(|(_, row)| Json(&row.state)).collect::<Vec<_>>())
+    .bind(runs.iter().map(|(_, row)| Json(&row.timeline)).collect::<Vec<_>>())
     .execute(&mut *conn)
     .await?;
 
-    let stages_changed: Vec<&(&Run, &RunRow)> = runs
-        .iter()
-        .filter(|(run, row)| run.stages != row.stored_stages)
-        .collect();
-    let stage_rows: Vec<(Uuid, i32, &Stage)> = stages_changed
-        .iter()
-        .flat_map(|(run, _)| {
-            run.stages
-                .iter()
-                .enumerate()
-                .map(|(index, stage)| (run.created.run_id, index as i32 + 1, stage))
-        })
-        .collect();
-    replace_child_rows(
-        conn,
-        "run_stages",
-        &stages_changed,
-        |row| !row.stored_stages.is_empty(),
-        stage_rows.is_empty(),
-        sqlx::query(
-            "INSERT INTO run_stages (run_id, number, name, status, output, error)
-             SELECT * FROM UNNEST($1::uuid[], $2::int[], $3::text[], $4::text[], $5::jsonb[], $6::text[])",
-        )
-        .bind(stage_rows.iter().map(|(id, _, _)| *id).collect::<Vec<_>>())
-        .bind(stage_rows.iter().map(|(_, number, _)| *number).collect::<Vec<_>>())
-        .bind(stage_rows.iter().map(|(_, _, s)| s.name.clone()).collect::<Vec<_>>())
-        .bind(stage_rows.iter().map(|(_, _, s)| snake(s.status)).collect::<Vec<_>>())
-        .bind(stage_rows.iter().map(|(_, _, s)| s.output.clone()).collect::<Vec<_>>())
-        .bind(stage_rows.iter().map(|(_, _, s)| s.error.clone()).collect::<Vec<_>>()),
-    )
-    .await?;
-
-    let files_changed: Vec<&(&Run, &RunRow)> = runs
-        .iter()
-        .filter(|(run, row)| run.files != row.stored_files)
-        .collect();
-    let file_rows: Vec<(Uuid, i32, &RunFile)> = files_changed
-        .iter()
-        .flat_map(|(run, _)| {
-            run.files
-                .iter()
-                .enumerate()
-                .map(|(index, file)| (run.created.run_id, index as i32, file))
-        })
-        .collect();
-    replace_child_rows(
-        conn,
-        "run_files",
-        &files_changed,
-        |row| !row.stored_files.is_empty(),
-        file_rows.is_empty(),
-        sqlx::query(
-            "INSERT INTO run_files (run_id, file_index, name, status, retry_attempt, error)
-             SELECT * FROM UNNEST($1::uuid[], $2::int[], $3::text[], $4::text[], $5::int[], $6::text[])",
-        )
-        .bind(file_rows.iter().map(|(id, _, _)| *id).collect::<Vec<_>>())
-        .bind(file_rows.iter().map(|(_, index, _)| *index).collect::<Vec<_>>())
-        .bind(file_rows.iter().map(|(_, _, f)| f.name.clone()).collect::<Vec<_>>())
-        .bind(file_rows.iter().map(|(_, _, f)| snake(f.status)).collect::<Vec<_>>())
-        .bind(file_rows.iter().map(|(_, _, f)| f.retry_attempt as i32).collect::<Vec<_>>())
-        .bind(file_rows.iter().map(|(_, _, f)| f.error.clone()).collect::<Vec<_>>()),
-    )
-    .await?;
     Ok(())
 }
 
-/// Replaces the rows of `table` (`run_stages` or `run_files`) of the runs in
-/// `changed`: deletes those of the runs that had rows (`had_rows`), then
-/// runs `insert` with the new ones unless there are none.
-async fn replace_child_rows(
-    conn: &mut PgConnection,
-    table: &str,
-    changed: &[&(&Run, &RunRow)],
-    had_rows: impl Fn(&RunRow) -> bool,
-    nothing_to_insert: bool,
-    insert: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
-) -> Result<(), ProjectionError> {
-    let stale: Vec<Uuid> = changed
-        .iter()
-        .filter(|(_, row)| had_rows(row))
-        .map(|(run, _)| run.created.run_id)
-        .collect();
-    if !stale.is_empty() {
-        sqlx::query(&format!("DELETE FROM {table} WHERE run_id = ANY($1)"))
-            .bind(&stale)
-            .execute(&mut *conn)
-            .await?;
-    }
-    if !nothing_to_insert {
-        insert.execute(&mut *conn).await?;
-    }
-    Ok(())
+/// A JSONB column of `row`, read straight into `T`; a value `T` does not
+/// accept is a corrupt row.
+fn json_column<T: serde::de::DeserializeOwned>(
+    row: &sqlx::postgres::PgRow,
+    column: &str,
+) -> Result<T, ProjectionError> {
+    row.try_get::<Json<T>, _>(column)
+        .map(|Json(value)| value)
+        .map_err(|error| ProjectionError::Corrupt(format!("runs.{column}: {error}")))
 }
 
 #[cfg(test)]

@@ -14,8 +14,6 @@ async fn read_model_rows(app: &TestApp) -> Vec<serde_json::Value> {
     let mut rows = vec![];
     for (table, order) in [
         ("runs", "run_id"),
-        ("run_stages", "run_id, number"),
-        ("run_files", "run_id, file_index"),
         ("credit_balances", "tenant_id"),
         ("credit_ledger", "global_position"),
     ] {
@@ -29,6 +27,34 @@ async fn read_model_rows(app: &TestApp) -> Vec<serde_json::Value> {
     }
     pool.close().await;
     rows
+}
+
+/// Each read model table's indexes (name and definition) and storage
+/// parameters.
+async fn read_model_schema(app: &TestApp) -> Vec<serde_json::Value> {
+    let pool = sqlx::PgPool::connect(&app.db.url).await.unwrap();
+    let mut tables = vec![];
+    for table in ["runs", "credit_balances", "credit_ledger"] {
+        let indexes: Vec<(String, String)> = sqlx::query_as(
+            "SELECT c.relname::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
+             JOIN pg_class c ON c.oid = i.indexrelid
+             WHERE i.indrelid = format('public.%I', $1::text)::regclass ORDER BY 1",
+        )
+        .bind(table)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        let options: Option<Vec<String>> = sqlx::query_scalar(
+            "SELECT reloptions FROM pg_class WHERE oid = format('public.%I', $1::text)::regclass",
+        )
+        .bind(table)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        tables.push(json!({ "table": table, "indexes": indexes, "options": options }));
+    }
+    pool.close().await;
+    tables
 }
 
 async fn workload(app: &TestApp, key: &str) -> u64 {
@@ -99,6 +125,8 @@ async fn queries_keep_answering_during_a_rebuild_and_the_rebuilt_tables_equal_th
     )
     .await;
     let before = read_model_rows(&app).await;
+    let schema_before = read_model_schema(&app).await;
+    assert_eq!(schema_before[0]["options"], json!(["fillfactor=80"]));
 
     let reading = Arc::new(AtomicBool::new(true));
     let reader = {
@@ -146,6 +174,11 @@ async fn queries_keep_answering_during_a_rebuild_and_the_rebuilt_tables_equal_th
         read_model_rows(&app).await,
         before,
         "the rebuilt tables equal the old"
+    );
+    assert_eq!(
+        read_model_schema(&app).await,
+        schema_before,
+        "the rebuilt tables keep every index, under its name, and their storage parameters"
     );
 
     // Writes after the swap land in the new tables.

@@ -14,6 +14,7 @@ use ledger_projections::ReadModel;
 use ledger_store::EventStore;
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgRow;
+use sqlx::types::Json as JsonColumn;
 use sqlx::Row;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -165,15 +166,13 @@ pub(crate) const RUN_COLUMNS: &str =
      ORDER BY x.created_position) AS reruns";
 
 pub(crate) fn run_detail(row: &PgRow) -> Result<RunDetail, ApiError> {
-    let state: serde_json::Value = row.try_get("state")?;
-    let state: RunState =
-        serde_json::from_value(state).map_err(|error| ApiError::Internal(error.into()))?;
+    // Read straight from the column's bytes into the types, with no
+    // `serde_json::Value` between: most of a list page's CPU is here.
+    let JsonColumn(state): JsonColumn<RunState> = row.try_get("state")?;
     let run = state
         .run
         .ok_or_else(|| ApiError::Internal("a run row without a run".into()))?;
-    let timeline: serde_json::Value = row.try_get("timeline")?;
-    let timeline: Timeline =
-        serde_json::from_value(timeline).map_err(|error| ApiError::Internal(error.into()))?;
+    let JsonColumn(timeline): JsonColumn<Timeline> = row.try_get("timeline")?;
     let version: i64 = row.try_get("version")?;
     let mut view = RunView::new(&run, Some(version as u64));
     for (stage, times) in view.stages.iter_mut().zip(timeline.stages) {
