@@ -13,6 +13,7 @@ use ledger_embedded_pg::{Durability, EmbeddedPostgres, Options};
 
 mod baselines;
 mod console;
+mod growth;
 mod scale;
 mod service_process;
 mod transparency;
@@ -48,7 +49,8 @@ struct Args {
     runs: usize,
     /// After the scale figures, add events (of streams no read model
     /// follows) until the log holds this many, and measure the transparency
-    /// log again (0: skip).
+    /// log again, and the growth figures (appends and feed pages), taken
+    /// first before the seeding, again (0: skip).
     #[arg(long, default_value_t = 0)]
     tree_events: u64,
     /// Seconds of unmeasured load before the figures (then `VACUUM ANALYZE`).
@@ -511,6 +513,30 @@ async fn main() -> anyhow::Result<()> {
             scale::projection_lag(&client, &base, &key, &raw, args.lag_rate, args.seconds).await
         );
     }
+    let audit_key: String = post_json(
+        &client,
+        format!("{base}/v1/keys"),
+        admin,
+        json!({"scopes": ["audit"]}),
+    )
+    .await["key"]
+        .as_str()
+        .context("an audit key")?
+        .to_owned();
+    let growth_load = growth::GrowthLoad {
+        client: &client,
+        base: &base,
+        audit_key: &audit_key,
+        appends: &load,
+        append_clients: most_clients,
+        read_clients: args.query_clients,
+        seconds: args.seconds,
+    };
+    if args.runs > 0 && args.tree_events > 0 {
+        for line in growth::figures(&store, &growth_load).await {
+            println!("{line}");
+        }
+    }
     if args.runs > 0 {
         let seeding = Instant::now();
         let runs = scale::seed_runs(&store, args.runs).await;
@@ -545,16 +571,6 @@ async fn main() -> anyhow::Result<()> {
         for line in console::figures(&client, &base, &key, key_runs, args.seconds).await? {
             println!("{line}");
         }
-        let audit_key: String = post_json(
-            &client,
-            format!("{base}/v1/keys"),
-            admin,
-            json!({"scopes": ["audit"]}),
-        )
-        .await["key"]
-            .as_str()
-            .context("an audit key")?
-            .to_owned();
         let load = || transparency::ProofLoad {
             client: &client,
             base: &base,
@@ -569,6 +585,9 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", transparency::grow_log(&store, args.tree_events).await);
             for line in transparency::figures(&store, &raw, &dir.join("signing.key"), load()).await
             {
+                println!("{line}");
+            }
+            for line in growth::figures(&store, &growth_load).await {
                 println!("{line}");
             }
         }

@@ -1,0 +1,61 @@
+//! Growth: the same append and feed-read figures at two sizes of the log
+//! (before the scale figures seed it, and after `--tree-events` has filled
+//! it), so a figure that slows as the log grows shows beside its earlier
+//! self in the same run.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use ledger_store::{EventStore, PgEventStore};
+
+use crate::scale::get_ok;
+use crate::{measure, CreateRunLoad};
+
+/// What the growth figures load the service with.
+pub struct GrowthLoad<'a> {
+    pub client: &'a reqwest::Client,
+    pub base: &'a str,
+    pub audit_key: &'a str,
+    pub appends: &'a CreateRunLoad,
+    pub append_clients: usize,
+    pub read_clients: usize,
+    pub seconds: u64,
+}
+
+/// Feed pages are this long.
+const PAGE: u64 = 1_000;
+
+/// Single-event appends, and feed pages read at positions spread over the
+/// whole log, at the log's current size.
+pub async fn figures(store: &PgEventStore, load: &GrowthLoad<'_>) -> Vec<String> {
+    let head = store.head_position().await.expect("a head");
+    let appends = load.appends.run(load.append_clients, load.seconds).await;
+    let next = Arc::new(AtomicU64::new(0));
+    let (client, base, key) = (
+        load.client.clone(),
+        load.base.to_owned(),
+        load.audit_key.to_owned(),
+    );
+    let pages = measure(load.read_clients, load.seconds, move |_| {
+        // A stride prime to any log size's page count, so the pages read
+        // fall all over the log, not in its cached newest part.
+        let after =
+            next.fetch_add(7_919 * PAGE, Ordering::Relaxed) % head.saturating_sub(PAGE).max(1);
+        get_ok(
+            client.clone(),
+            format!("{base}/v1/events?after={after}&limit={PAGE}"),
+            key.clone(),
+        )
+    })
+    .await;
+    vec![
+        appends.line(&format!(
+            "growth: HTTP single-event appends, {} clients, at {head} events",
+            load.append_clients
+        )),
+        pages.line(&format!(
+            "growth: `GET /v1/events?limit={PAGE}` at positions all over the log, {} clients, at {head} events (pages/s)",
+            load.read_clients
+        )),
+    ]
+}
