@@ -77,7 +77,7 @@ pub(crate) fn decode<E: ledger_domain::events::StreamEvent>(
 /// The read models.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ReadModel {
-    /// `runs`, `run_stages`, `run_files` (and lineage through `rerun_of`).
+    /// `runs`, one row per run (and lineage through `rerun_of`).
     RunHistory,
     /// `credit_balances` and `credit_ledger`.
     Credits,
