@@ -37,8 +37,8 @@ pub async fn figures(store: &PgEventStore, load: &GrowthLoad<'_>) -> Vec<String>
         load.audit_key.to_owned(),
     );
     let pages = measure(load.read_clients, load.seconds, move |_| {
-        // A stride prime to any log size's page count, so the pages read
-        // fall all over the log, not in its cached newest part.
+        // A prime stride of pages, so the pages read fall all over the
+        // log, not in its cached newest part.
         let after =
             next.fetch_add(7_919 * PAGE, Ordering::Relaxed) % head.saturating_sub(PAGE).max(1);
         get_ok(

@@ -450,8 +450,6 @@ async fn main() -> anyhow::Result<()> {
     println!("PostgreSQL {version}, fsync={fsync}, synchronous_commit={commit}; {} s per figure; {} cores",
         args.seconds, std::thread::available_parallelism().map_or(0, |n| n.get()));
     println!();
-    println!("| measurement | events/s | p50 ms | p99 ms | machine CPU µs/event |");
-    let mut service_rss_under_wrk = Vec::new();
     // wrk drives the shipped binary in a process of its own, so that its
     // memory is the service's alone.
     let separate_service = service_process::ServiceProcess::start(
@@ -460,6 +458,12 @@ async fn main() -> anyhow::Result<()> {
         &dir.join("separate-service"),
     )
     .await;
+    let (wrk_base, separate_pid) = match &separate_service {
+        Ok(service) => (service.base.clone(), Some(service.pid())),
+        Err(_) => (base.clone(), None),
+    };
+    let mut service_rss_under_wrk = Vec::new();
+    println!("| measurement | events/s | p50 ms | p99 ms | machine CPU µs/event |");
     println!("|---|---|---|---|---|");
     for &clients in &args.clients {
         let figures = raw_inserts(&raw, clients, args.seconds, 1).await;
@@ -480,19 +484,19 @@ async fn main() -> anyhow::Result<()> {
                 "run-ledger: HTTP single-event appends (POST /v1/runs), {clients} clients"
             ))
         );
-        let (line, service_rss) = match &separate_service {
-            Ok(service) => {
-                let pid = service.pid();
-                baselines::wrk_appends(&service.base, &key, clients, args.seconds, move || {
+        let (line, service_rss) =
+            baselines::wrk_appends(&wrk_base, &key, clients, args.seconds, move || {
+                separate_pid.map_or(0.0, |pid| {
                     memory_mib(&format!("/proc/{pid}/status"), "VmRSS")
                 })
-                .await
-            }
-            Err(_) => baselines::wrk_appends(&base, &key, clients, args.seconds, || 0.0).await,
-        };
+            })
+            .await;
         println!("{line}");
         service_rss_under_wrk.push((clients, service_rss));
     }
+    // The second instance only serves wrk: the figures after this measure
+    // the in-process service alone.
+    let separate_service_failed = separate_service.err();
     if let Some(&most) = args.clients.iter().max() {
         println!(
             "{}",
@@ -513,31 +517,31 @@ async fn main() -> anyhow::Result<()> {
             scale::projection_lag(&client, &base, &key, &raw, args.lag_rate, args.seconds).await
         );
     }
-    let audit_key: String = post_json(
-        &client,
-        format!("{base}/v1/keys"),
-        admin,
-        json!({"scopes": ["audit"]}),
-    )
-    .await["key"]
-        .as_str()
-        .context("an audit key")?
-        .to_owned();
-    let growth_load = growth::GrowthLoad {
-        client: &client,
-        base: &base,
-        audit_key: &audit_key,
-        appends: &load,
-        append_clients: most_clients,
-        read_clients: args.query_clients,
-        seconds: args.seconds,
-    };
-    if args.runs > 0 && args.tree_events > 0 {
-        for line in growth::figures(&store, &growth_load).await {
-            println!("{line}");
-        }
-    }
     if args.runs > 0 {
+        let audit_key: String = post_json(
+            &client,
+            format!("{base}/v1/keys"),
+            admin,
+            json!({"scopes": ["audit"]}),
+        )
+        .await["key"]
+            .as_str()
+            .context("an audit key")?
+            .to_owned();
+        let growth_load = growth::GrowthLoad {
+            client: &client,
+            base: &base,
+            audit_key: &audit_key,
+            appends: &load,
+            append_clients: most_clients,
+            read_clients: args.query_clients,
+            seconds: args.seconds,
+        };
+        if args.tree_events > 0 {
+            for line in growth::figures(&store, &growth_load).await {
+                println!("{line}");
+            }
+        }
         let seeding = Instant::now();
         let runs = scale::seed_runs(&store, args.runs).await;
         let seeded = seeding.elapsed();
@@ -597,19 +601,18 @@ async fn main() -> anyhow::Result<()> {
         "read models caught up {:.1} s after the append figures ended",
         backlog.as_secs_f64()
     );
-    match &separate_service {
-        Ok(_) => {
+    match separate_service_failed {
+        None => {
             for (connections, rss) in service_rss_under_wrk {
                 println!(
                     "service RSS under wrk's {connections} connections (the run-ledger binary in its own process, wrk in another; the projectors ran in whichever instance held their locks): peak {rss:.0} MiB"
                 );
             }
         }
-        Err(why) => println!(
+        Some(why) => println!(
             "service RSS apart from the load clients not measured ({why}); wrk drove the in-process service"
         ),
     }
-    drop(separate_service);
     println!(
         "peak RSS of this process (service and load clients) after the append figures: {rss_after_appends:.0} MiB"
     );

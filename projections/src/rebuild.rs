@@ -271,13 +271,12 @@ async fn rebuild_locked(
     let name = model.name();
     let schema = format!("rebuild_{name}");
     let retired = format!("retired_{name}");
-    let setup = vec![
+    for statement in [
         format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
         format!("DROP SCHEMA IF EXISTS {retired} CASCADE"),
         format!("CREATE SCHEMA {schema}"),
-    ];
-    for statement in &setup {
-        sqlx::query(statement).execute(pool).await?;
+    ] {
+        sqlx::query(&statement).execute(pool).await?;
     }
     let mut deferred_indexes = Vec::new();
     for table in model.tables() {
@@ -286,8 +285,7 @@ async fn rebuild_locked(
     tracing::info!(projection = name, "rebuild started");
 
     let mut position = 0u64;
-    let mut replayed = 0u64;
-    replayed += catch_up(pool, store, model, &schema, &mut position, stopping).await?;
+    let mut replayed = catch_up(pool, store, model, &schema, &mut position, stopping).await?;
     for statement in &deferred_indexes {
         sqlx::query(statement).execute(pool).await?;
     }
