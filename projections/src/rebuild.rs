@@ -14,7 +14,7 @@
 
 use std::time::Instant;
 
-use ledger_store::{EventStore, PgEventStore};
+use ledger_store::{EventStore, PgEventStore, RecordedEvent};
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 
@@ -77,25 +77,21 @@ impl ReadModel {
     }
 }
 
-async fn replay(
+/// Applies `events` to the shadow tables in `schema`.
+async fn apply_shadow(
     conn: &mut PgConnection,
-    store: &PgEventStore,
     model: ReadModel,
     schema: &str,
-    after: u64,
-) -> Result<(u64, usize), ProjectionError> {
-    let events = store.read_all(after, REBUILD_BATCH, None).await?;
-    let Some(last) = events.last() else {
-        return Ok((after, 0));
-    };
+    events: &[RecordedEvent],
+) -> Result<(), ProjectionError> {
     sqlx::query(&format!("SET LOCAL search_path TO {schema}, public"))
         .execute(&mut *conn)
         .await?;
-    model.apply(conn, &events).await?;
+    model.apply(conn, events).await?;
     sqlx::query("SET LOCAL search_path TO public")
         .execute(&mut *conn)
         .await?;
-    Ok((last.global_position, events.len()))
+    Ok(())
 }
 
 /// Rebuilds `model` from the log and swaps it in. Queries keep answering
@@ -172,8 +168,10 @@ impl Rebuild {
 }
 
 /// Replays the log into the shadow tables in batches, one transaction each,
-/// from `position` until it is within a batch of the head (the log moves
-/// on meanwhile). Returns the events replayed.
+/// from `position` until a read finds less than a batch (the log moves on
+/// meanwhile). Each batch is read while the one before it is applied, so
+/// the database reads the log on one core while the other folds and writes.
+/// Returns the events replayed.
 async fn catch_up(
     pool: &PgPool,
     store: &PgEventStore,
@@ -183,23 +181,34 @@ async fn catch_up(
     stopping: &tokio::sync::watch::Receiver<bool>,
 ) -> Result<u64, RebuildError> {
     let mut replayed = 0u64;
+    let mut events = store.read_all(*position, REBUILD_BATCH, None).await?;
     loop {
         if *stopping.borrow() {
             return Err(RebuildError::Stopped(model.name()));
         }
-        let head = store.head_position().await?;
-        if head.saturating_sub(*position) <= u64::from(REBUILD_BATCH) {
+        let Some(last) = events.last() else {
+            return Ok(replayed);
+        };
+        if events.len() < REBUILD_BATCH as usize {
+            // The rest is near the head: the caller replays it.
             return Ok(replayed);
         }
-        // A rebuild lost in a crash starts over, so its batches need not
-        // wait for their WAL flush.
-        let mut tx = pool
-            .begin_with("BEGIN; SET LOCAL synchronous_commit = off")
-            .await?;
-        let (reached, count) = replay(&mut tx, store, model, schema, *position).await?;
-        tx.commit().await?;
+        let reached = last.global_position;
+        let apply = async {
+            // A rebuild lost in a crash starts over, so its batches need
+            // not wait for their WAL flush.
+            let mut tx = pool
+                .begin_with("BEGIN; SET LOCAL synchronous_commit = off")
+                .await?;
+            apply_shadow(&mut tx, model, schema, &events).await?;
+            tx.commit().await?;
+            Ok::<_, RebuildError>(())
+        };
+        let (applied, next) = tokio::join!(apply, store.read_all(reached, REBUILD_BATCH, None));
+        applied?;
         *position = reached;
-        replayed += count as u64;
+        replayed += events.len() as u64;
+        events = next?;
         sqlx::query("UPDATE projection_checkpoints SET rebuild_position = $2, rebuild_heartbeat_at = now() WHERE name = $1")
             .bind(model.name())
             .bind(*position as i64)
@@ -307,12 +316,11 @@ async fn rebuild_locked(
         .execute(&mut *tx)
         .await?;
     loop {
-        let (reached, count) = replay(&mut tx, store, model, &schema, position).await?;
-        if count == 0 {
-            break;
-        }
-        position = reached;
-        replayed += count as u64;
+        let events = store.read_all(position, REBUILD_BATCH, None).await?;
+        let Some(last) = events.last() else { break };
+        position = last.global_position;
+        apply_shadow(&mut tx, model, &schema, &events).await?;
+        replayed += events.len() as u64;
     }
     let mut swap = vec![format!("CREATE SCHEMA {retired}")];
     for table in model.tables() {

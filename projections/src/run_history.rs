@@ -108,23 +108,41 @@ pub async fn apply(
     conn: &mut PgConnection,
     events: &[RecordedEvent],
 ) -> Result<(), ProjectionError> {
-    let mut rows: HashMap<Uuid, RunRow> = HashMap::new();
-    // The batch's runs in the order their first events came.
+    // The batch's runs in the order their first events came, and those of
+    // them to look up: a run whose first event in the batch opens its
+    // stream (version 0) has no row yet, so most of a burst of new runs,
+    // and of a rebuild, needs no lookup at all.
     let mut order: Vec<Uuid> = Vec::new();
+    let mut lookups: Vec<Uuid> = Vec::new();
     let mut seen: HashSet<Uuid> = HashSet::new();
-    let run_ids: Vec<Uuid> = events.iter().filter_map(run_id_of).collect();
-    if run_ids.is_empty() {
+    for event in events {
+        let Some(run_id) = run_id_of(event) else {
+            continue;
+        };
+        if seen.insert(run_id) {
+            order.push(run_id);
+            if event.stream_version > 0 {
+                lookups.push(run_id);
+            }
+        }
+    }
+    if order.is_empty() {
         return Ok(());
     }
-    for row in sqlx::query(
-        "SELECT run_id, state, created_at, created_position, updated_at, completed_at, timeline,
-                version, last_position
-         FROM runs WHERE run_id = ANY($1)",
-    )
-    .bind(&run_ids)
-    .fetch_all(&mut *conn)
-    .await?
-    {
+    let mut rows: HashMap<Uuid, RunRow> = HashMap::new();
+    let existing = if lookups.is_empty() {
+        Vec::new()
+    } else {
+        sqlx::query(
+            "SELECT run_id, state, created_at, created_position, updated_at, completed_at, timeline,
+                    version, last_position
+             FROM runs WHERE run_id = ANY($1)",
+        )
+        .bind(&lookups)
+        .fetch_all(&mut *conn)
+        .await?
+    };
+    for row in existing {
         let state = json_column::<RunState>(&row, "state")?;
         let timeline = json_column::<Timeline>(&row, "timeline")?;
         rows.insert(
@@ -151,9 +169,6 @@ pub async fn apply(
             reruns.push(rerun.original_run_id);
         }
         let position = recorded.global_position as i64;
-        if seen.insert(run_id) {
-            order.push(run_id);
-        }
         let row = rows.entry(run_id).or_insert_with(|| RunRow {
             state: RunState::default(),
             created_at: recorded.recorded_at,
@@ -253,8 +268,8 @@ async fn write_runs(
             $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
             $13::uuid[], $14::int[], $15::int[], $16::int[], $17::int[], $18::int[],
             $19::bigint[], $20::bigint[], $21::jsonb[], $22::timestamptz[], $23::timestamptz[],
-            $24::timestamptz[], $25::bigint[], $26::bigint[], $27::bigint[], $28::jsonb[],
-            $29::jsonb[])
+            $24::timestamptz[], $25::bigint[], $26::bigint[], $27::bigint[], $28::json[],
+            $29::json[])
          ON CONFLICT (run_id) DO UPDATE SET
             status = EXCLUDED.status, current_stage = EXCLUDED.current_stage, rerun_of = EXCLUDED.rerun_of,
             retry_count = EXCLUDED.retry_count, files_completed = EXCLUDED.files_completed,
@@ -303,15 +318,23 @@ async fn write_runs(
     .bind(runs.iter().map(|(_, row)| row.version).collect::<Vec<_>>())
     .bind(runs.iter().map(|(_, row)| row.created_position).collect::<Vec<_>>())
     .bind(runs.iter().map(|(_, row)| row.last_position).collect::<Vec<_>>())
-    .bind(runs.iter().map(|(_, row)| Json(&row.state)).collect::<Vec<_>>())
-    .bind(runs.iter().map(|(_, row)| Json(&row.timeline)).collect::<Vec<_>>())
+    // As text, which the `json` columns keep as it is (migration 0017).
+    .bind(runs.iter().map(|(_, row)| json_text(&row.state)).collect::<Result<Vec<_>, _>>()?)
+    .bind(runs.iter().map(|(_, row)| json_text(&row.timeline)).collect::<Result<Vec<_>, _>>()?)
     .execute(&mut *conn)
     .await?;
 
     Ok(())
 }
 
-/// A JSONB column of `row`, read straight into `T`; a value `T` does not
+/// `value` as JSON text.
+fn json_text(value: &impl Serialize) -> Result<String, ProjectionError> {
+    serde_json::to_string(value).map_err(|error| {
+        ProjectionError::Corrupt(format!("a run that does not serialize: {error}"))
+    })
+}
+
+/// A JSON column of `row`, read straight into `T`; a value `T` does not
 /// accept is a corrupt row.
 fn json_column<T: serde::de::DeserializeOwned>(
     row: &sqlx::postgres::PgRow,

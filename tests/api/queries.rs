@@ -627,3 +627,67 @@ async fn every_run_list_filter_and_its_order_are_served_by_an_index() {
         unserved.join("\n")
     );
 }
+
+#[tokio::test]
+async fn every_run_read_names_the_position_its_rows_are_at() {
+    let app = spawn_app().await;
+    let key = app.key(Some("acme"), &["append", "read"]).await;
+    let mut first = run_body("ada", 0, &[]);
+    first["project_id"] = json!("p1");
+    let first = app.post("/v1/runs", &key, first).await;
+    let projected = position(&first);
+    let run_id = first.body["run_id"].as_str().unwrap().to_owned();
+    let settled = app
+        .get(&format!("/v1/runs?min_position={projected}"), &key)
+        .await;
+    assert_eq!(settled.status, 200, "{:?}", settled.body);
+    let checkpoint = || async {
+        let pool = sqlx::PgPool::connect(&app.db.url).await.unwrap();
+        let position: i64 = sqlx::query_scalar(
+            "SELECT position FROM projection_checkpoints WHERE name = 'run_history'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        position as u64
+    };
+    // Wait for the whole log (the key's own events included) to be
+    // projected, then hold the projector so a later write stays unseen.
+    let head = app.event_count().await as u64;
+    while checkpoint().await < head {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let hold = app.hold_projector("run_history").await;
+    let mut unseen = run_body("ada", 0, &[]);
+    unseen["project_id"] = json!("p1");
+    let unseen = app.post("/v1/runs", &key, unseen).await;
+    assert_eq!(unseen.status, 201, "{:?}", unseen.body);
+    let at = checkpoint().await;
+    assert!(at < position(&unseen));
+    let header = |reply: &Reply| -> u64 {
+        reply.headers["x-projection-position"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    for path in [
+        format!("/v1/runs/{run_id}"),
+        "/v1/runs".to_owned(),
+        "/v1/runs?owner_id=nobody".to_owned(),
+        "/v1/projects/p1/runs/latest".to_owned(),
+    ] {
+        let reply = app.get(&path, &key).await;
+        assert_eq!(reply.status, 200, "{path}: {:?}", reply.body);
+        assert_eq!(header(&reply), at, "{path}");
+    }
+    let latest = app.get("/v1/projects/p1/runs/latest", &key).await;
+    assert_eq!(
+        latest.body["run_id"],
+        run_id.as_str(),
+        "the unseen run is not shown"
+    );
+    let list = app.get("/v1/runs", &key).await;
+    assert_eq!(list.body["runs"].as_array().unwrap().len(), 1);
+    drop(hold);
+}

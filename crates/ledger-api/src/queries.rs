@@ -63,10 +63,27 @@ async fn position(
     model: ReadModel,
     min_position: Option<u64>,
 ) -> Result<u64, ApiError> {
-    let reached = ledger_projections::checkpoint(&state.pool, model).await?;
-    let Some(wanted) = min_position.filter(|wanted| *wanted > reached) else {
-        return Ok(reached);
+    match wait_for_position(state, model, min_position).await? {
+        Some(reached) => Ok(reached),
+        None => Ok(ledger_projections::checkpoint(&state.pool, model).await?),
+    }
+}
+
+/// Waits until the read model has applied `min_position`, if one is given,
+/// and returns the checkpoint it read on the way (none when it had no need
+/// to read one).
+async fn wait_for_position(
+    state: &AppState,
+    model: ReadModel,
+    min_position: Option<u64>,
+) -> Result<Option<u64>, ApiError> {
+    let Some(wanted) = min_position else {
+        return Ok(None);
     };
+    let reached = ledger_projections::checkpoint(&state.pool, model).await?;
+    if wanted <= reached {
+        return Ok(Some(reached));
+    }
     // Every write answers after its commit, so a position a write answered
     // with is at or below the log's head on every instance: one beyond it
     // was never handed out, and waiting for it would only end in a 503.
@@ -79,7 +96,7 @@ async fn position(
     match ledger_projections::wait_for(&state.pool, model, wanted, state.min_position_timeout)
         .await?
     {
-        Some(reached) => Ok(reached),
+        Some(reached) => Ok(Some(reached)),
         None => Err(ApiError::ProjectionLagging {
             projection: model.name(),
             wanted,
@@ -160,10 +177,20 @@ pub struct RunPage {
     pub next_cursor: Option<String>,
 }
 
+/// A run row's columns, and the run history's checkpoint read in the same
+/// snapshot (`projection_position`): the position an answer names is the
+/// one its rows are at, with no second round trip to read it.
 pub(crate) const RUN_COLUMNS: &str =
     "r.run_id, r.state, r.version, r.created_at, r.updated_at, r.completed_at, r.timeline, \
      r.created_position, ARRAY(SELECT x.run_id FROM runs x WHERE x.rerun_of = r.run_id \
-     ORDER BY x.created_position) AS reruns";
+     ORDER BY x.created_position) AS reruns, \
+     (SELECT c.position FROM projection_checkpoints c WHERE c.name = 'run_history') \
+     AS projection_position";
+
+/// The run history's checkpoint as a row of `RUN_COLUMNS` read it.
+fn row_position(row: &PgRow) -> Result<u64, ApiError> {
+    Ok(row.try_get::<i64, _>("projection_position")? as u64)
+}
 
 pub(crate) fn run_detail(row: &PgRow) -> Result<RunDetail, ApiError> {
     // Read straight from the column's bytes into the types, with no
@@ -291,7 +318,7 @@ pub async fn list_runs(
     }
     let limit = limit(params.limit)?;
     let before = cursor(params.cursor.as_deref())?;
-    let position = position(&state, ReadModel::RunHistory, params.min_position).await?;
+    let reached = wait_for_position(&state, ReadModel::RunHistory, params.min_position).await?;
     let filter = RunListFilter {
         tenant_id: principal.tenant_id.as_deref(),
         project_id: params.project_id.as_deref(),
@@ -314,6 +341,11 @@ pub async fn list_runs(
     } else {
         None
     };
+    let position = match (rows.first(), reached) {
+        (Some(row), _) => row_position(row)?,
+        (None, Some(reached)) => reached,
+        (None, None) => ledger_projections::checkpoint(&state.pool, ReadModel::RunHistory).await?,
+    };
     let runs = rows.iter().map(run_detail).collect::<Result<Vec<_>, _>>()?;
     Ok(answer(position, &RunPage { runs, next_cursor }))
 }
@@ -332,9 +364,9 @@ pub async fn get_run(
     principal.require_read()?;
     let run_id = ApiError::parse_id(&run_id)?;
     let params = query(params)?;
-    let position = position(&state, ReadModel::RunHistory, params.min_position).await?;
-    let run = visible_run_detail(&state, &principal, run_id).await?;
-    Ok(answer(position, &run))
+    wait_for_position(&state, ReadModel::RunHistory, params.min_position).await?;
+    let row = visible_run_row(&state, &principal, run_id).await?;
+    Ok(answer(row_position(&row)?, &run_detail(&row)?))
 }
 
 /// A run from the run history, if the key's tenant may see it.
@@ -346,15 +378,23 @@ pub(crate) async fn visible_run_detail(
     principal: &Principal,
     run_id: Uuid,
 ) -> Result<RunDetail, ApiError> {
-    let row = sqlx::query(&format!(
+    run_detail(&visible_run_row(state, principal, run_id).await?)
+}
+
+/// The row of `visible_run_detail`, in `RUN_COLUMNS`.
+async fn visible_run_row(
+    state: &AppState,
+    principal: &Principal,
+    run_id: Uuid,
+) -> Result<PgRow, ApiError> {
+    sqlx::query(&format!(
         "SELECT {RUN_COLUMNS} FROM runs r WHERE r.run_id = $1 AND ($2::text IS NULL OR r.tenant_id = $2)"
     ))
     .bind(run_id)
     .bind(&principal.tenant_id)
     .fetch_optional(&state.pool)
     .await?
-    .ok_or_else(ApiError::run_not_found)?;
-    run_detail(&row)
+    .ok_or_else(ApiError::run_not_found)
 }
 
 /// The newest run of a project.
@@ -371,7 +411,7 @@ pub async fn latest_project_run(
     principal.require_read()?;
     validate_id("project_id", &project_id)?;
     let params = query(params)?;
-    let position = position(&state, ReadModel::RunHistory, params.min_position).await?;
+    wait_for_position(&state, ReadModel::RunHistory, params.min_position).await?;
     // The project's newest run: the first row of its list.
     let filter = RunListFilter {
         tenant_id: principal.tenant_id.as_deref(),
@@ -384,7 +424,7 @@ pub async fn latest_project_run(
         .fetch_optional(&state.pool)
         .await?
         .ok_or(ApiError::NoRun)?;
-    Ok(answer(position, &run_detail(&row)?))
+    Ok(answer(row_position(&row)?, &run_detail(&row)?))
 }
 
 /// A run in a lineage tree.
