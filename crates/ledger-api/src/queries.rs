@@ -201,7 +201,7 @@ pub(crate) fn run_detail(row: &PgRow) -> Result<RunDetail, ApiError> {
         .ok_or_else(|| ApiError::Internal("a run row without a run".into()))?;
     let JsonColumn(timeline): JsonColumn<Timeline> = row.try_get("timeline")?;
     let version: i64 = row.try_get("version")?;
-    let mut view = RunView::new(&run, Some(version as u64));
+    let mut view = RunView::of(run, Some(version as u64));
     for (stage, times) in view.stages.iter_mut().zip(timeline.stages) {
         stage.started_at = times.started_at;
         stage.completed_at = times.completed_at;

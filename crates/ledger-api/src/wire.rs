@@ -215,59 +215,74 @@ pub struct RunView {
 impl RunView {
     /// The view of `run` at stream `version`.
     pub fn new(run: &Run, version: Option<u64>) -> Self {
-        let created = &run.created;
+        Self::of(run.clone(), version)
+    }
+
+    /// The view of `run` at stream `version`, made of the run's own parts:
+    /// a page of runs read from the run history builds fifty of these,
+    /// and copying each string and document again was much of its time.
+    pub fn of(run: Run, version: Option<u64>) -> Self {
+        let current_stage = run.current_stage();
+        let (credits_charged, credits_refunded) = (run.charged.total(), run.refunded.total());
+        let created = run.created;
+        let (document_name, document_url) = created.document.map_or((None, None), |document| {
+            (Some(document.name), Some(document.url))
+        });
+        let (company_id, company_name) = created.company.map_or((None, None), |company| {
+            (Some(company.id), Some(company.name))
+        });
         RunView {
             run_id: created.run_id,
-            tenant_id: created.tenant_id.clone(),
-            owner_id: created.owner_id.clone(),
-            project_id: created.project_id.clone(),
+            tenant_id: created.tenant_id,
+            owner_id: created.owner_id,
+            project_id: created.project_id,
             status: run.status,
-            current_stage: run.current_stage(),
-            document_name: created.document.as_ref().map(|d| d.name.clone()),
-            document_url: created.document.as_ref().map(|d| d.url.clone()),
-            company_id: created.company.as_ref().map(|c| c.id.clone()),
-            company_name: created.company.as_ref().map(|c| c.name.clone()),
-            pipeline_version: created.pipeline_version.clone(),
-            input_version: created.input_version.clone(),
+            current_stage,
+            document_name,
+            document_url,
+            company_id,
+            company_name,
+            pipeline_version: created.pipeline_version,
+            input_version: created.input_version,
             rerun_of: run.rerun_of,
             retry_count: run.retry_count,
             max_retry_count: created.max_retry_count,
             credits_per_file: created.credits_per_file,
             stages: run
                 .stages
-                .iter()
+                .into_iter()
                 .enumerate()
                 .map(|(index, stage)| StageView {
                     number: index as u32 + 1,
-                    name: stage.name.clone(),
+                    name: stage.name,
                     status: stage.status,
-                    output: stage.output.clone(),
-                    error: stage.error.clone(),
+                    output: stage.output,
+                    error: stage.error,
                     started_at: None,
                     completed_at: None,
                 })
                 .collect(),
             files: run
                 .files
-                .iter()
+                .into_iter()
                 .enumerate()
                 .map(|(index, file)| FileView {
                     index: index as u32,
-                    name: file.name.clone(),
+                    name: file.name,
                     status: file.status,
                     retry_attempt: file.retry_attempt,
-                    error: file.error.clone(),
+                    error: file.error,
                 })
                 .collect(),
-            credits_charged: run.charged.total(),
-            credits_refunded: run.refunded.total(),
-            error: run.error.as_ref().map(|error| RunErrorView {
-                code: error.code.clone(),
-                message: error.message.clone(),
-                detail: error.detail.clone(),
+            credits_charged,
+            credits_refunded,
+            error: run.error.map(|error| RunErrorView {
+                code: error.code,
+                message: error.message,
+                detail: error.detail,
             }),
-            output: run.output.clone(),
-            metrics: run.metrics.clone(),
+            output: run.output,
+            metrics: run.metrics,
             version,
         }
     }

@@ -501,12 +501,19 @@ pub trait StreamEvent: Serialize + DeserializeOwned + Sized {
     /// A future or unknown schema version, or data that does not fit the type.
     fn decode(event_type: &str, schema_version: u32, data: Value) -> Result<Self, DecodeError> {
         let data = upcast(event_type, schema_version, data)?;
-        serde_json::from_value(json!({ "type": event_type, "data": data })).map_err(|source| {
-            DecodeError::Malformed {
+        // The tag first: an adjacently tagged enum that meets `data` before
+        // `type` (as a `json!` object, sorted by key, gives them) buffers the
+        // whole of `data` before it can pick the variant, then reads it again.
+        let tagged = [
+            (Value::from("type"), Value::from(event_type)),
+            (Value::from("data"), data),
+        ];
+        Self::deserialize(serde::de::value::MapDeserializer::new(tagged.into_iter())).map_err(
+            |source| DecodeError::Malformed {
                 event_type: event_type.to_owned(),
                 source,
-            }
-        })
+            },
+        )
     }
 }
 
