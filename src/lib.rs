@@ -322,20 +322,10 @@ impl Database {
     /// See `StartError`.
     pub async fn open(config: &DatabaseConfig) -> Result<Self, StartError> {
         let (url, embedded) = Self::server(config).await?;
-        // Every statement is written for its generic plan (each filter
-        // combination its own statement, no `$1 IS NULL OR` on an indexed
-        // column). Left to choose, PostgreSQL kept planning a page query
-        // afresh on every execution, because a generic plan cannot know its
-        // LIMIT and is costed for a tenth of the table: half its time on a
-        // list page went to the planner. `tests/api/queries.rs` checks the
-        // generic plans of the list.
-        let options = url
-            .parse::<sqlx::postgres::PgConnectOptions>()?
-            .options([("plan_cache_mode", "force_generic_plan")]);
         let pool = PgPoolOptions::new()
             .max_connections(config.max_connections)
             .acquire_timeout(Duration::from_millis(config.acquire_timeout_ms))
-            .connect_with(options)
+            .connect(&url)
             .await?;
         check_durability(&pool, config.allow_unsafe_durability).await?;
         MIGRATOR.run(&pool).await?;

@@ -542,9 +542,26 @@ async fn main() -> anyhow::Result<()> {
                 println!("{line}");
             }
         }
+        // Run history is held at its checkpoint while the runs are seeded,
+        // then let go: its rate through the backlog is what it can do, not
+        // the seeding's pace it would otherwise follow.
+        let mut hold = raw.begin().await?;
+        sqlx::query("SELECT 1 FROM projection_checkpoints WHERE name = 'run_history' FOR UPDATE")
+            .execute(&mut *hold)
+            .await?;
         let seeding = Instant::now();
         let runs = scale::seed_runs(&store, args.runs).await;
         let seeded = seeding.elapsed();
+        let checkpoint = || async {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT position FROM projection_checkpoints WHERE name = 'run_history'",
+            )
+            .fetch_one(&raw)
+            .await
+        };
+        hold.commit().await?;
+        let backlog_from = checkpoint().await?;
+        let backlog = ledger_store::EventStore::head_position(&store).await? - backlog_from as u64;
         let projected = scale::wait_projected(&store, &raw).await;
         println!(
             "| run-ledger: seeding {} runs straight into the store, 1,000 a transaction | {:.0} | | |",
@@ -552,9 +569,8 @@ async fn main() -> anyhow::Result<()> {
             runs.len() as f64 / seeded.as_secs_f64()
         );
         println!(
-            "| run-ledger: live projection of them (after seeding ended: {:.1} s) | {:.0} | | |",
-            projected.as_secs_f64(),
-            runs.len() as f64 / (seeded + projected).as_secs_f64()
+            "| run-ledger: live projection of a backlog of {backlog} events (run history held while they were seeded) | {:.0} | | |",
+            backlog as f64 / projected.as_secs_f64()
         );
         for line in scale::rebuild_beside_keyset(&store, &raw).await {
             println!("{line}");
