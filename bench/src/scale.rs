@@ -265,6 +265,9 @@ pub(crate) async fn get_ok(client: reqwest::Client, url: String, key: String) ->
         .await
         .expect("request");
     assert_eq!(response.status(), 200);
+    // Read to its end, as a client does: a connection whose answer was
+    // dropped unread is closed, not reused.
+    response.bytes().await.expect("a body");
     1
 }
 
