@@ -552,15 +552,12 @@ async fn main() -> anyhow::Result<()> {
         let seeding = Instant::now();
         let runs = scale::seed_runs(&store, args.runs).await;
         let seeded = seeding.elapsed();
-        let checkpoint = || async {
-            sqlx::query_scalar::<_, i64>(
-                "SELECT position FROM projection_checkpoints WHERE name = 'run_history'",
-            )
-            .fetch_one(&raw)
-            .await
-        };
         hold.commit().await?;
-        let backlog_from = checkpoint().await?;
+        let backlog_from: i64 = sqlx::query_scalar(
+            "SELECT position FROM projection_checkpoints WHERE name = 'run_history'",
+        )
+        .fetch_one(&raw)
+        .await?;
         let backlog = ledger_store::EventStore::head_position(&store).await? - backlog_from as u64;
         let projected = scale::wait_projected(&store, &raw).await;
         println!(
