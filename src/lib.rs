@@ -29,6 +29,11 @@ use tokio::net::TcpListener;
 /// The database the embedded server creates for the service.
 const EMBEDDED_DATABASE: &str = "run_ledger";
 
+/// How often the service checks that the events table has its next
+/// partition. A partition spans millions of positions and the next one is
+/// made a whole partition ahead, so a minute is far more often than needed.
+const PARTITION_MAINTENANCE_EVERY: Duration = Duration::from_secs(60);
+
 /// A secret that never prints.
 #[derive(Clone)]
 pub struct Secret(String);
@@ -602,6 +607,11 @@ impl Application {
         tasks.spawn(ledger_api::idempotency::sweep_records(
             database.pool.clone(),
             idempotency_retention,
+            projectors_stopping.clone(),
+        ));
+        tasks.spawn(ledger_store::partitions::keep_event_partitions_ahead(
+            database.pool.clone(),
+            PARTITION_MAINTENANCE_EVERY,
             projectors_stopping.clone(),
         ));
         if let Some((checkpointer, interval)) = checkpointer {

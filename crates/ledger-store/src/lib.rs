@@ -12,6 +12,7 @@ pub mod hash;
 pub mod json;
 pub mod merkle;
 pub mod note;
+pub mod partitions;
 mod postgres;
 pub mod tlog;
 

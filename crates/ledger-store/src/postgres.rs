@@ -331,8 +331,9 @@ impl EventStore for PgEventStore {
 
     async fn find_events(&self, event_ids: &[Uuid]) -> Result<Vec<AppendedEvent>, ReadError> {
         let rows = sqlx::query(
-            "SELECT event_id, stream_id, stream_version, global_position FROM events
-             WHERE event_id = ANY($1) ORDER BY global_position",
+            "SELECT e.event_id, e.stream_id, e.stream_version, e.global_position
+             FROM event_ids i JOIN events e ON e.global_position = i.global_position
+             WHERE i.event_id = ANY($1) ORDER BY e.global_position",
         )
         .bind(event_ids)
         .fetch_all(&self.pool)
@@ -652,6 +653,8 @@ impl KnownHeads {
 
 /// The SQLSTATE of `ledger_log_head_moved()` (migration 0007).
 const LOG_HEAD_MOVED: &str = "RL001";
+/// The SQLSTATE of `ledger_stream_head_moved()` (migration 0018).
+const STREAM_HEAD_MOVED: &str = "RL002";
 /// unique_violation: an event id, stream version, position or claim the
 /// batch assumed free is taken.
 const UNIQUE_VIOLATION: &str = "23505";
@@ -733,7 +736,7 @@ fn is_out_of_date(error: &sqlx::Error) -> bool {
     error
         .as_database_error()
         .and_then(|error| error.code())
-        .is_some_and(|code| code == UNIQUE_VIOLATION || code == LOG_HEAD_MOVED)
+        .is_some_and(|code| [UNIQUE_VIOLATION, LOG_HEAD_MOVED, STREAM_HEAD_MOVED].contains(&&*code))
 }
 
 /// Decides each request in turn against `view`, adding the rows of those
@@ -803,8 +806,10 @@ async fn load_view(
          SELECT 'stream', stream_id, NULL, NULL, version, NULL, head_hash
          FROM streams WHERE stream_id = ANY($1)
          UNION ALL
-         SELECT 'event', event_id::text, stream_id, NULL, stream_version, global_position, NULL
-         FROM events WHERE event_id = ANY($2)
+         SELECT 'event', i.event_id::text, e.stream_id, NULL, e.stream_version,
+                e.global_position, NULL
+         FROM event_ids i JOIN events e ON e.global_position = i.global_position
+         WHERE i.event_id = ANY($2)
          UNION ALL
          SELECT 'claim', c.scope, c.claim_key, c.stream_id, NULL, NULL, NULL
          FROM unique_claims c
@@ -996,31 +1001,40 @@ fn earlier_append(
     }
 }
 
-/// Writes the batch in one statement: events, stream heads, claims, the
-/// log's head, and the notification (delivered at commit, so listeners wake
-/// to events they can read). The statement fails whole, with
+/// Writes the batch in one statement: events, their ids, stream heads,
+/// claims, the log's head, and the notification (delivered at commit, so
+/// listeners wake to events they can read). The statement fails whole, with
 /// `LOG_HEAD_MOVED`, unless the log's head is still the one the batch
-/// follows.
+/// follows, and with `STREAM_HEAD_MOVED` unless every stream it writes is
+/// at the version before the batch's first event of it (absent for a new
+/// one). That second check is what keeps versions unique across the log:
+/// the unique index on `(stream_id, stream_version)` is per partition.
 async fn insert_rows(connection: &mut PgConnection, view: &BatchView) -> Result<(), sqlx::Error> {
     let rows = &view.rows;
     let mut stream_ids = Vec::new();
     let mut versions = Vec::new();
     let mut hashes = Vec::new();
     let mut positions = Vec::new();
+    let mut versions_before = Vec::new();
     for stream_id in &view.touched_streams {
         let (version, hash) = &view.heads[stream_id];
-        let position = rows
+        let (mut first_version, mut position) = (i64::MAX, 0);
+        for ((id, row_version), row_position) in rows
             .stream_id
             .iter()
+            .zip(&rows.stream_version)
             .zip(&rows.global_position)
-            .filter(|(id, _)| *id == stream_id)
-            .map(|(_, position)| *position)
-            .max()
-            .unwrap_or_default();
+        {
+            if id == stream_id {
+                first_version = first_version.min(*row_version);
+                position = position.max(*row_position);
+            }
+        }
         stream_ids.push(stream_id.as_str());
         versions.push(to_i64(*version));
         hashes.push(hash.as_slice());
         positions.push(position);
+        versions_before.push((first_version > 0).then(|| first_version - 1));
     }
     let (mut scopes, mut keys, mut streams, mut at) = (vec![], vec![], vec![], vec![]);
     for (scope, key, stream_id, position) in &view.new_claims {
@@ -1037,6 +1051,9 @@ async fn insert_rows(connection: &mut PgConnection, view: &BatchView) -> Result<
              SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[],
                                   $6::int[], $7::jsonb[], $8::jsonb[], $9::text[],
                                   $10::timestamptz[], $11::bytea[], $12::bytea[], $24::smallint[])
+         ), new_event_ids AS (
+             INSERT INTO event_ids (event_id, global_position)
+             SELECT * FROM UNNEST($2::uuid[], $1::bigint[])
          ), new_heads AS (
              INSERT INTO streams (stream_id, version, head_hash, head_position, updated_at)
              SELECT id, version, hash, position, now()
@@ -1052,8 +1069,13 @@ async fn insert_rows(connection: &mut PgConnection, view: &BatchView) -> Result<
              UPDATE event_log_head SET position = $21 WHERE singleton AND position = $23
              RETURNING position
          )
-         SELECT CASE WHEN EXISTS (SELECT 1 FROM new_head) THEN pg_notify($22, $21::text)
-                     ELSE ledger_log_head_moved() END",
+         SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM new_head) THEN ledger_log_head_moved()
+                     WHEN EXISTS (SELECT 1 FROM UNNEST($13::text[], $25::bigint[])
+                                                 AS before(id, version)
+                                  LEFT JOIN streams s ON s.stream_id = before.id
+                                  WHERE s.version IS DISTINCT FROM before.version)
+                          THEN ledger_stream_head_moved()
+                     ELSE pg_notify($22, $21::text) END",
     )
     .bind(&rows.global_position)
     .bind(&rows.event_id)
@@ -1079,6 +1101,7 @@ async fn insert_rows(connection: &mut PgConnection, view: &BatchView) -> Result<
     .bind(NOTIFY_CHANNEL)
     .bind(to_i64(view.head_before))
     .bind(&rows.hash_version)
+    .bind(&versions_before)
     .execute(connection)
     .await?;
     Ok(())

@@ -11,6 +11,10 @@ use serde_json::json;
 use sqlx::postgres::PgPoolOptions;
 use uuid::Uuid;
 
+mod support {
+    pub mod direct_write;
+}
+
 async fn pool() -> sqlx::PgPool {
     let db = fresh_database().await;
     let pool = PgPoolOptions::new()
@@ -321,39 +325,16 @@ async fn events_hashed_with_v1_keep_verifying_beside_v2() {
     let metadata = json!({"tenant_id": "acme"});
     let recorded_at = chrono::DateTime::from_timestamp(1_700_000_000, 123_456_000).unwrap();
     let event_id = Uuid::new_v4();
-    let v1_hash = hash::event_hash(&hash::HashInput {
-        version: hash::HashVersion::V1,
-        stream_id: "old",
-        stream_version: 0,
-        global_position: 1,
-        event_id,
-        event_type: "test.happened",
-        schema_version: 1,
-        data: &data,
-        metadata: &metadata,
-        recorded_at,
-        prev_hash: &hash::GENESIS_HASH,
-    })
-    .unwrap();
     // As a build before v2 wrote it (the migration gives old rows version 1).
-    sqlx::query(
-        "WITH e AS (INSERT INTO events (global_position, event_id, stream_id, stream_version,
-                     event_type, schema_version, data, metadata, tenant_id, recorded_at,
-                     prev_hash, hash, hash_version)
-                   VALUES (1, $1, 'old', 0, 'test.happened', 1, $2, $3, 'acme', $4, $5, $6, 1)),
-              s AS (INSERT INTO streams (stream_id, version, head_hash, head_position, updated_at)
-                    VALUES ('old', 0, $6, 1, now()))
-         UPDATE event_log_head SET position = 1",
+    let v1_hash = support::direct_write::write_first_event(
+        store.pool(),
+        hash::HashVersion::V1,
+        event_id,
+        &data,
+        &metadata,
+        recorded_at,
     )
-    .bind(event_id)
-    .bind(&data)
-    .bind(&metadata)
-    .bind(recorded_at)
-    .bind(hash::GENESIS_HASH.as_slice())
-    .bind(v1_hash.as_slice())
-    .execute(store.pool())
-    .await
-    .unwrap();
+    .await;
     store
         .append(AppendRequest::single(
             "old",
