@@ -68,6 +68,11 @@ pub struct DatabaseConfig {
     /// Directory of the embedded PostgreSQL's data (used without DATABASE_URL).
     #[arg(long, env = "RUN_LEDGER_DATA_DIR", default_value = "./.run-ledger")]
     pub data_dir: PathBuf,
+    /// The embedded PostgreSQL's shared_buffers in MiB (used without
+    /// DATABASE_URL). Default: a quarter of the machine's memory, from 128
+    /// MiB to 8 GiB.
+    #[arg(long, env = "RUN_LEDGER_EMBEDDED_SHARED_BUFFERS_MB")]
+    pub embedded_shared_buffers_mb: Option<u64>,
     /// Most connections the service opens.
     #[arg(long, env = "RUN_LEDGER_DB_MAX_CONNECTIONS", default_value_t = 32)]
     pub max_connections: u32,
@@ -372,7 +377,10 @@ impl Database {
         Ok(match &config.database_url {
             Some(url) => (url.expose().to_owned(), None),
             None => {
-                let options = EmbeddedOptions::new(&config.data_dir);
+                let mut options = EmbeddedOptions::new(&config.data_dir);
+                if let Some(mib) = config.embedded_shared_buffers_mb {
+                    options.shared_buffers_mib = Some(mib);
+                }
                 let server = EmbeddedPostgres::start(&options, EMBEDDED_DATABASE).await?;
                 (server.url(EMBEDDED_DATABASE), Some(server))
             }

@@ -94,6 +94,10 @@ enum Command {
         /// Only events after this global position.
         #[arg(long, default_value_t = 0)]
         after: u64,
+        /// Only events up to this global position (a range of the log, such
+        /// as a partition to archive: docs/scaling.md).
+        #[arg(long)]
+        until: Option<u64>,
         /// Write here instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
@@ -389,9 +393,13 @@ async fn main() -> anyhow::Result<()> {
         Command::Export {
             streams,
             after,
+            until,
             output,
             database,
         } => {
+            if until.is_some_and(|until| until <= after) {
+                anyhow::bail!("--until must be after --after: the range would be empty");
+            }
             let database = Database::open_read_only(&database)
                 .await
                 .context("opening the database")?;
@@ -407,6 +415,7 @@ async fn main() -> anyhow::Result<()> {
                         &database.pool,
                         streams,
                         after,
+                        until,
                         &mut out,
                     )
                     .await;
@@ -417,8 +426,15 @@ async fn main() -> anyhow::Result<()> {
                 }
                 None => {
                     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-                    ledger_store::bundle::export(&store, &database.pool, streams, after, &mut out)
-                        .await
+                    ledger_store::bundle::export(
+                        &store,
+                        &database.pool,
+                        streams,
+                        after,
+                        until,
+                        &mut out,
+                    )
+                    .await
                 }
             };
             drop(store);

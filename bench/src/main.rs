@@ -388,6 +388,9 @@ async fn main() -> anyhow::Result<()> {
     let version: String = sqlx::query_scalar("SHOW server_version")
         .fetch_one(&raw)
         .await?;
+    let shared_buffers: String = sqlx::query_scalar("SHOW shared_buffers")
+        .fetch_one(&raw)
+        .await?;
     raw_table(&raw).await?;
 
     let admin = "bench-admin";
@@ -417,6 +420,7 @@ async fn main() -> anyhow::Result<()> {
         database: DatabaseConfig {
             database_url: Some(server.url("bench").parse::<Secret>()?),
             data_dir: dir.clone(),
+            embedded_shared_buffers_mb: None,
             max_connections: 32,
             acquire_timeout_ms: 5_000,
             allow_unsafe_durability: false,
@@ -447,7 +451,7 @@ async fn main() -> anyhow::Result<()> {
     let load = CreateRunLoad::connect(app_address, &key, most_clients).await?;
     warm_up(&raw, &load, &args).await?;
 
-    println!("PostgreSQL {version}, fsync={fsync}, synchronous_commit={commit}; {} s per figure; {} cores",
+    println!("PostgreSQL {version}, fsync={fsync}, synchronous_commit={commit}, shared_buffers={shared_buffers}; {} s per figure; {} cores",
         args.seconds, std::thread::available_parallelism().map_or(0, |n| n.get()));
     println!();
     // wrk drives the shipped binary in a process of its own, so that its
@@ -538,7 +542,7 @@ async fn main() -> anyhow::Result<()> {
             seconds: args.seconds,
         };
         if args.tree_events > 0 {
-            for line in growth::figures(&store, &growth_load).await {
+            for line in growth::figures(&store, &raw, &growth_load).await {
                 println!("{line}");
             }
         }
@@ -604,7 +608,7 @@ async fn main() -> anyhow::Result<()> {
             {
                 println!("{line}");
             }
-            for line in growth::figures(&store, &growth_load).await {
+            for line in growth::figures(&store, &raw, &growth_load).await {
                 println!("{line}");
             }
         }

@@ -51,6 +51,7 @@ pub fn config_for(db: &TestDatabase) -> ServeConfig {
         database: DatabaseConfig {
             database_url: Some(db.url.parse::<Secret>().unwrap()),
             data_dir: PathBuf::from("unused"),
+            embedded_shared_buffers_mb: None,
             max_connections: 10,
             acquire_timeout_ms: 5_000,
             allow_unsafe_durability: true,

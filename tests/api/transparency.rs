@@ -503,6 +503,51 @@ async fn a_witness_cosigns_what_extends_its_history_and_refuses_a_history_rewrit
     let unwitnessed = offline(vec![stranger.verifier().to_string()]).await;
     assert!(!unwitnessed.status.success(), "a witness that did not sign");
 
+    // A range of the log, as a partition is archived (docs/scaling.md):
+    // every event in it with its proof, checked offline like any bundle.
+    let range = ledger.dir.join("range.ndjson");
+    let until = size.to_string();
+    let exported = cli(
+        app,
+        &[
+            "export",
+            "--after",
+            "1",
+            "--until",
+            &until,
+            "--output",
+            &path_arg(&range),
+        ],
+    );
+    assert!(exported.status.success(), "{}", output_text(&exported));
+    let range_text = std::fs::read_to_string(&range).unwrap();
+    assert_eq!(
+        range_text
+            .lines()
+            .filter(|l| l.contains("\"kind\":\"inclusion\""))
+            .count() as u64,
+        size - 1
+    );
+    let checked = run(
+        vec![
+            "verify".into(),
+            "--bundle".into(),
+            path_arg(&range),
+            "--key".into(),
+            log_key.clone(),
+        ],
+        "",
+    )
+    .await;
+    assert!(checked.status.success(), "{}", output_text(&checked));
+    let empty = cli(app, &["export", "--after", "5", "--until", "5"]);
+    assert!(!empty.status.success());
+    assert!(
+        output_text(&empty).contains("--until must be after --after"),
+        "{}",
+        output_text(&empty)
+    );
+
     let consistency = |old: &Path, new: &Path| {
         run(
             vec![

@@ -32,6 +32,15 @@ async fn starts_serves_stops_and_restarts_on_the_same_data() {
         .await
         .unwrap();
     assert_eq!(fsync, "on");
+    let shared_buffers_mib: i64 = sqlx::query_scalar(
+        "SELECT setting::bigint * 8 / 1024 FROM pg_settings WHERE name = 'shared_buffers'",
+    )
+    .fetch_one(&mut connection)
+    .await
+    .unwrap();
+    let sized = ledger_embedded_pg::default_shared_buffers_mib().expect("a Linux machine's memory");
+    assert!((128..=8 * 1024).contains(&sized), "{sized}");
+    assert_eq!(shared_buffers_mib as u64, sized);
     connection.close().await.unwrap();
     let pid =
         ledger_embedded_pg::postmaster_pid(&dir.join("pgdata")).expect("a running postmaster");

@@ -5,8 +5,9 @@
 //!
 //! Lines, each a JSON object tagged by `kind`:
 //! - `header` first: format, when, `after` (the position the export starts
-//!   after), `streams` (the streams exported, or null for all) and the log's
-//!   head;
+//!   after), `until` (the last position it covers, when it stops before the
+//!   head: a range, such as a partition to archive), `streams` (the streams
+//!   exported, or null for all) and the log's head;
 //! - `checkpoint`, when the log has signed one: `note`, the C2SP checkpoint
 //!   note with every signature;
 //! - `event`s in global position order: the envelope as stored, with
@@ -43,6 +44,10 @@ pub struct BundleHeader {
     pub exported_at: DateTime<Utc>,
     /// Events after this global position are exported.
     pub after: u64,
+    /// When set, events after it are not: the bundle is of a range of the
+    /// log. Absent from bundles of everything after `after`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<u64>,
     /// The streams exported; `None`: every stream.
     pub streams: Option<Vec<String>>,
     /// The log's head when the export was made; nothing after it is included.
@@ -53,7 +58,13 @@ impl BundleHeader {
     /// Whether the bundle holds every event from position 1: its events are
     /// the tree's leaves, so it carries no proofs and the root is recomputed.
     pub fn is_whole_log(&self) -> bool {
-        self.streams.is_none() && self.after == 0
+        self.streams.is_none() && self.after == 0 && self.until.is_none()
+    }
+
+    /// The last position the bundle covers.
+    pub fn last_position(&self) -> u64 {
+        self.until
+            .map_or(self.head_position, |until| until.min(self.head_position))
     }
 }
 
@@ -125,9 +136,10 @@ fn write_line(out: &mut impl Write, line: &BundleLine) -> std::io::Result<()> {
     out.write_all(b"\n")
 }
 
-/// Writes a bundle of the events after `after` (of `streams` only, when
-/// given), with the latest signed checkpoint and, unless every event is
-/// exported, each covered event's inclusion proof.
+/// Writes a bundle of the events after `after` and up to `until` (the
+/// head when `None`), of `streams` only when given, with the latest signed
+/// checkpoint and, unless every event is exported, each covered event's
+/// inclusion proof.
 ///
 /// # Errors
 /// Reading the database or writing `out` failed.
@@ -136,6 +148,7 @@ pub async fn export<S: EventStore>(
     pool: &PgPool,
     streams: Option<Vec<String>>,
     after: u64,
+    until: Option<u64>,
     out: &mut impl Write,
 ) -> Result<ExportSummary, ExportError> {
     // The checkpoint first: the head read after it is at least its size.
@@ -151,10 +164,12 @@ pub async fn export<S: EventStore>(
         format: BUNDLE_FORMAT.to_owned(),
         exported_at: Utc::now(),
         after,
+        until,
         streams: streams.clone(),
         head_position,
     };
     let complete = header.is_whole_log();
+    let last = header.last_position();
     write_line(out, &BundleLine::Header(header))?;
     if let Some(checkpoint) = &checkpoint {
         write_line(
@@ -188,9 +203,9 @@ pub async fn export<S: EventStore>(
     match &streams {
         None => {
             let mut position = after;
-            while position < head_position {
+            while position < last {
                 let mut page = store.read_all(position, PAGE, None).await?;
-                page.retain(|event| event.global_position <= head_position);
+                page.retain(|event| event.global_position <= last);
                 let Some(last) = page.last() else { break };
                 position = last.global_position;
                 write_events(page, out).await?;
@@ -205,7 +220,7 @@ pub async fn export<S: EventStore>(
                         .await?
                         .into_iter()
                         .filter(|event| {
-                            event.global_position > after && event.global_position <= head_position
+                            event.global_position > after && event.global_position <= last
                         }),
                 );
             }
@@ -429,6 +444,13 @@ pub fn verify_bundle(
     };
     if let Some(waiting) = awaiting {
         missing_proof(waiting, &mut report.problems);
+    }
+    if header.streams.is_none() && header.until.is_some() && last_position < header.last_position()
+    {
+        report.problems.push(format!(
+            "the bundle ends at position {last_position}; its header says it covers up to {}",
+            header.last_position()
+        ));
     }
     if let Some(tree) = &tree {
         if header.is_whole_log() && leaves.size() < tree.tree_size {
