@@ -69,8 +69,7 @@ pub struct DatabaseConfig {
     #[arg(long, env = "RUN_LEDGER_DATA_DIR", default_value = "./.run-ledger")]
     pub data_dir: PathBuf,
     /// The embedded PostgreSQL's shared_buffers in MiB (used without
-    /// DATABASE_URL). Default: a quarter of the machine's memory, from 128
-    /// MiB to 8 GiB.
+    /// DATABASE_URL). Default: PostgreSQL's own (128 MiB).
     #[arg(long, env = "RUN_LEDGER_EMBEDDED_SHARED_BUFFERS_MB")]
     pub embedded_shared_buffers_mb: Option<u64>,
     /// Most connections the service opens.

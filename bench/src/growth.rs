@@ -39,10 +39,14 @@ pub async fn figures(
     load: &GrowthLoad<'_>,
 ) -> Vec<String> {
     let settling = std::time::Instant::now();
-    sqlx::raw_sql("VACUUM (ANALYZE); CHECKPOINT")
-        .execute(raw)
-        .await
-        .expect("vacuum and checkpoint");
+    // Apart: statements sent together run as one transaction, and VACUUM
+    // cannot run inside one.
+    for statement in ["VACUUM (ANALYZE)", "CHECKPOINT"] {
+        sqlx::raw_sql(statement)
+            .execute(raw)
+            .await
+            .unwrap_or_else(|error| panic!("{statement}: {error}"));
+    }
     let settled = settling.elapsed();
     let head = store.head_position().await.expect("a head");
     let appends = load.appends.run(load.append_clients, load.seconds).await;

@@ -53,6 +53,10 @@ struct Args {
     /// first before the seeding, again (0: skip).
     #[arg(long, default_value_t = 0)]
     tree_events: u64,
+    /// PostgreSQL's shared_buffers in MiB (default: PostgreSQL's, as the
+    /// embedded server runs).
+    #[arg(long)]
+    shared_buffers_mb: Option<u64>,
     /// Seconds of unmeasured load before the figures (then `VACUUM ANALYZE`).
     #[arg(long, default_value_t = 5)]
     warm_up_seconds: u64,
@@ -307,6 +311,92 @@ fn memory_mib(status: &str, field: &str) -> f64 {
         .map_or(0.0, |kib| kib / 1024.0)
 }
 
+/// The batch figure's request: a run, then 100 stage updates of it in one
+/// request.
+#[derive(Clone)]
+struct BatchLoad {
+    client: reqwest::Client,
+    base: String,
+    key: String,
+    stages: Arc<Vec<String>>,
+    events: Arc<Vec<serde_json::Value>>,
+}
+
+impl BatchLoad {
+    fn new(client: &reqwest::Client, base: &str, key: &str) -> Self {
+        BatchLoad {
+            client: client.clone(),
+            base: base.to_owned(),
+            key: key.to_owned(),
+            stages: Arc::new((0..100).map(|i| format!("s{i}")).collect()),
+            events: Arc::new(
+                (1..=100)
+                    .map(|stage| json!({"type": "run.stage_updated", "data": {"stage": stage, "status": "processing"}}))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// `clients` sending batches for `seconds`.
+    async fn measure(&self, clients: usize, seconds: u64) -> Figures {
+        let load = self.clone();
+        measure(clients, seconds, move |_| {
+            let load = load.clone();
+            async move { load.send().await }
+        })
+        .await
+    }
+
+    /// Sends one batch and returns the events it appended.
+    async fn send(&self) -> u64 {
+        let run = post_json(
+            &self.client,
+            format!("{}/v1/runs", self.base),
+            &self.key,
+            json!({"owner_id": "bench", "stages": *self.stages}),
+        )
+        .await;
+        let run_id = run["run_id"].as_str().expect("run id");
+        let reply = post_json(
+            &self.client,
+            format!("{}/v1/runs/{run_id}/events", self.base),
+            &self.key,
+            json!({"events": *self.events}),
+        )
+        .await;
+        1 + reply["appended"].as_array().map_or(0, Vec::len) as u64
+    }
+}
+
+/// Holds run history at its checkpoint while `seed` appends, then lets it
+/// go and waits for the read models: returns what `seed` returned, how long
+/// it took, the backlog it left, in events, and how long that took to
+/// apply. Its rate through a backlog is
+/// what the projector can do, not the pace of the appends it would
+/// otherwise follow.
+async fn held_backlog<T>(
+    raw: &PgPool,
+    store: &ledger_store::PgEventStore,
+    seed: impl std::future::Future<Output = T>,
+) -> anyhow::Result<(T, Duration, u64, Duration)> {
+    let mut hold = raw.begin().await?;
+    sqlx::query("SELECT 1 FROM projection_checkpoints WHERE name = 'run_history' FOR UPDATE")
+        .execute(&mut *hold)
+        .await?;
+    let seeding = Instant::now();
+    let seeded = seed.await;
+    let seeding = seeding.elapsed();
+    hold.commit().await?;
+    let backlog_from: i64 = sqlx::query_scalar(
+        "SELECT position FROM projection_checkpoints WHERE name = 'run_history'",
+    )
+    .fetch_one(raw)
+    .await?;
+    let backlog = ledger_store::EventStore::head_position(store).await? - backlog_from as u64;
+    let projected = scale::wait_projected(store, raw).await;
+    Ok((seeded, seeding, backlog, projected))
+}
+
 /// Batched appends beside multi-row INSERTs.
 async fn batches(
     raw: &PgPool,
@@ -328,34 +418,9 @@ async fn batches(
         "{}",
         baselines::pgbench_inserts(raw_url, args.batch_clients, args.seconds, 100).await
     );
-    let stages: Vec<String> = (0..100).map(|i| format!("s{i}")).collect();
-    let events: Vec<serde_json::Value> = (1..=100)
-        .map(|stage| json!({"type": "run.stage_updated", "data": {"stage": stage, "status": "processing"}}))
-        .collect();
-    let (client_http, base_url, key_batch) = (client.clone(), base.to_owned(), key.to_owned());
-    let figures = measure(args.batch_clients, args.seconds, move |_| {
-        let (client, base, key) = (client_http.clone(), base_url.clone(), key_batch.clone());
-        let (stages, events) = (stages.clone(), events.clone());
-        async move {
-            let run = post_json(
-                &client,
-                format!("{base}/v1/runs"),
-                &key,
-                json!({"owner_id": "bench", "stages": stages}),
-            )
-            .await;
-            let run_id = run["run_id"].as_str().expect("run id");
-            let reply = post_json(
-                &client,
-                format!("{base}/v1/runs/{run_id}/events"),
-                &key,
-                json!({"events": events}),
-            )
-            .await;
-            1 + reply["appended"].as_array().map_or(0, Vec::len) as u64
-        }
-    })
-    .await;
+    let figures = BatchLoad::new(client, base, key)
+        .measure(args.batch_clients, args.seconds)
+        .await;
     println!(
         "{}",
         figures.line(&format!(
@@ -372,6 +437,7 @@ async fn main() -> anyhow::Result<()> {
     let options = Options {
         durability: Durability::Production,
         max_connections: 300,
+        shared_buffers_mib: args.shared_buffers_mb,
         ..Options::new(&dir)
     };
     let server = EmbeddedPostgres::start(&options, "bench")
@@ -546,24 +612,21 @@ async fn main() -> anyhow::Result<()> {
                 println!("{line}");
             }
         }
-        // Run history is held at its checkpoint while the runs are seeded,
-        // then let go: its rate through the backlog is what it can do, not
-        // the seeding's pace it would otherwise follow.
-        let mut hold = raw.begin().await?;
-        sqlx::query("SELECT 1 FROM projection_checkpoints WHERE name = 'run_history' FOR UPDATE")
-            .execute(&mut *hold)
-            .await?;
-        let seeding = Instant::now();
-        let runs = scale::seed_runs(&store, args.runs).await;
-        let seeded = seeding.elapsed();
-        hold.commit().await?;
-        let backlog_from: i64 = sqlx::query_scalar(
-            "SELECT position FROM projection_checkpoints WHERE name = 'run_history'",
-        )
-        .fetch_one(&raw)
-        .await?;
-        let backlog = ledger_store::EventStore::head_position(&store).await? - backlog_from as u64;
-        let projected = scale::wait_projected(&store, &raw).await;
+        // Before the runs are seeded, so that they stay the newest runs and
+        // the list figures read the same pages as before this figure.
+        if args.batch_clients > 0 {
+            let load = BatchLoad::new(&client, &base, &key);
+            let (_, _, backlog, projected) =
+                held_backlog(&raw, &store, load.measure(args.batch_clients, args.seconds)).await?;
+            println!(
+                "| run-ledger: live projection of a backlog of {backlog} events of the batch figure's shape (a run and 100 stage updates a request, {} clients for {} s, run history held) | {:.0} | | |",
+                args.batch_clients,
+                args.seconds,
+                backlog as f64 / projected.as_secs_f64()
+            );
+        }
+        let (runs, seeded, backlog, projected) =
+            held_backlog(&raw, &store, scale::seed_runs(&store, args.runs)).await?;
         println!(
             "| run-ledger: seeding {} runs straight into the store, 1,000 a transaction | {:.0} | | |",
             runs.len(),

@@ -113,35 +113,16 @@ pub struct Options {
 }
 
 impl Options {
-    /// Production durability, 200 connections, and shared buffers sized
-    /// for the machine (`default_shared_buffers_mib`).
+    /// Production durability, 200 connections, PostgreSQL's shared buffers.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Options {
             data_dir: data_dir.into(),
             durability: Durability::Production,
             max_connections: 200,
             port: None,
-            shared_buffers_mib: default_shared_buffers_mib(),
+            shared_buffers_mib: None,
         }
     }
-}
-
-/// A quarter of the machine's memory, from 128 MiB to 8 GiB: PostgreSQL's
-/// own advice for a dedicated server. Its default of 128 MiB holds the
-/// indexes of a few million events; past that every append and feed read
-/// that misses it copies pages in from the kernel's cache
-/// (docs/scaling.md). `None` where the memory cannot be read.
-pub fn default_shared_buffers_mib() -> Option<u64> {
-    let meminfo = fs::read_to_string("/proc/meminfo").ok()?;
-    let total_kib: u64 = meminfo
-        .lines()
-        .find_map(|line| line.strip_prefix("MemTotal:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some((total_kib / 1024 / 4).clamp(128, 8 * 1024))
 }
 
 /// A running private PostgreSQL server. Stopped by `stop` or on drop.

@@ -85,8 +85,6 @@ async fn start_embedded() -> EmbeddedPostgres {
     let options = Options {
         durability: Durability::Throwaway,
         max_connections: 400,
-        // Test databases are small; PostgreSQL's default is plenty.
-        shared_buffers_mib: None,
         ..Options::new(&dir)
     };
     EmbeddedPostgres::start(&options, "postgres")
