@@ -226,3 +226,53 @@ async fn an_expired_idempotency_record_still_applies_a_retried_rerun_once() {
     assert_eq!(again.body["version"], first.body["version"]);
     assert_eq!(app.log_state().await, before, "nothing appended again");
 }
+
+/// Ids the ledger makes itself for a command without an `Idempotency-Key`
+/// (a run's id, its events' ids) are UUIDv7, in the order they were made,
+/// so that the indexes keyed by them (`runs`, `streams`, `event_ids`) grow
+/// at their end. With a key they are derived from it (UUIDv5), so that a
+/// repeat makes the same ones.
+#[tokio::test]
+async fn ids_made_without_an_idempotency_key_are_time_ordered_and_with_one_derived() {
+    let app = spawn_app().await;
+    let key = app.append_key("acme").await;
+    let run_id = |reply: &serde_json::Value| {
+        uuid::Uuid::parse_str(reply["run_id"].as_str().unwrap()).unwrap()
+    };
+    let first = run_id(&app.create_run(&key, run_body("ada", 0, &[])).await);
+    let second = run_id(&app.create_run(&key, run_body("ada", 0, &[])).await);
+    assert_eq!((first.get_version_num(), second.get_version_num()), (7, 7));
+    assert!(first < second, "{first} then {second}");
+    let keyed = post_with_key(&app, "/v1/runs", &key, "k-7", run_body("ada", 0, &[])).await;
+    assert_eq!(keyed.status, 201, "{:?}", keyed.body);
+    let keyed = run_id(&keyed.body);
+    assert_eq!(keyed.get_version_num(), 5);
+
+    let pool = sqlx::PgPool::connect(&app.db.url).await.unwrap();
+    let event_ids = |run: uuid::Uuid| {
+        sqlx::query_scalar::<_, uuid::Uuid>(
+            "SELECT event_id FROM events WHERE stream_id = $1 ORDER BY stream_version",
+        )
+        .bind(format!("run-{run}"))
+        .fetch_all(&pool)
+    };
+    let unkeyed_events: Vec<uuid::Uuid> = [event_ids(first).await, event_ids(second).await]
+        .into_iter()
+        .flat_map(Result::unwrap)
+        .collect();
+    assert!(!unkeyed_events.is_empty());
+    assert!(
+        unkeyed_events.iter().all(|id| id.get_version_num() == 7),
+        "{unkeyed_events:?}"
+    );
+    assert!(
+        unkeyed_events.windows(2).all(|pair| pair[0] < pair[1]),
+        "{unkeyed_events:?}"
+    );
+    let keyed_events = event_ids(keyed).await.unwrap();
+    assert!(
+        keyed_events.iter().all(|id| id.get_version_num() == 5),
+        "{keyed_events:?}"
+    );
+    pool.close().await;
+}

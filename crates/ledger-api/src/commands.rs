@@ -61,9 +61,11 @@ fn context(principal: &Principal, invocation: &Invocation) -> CommandContext {
 }
 
 /// The id of something a command creates: derived from the command id when
-/// there is one, so a repeated command creates the same thing.
+/// there is one, so a repeated command creates the same thing, else
+/// time-ordered (UUIDv7), so that the indexes keyed by it (a run's row, its
+/// stream head) grow at their end (docs/decisions.md).
 fn new_id(command_id: Option<Uuid>, what: &str) -> Uuid {
-    command_id.map_or_else(Uuid::new_v4, |id| Uuid::new_v5(&id, what.as_bytes()))
+    command_id.map_or_else(Uuid::now_v7, |id| Uuid::new_v5(&id, what.as_bytes()))
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Value {

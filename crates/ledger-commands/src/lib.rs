@@ -844,7 +844,8 @@ impl<S: EventStore> Ledger<S> {
     ) -> Result<FactsOutcome, CommandError> {
         let stream_id = run_stream_id(run_id);
         // Each fact's first event id: the reporter's, else derived from the
-        // command id (so a repeated request writes nothing again), else new.
+        // command id (so a repeated request writes nothing again), else new
+        // and time-ordered.
         let first_ids: Vec<Uuid> = facts
             .iter()
             .enumerate()
@@ -853,7 +854,7 @@ impl<S: EventStore> Ledger<S> {
                     Some(command_id) => {
                         Uuid::new_v5(&command_id, format!("fact:{index}").as_bytes())
                     }
-                    None => Uuid::new_v4(),
+                    None => Uuid::now_v7(),
                 })
             })
             .collect();
@@ -1113,11 +1114,12 @@ fn caused_by(events: &mut [NewEvent], cause_of: impl Fn(usize) -> Uuid) {
 }
 
 /// The id of a command's `index`-th event: derived from the command id when
-/// there is one (so re-executing the command appends nothing), else random.
+/// there is one (so re-executing the command appends nothing), else
+/// time-ordered (UUIDv7), so that `event_ids`' key grows at its end.
 pub fn event_id(command_id: Option<Uuid>, index: usize) -> Uuid {
     match command_id {
         Some(command) => Uuid::new_v5(&command, format!("event:{index}").as_bytes()),
-        None => Uuid::new_v4(),
+        None => Uuid::now_v7(),
     }
 }
 
