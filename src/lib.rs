@@ -376,10 +376,10 @@ impl Database {
         Ok(match &config.database_url {
             Some(url) => (url.expose().to_owned(), None),
             None => {
-                let mut options = EmbeddedOptions::new(&config.data_dir);
-                if let Some(mib) = config.embedded_shared_buffers_mb {
-                    options.shared_buffers_mib = Some(mib);
-                }
+                let options = EmbeddedOptions {
+                    shared_buffers_mib: config.embedded_shared_buffers_mb,
+                    ..EmbeddedOptions::new(&config.data_dir)
+                };
                 let server = EmbeddedPostgres::start(&options, EMBEDDED_DATABASE).await?;
                 (server.url(EMBEDDED_DATABASE), Some(server))
             }

@@ -371,9 +371,8 @@ impl BatchLoad {
 /// Holds run history at its checkpoint while `seed` appends, then lets it
 /// go and waits for the read models: returns what `seed` returned, how long
 /// it took, the backlog it left, in events, and how long that took to
-/// apply. Its rate through a backlog is
-/// what the projector can do, not the pace of the appends it would
-/// otherwise follow.
+/// apply. Its rate through a backlog is what the projector can do, not the
+/// pace of the appends it would otherwise follow.
 async fn held_backlog<T>(
     raw: &PgPool,
     store: &ledger_store::PgEventStore,

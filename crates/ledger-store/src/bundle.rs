@@ -169,7 +169,7 @@ pub async fn export<S: EventStore>(
         head_position,
     };
     let complete = header.is_whole_log();
-    let last = header.last_position();
+    let covered_to = header.last_position();
     write_line(out, &BundleLine::Header(header))?;
     if let Some(checkpoint) = &checkpoint {
         write_line(
@@ -203,9 +203,9 @@ pub async fn export<S: EventStore>(
     match &streams {
         None => {
             let mut position = after;
-            while position < last {
+            while position < covered_to {
                 let mut page = store.read_all(position, PAGE, None).await?;
-                page.retain(|event| event.global_position <= last);
+                page.retain(|event| event.global_position <= covered_to);
                 let Some(last) = page.last() else { break };
                 position = last.global_position;
                 write_events(page, out).await?;
@@ -220,7 +220,7 @@ pub async fn export<S: EventStore>(
                         .await?
                         .into_iter()
                         .filter(|event| {
-                            event.global_position > after && event.global_position <= last
+                            event.global_position > after && event.global_position <= covered_to
                         }),
                 );
             }
