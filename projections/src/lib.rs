@@ -10,6 +10,7 @@
 //! with the error shown in its checkpoint row; it is never skipped.
 
 mod check;
+mod copy;
 pub mod credits;
 mod rebuild;
 pub mod run_history;

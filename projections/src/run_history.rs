@@ -98,6 +98,8 @@ struct RunRow {
     timeline: Timeline,
     version: i64,
     last_position: i64,
+    /// Whether the run had a row before this batch.
+    stored: bool,
 }
 
 /// Applies a batch of events (those of run streams; others are ignored).
@@ -156,6 +158,7 @@ pub async fn apply(
                 timeline,
                 version: row.try_get("version")?,
                 last_position: row.try_get("last_position")?,
+                stored: true,
             },
         );
     }
@@ -178,6 +181,7 @@ pub async fn apply(
             timeline: Timeline::default(),
             version: 0,
             last_position: position,
+            stored: false,
         });
         let before = Statuses::of(row.state.run.as_ref());
         let was_terminal = before
@@ -240,30 +244,180 @@ fn snake(value: impl serde::Serialize) -> String {
     }
 }
 
-/// Writes the batch's runs in one statement whatever the batch holds, so a
-/// projector's speed does not hang on round trips.
+/// The columns both writes fill, in the order their values are given.
+const WRITTEN_COLUMNS: &str = "run_id, tenant_id, owner_id, project_id, status, current_stage,
+    document_name, document_url, company_id, company_name, pipeline_version, input_version,
+    rerun_of, retry_count, max_retry_count, file_count, files_completed, files_failed,
+    credits_charged, credits_refunded, error, created_at, updated_at, completed_at,
+    version, created_position, last_position, state, timeline";
+
+/// How many columns `WRITTEN_COLUMNS` names: a COPY row's field count.
+const WRITTEN_COLUMN_COUNT: i16 = 29;
+
+/// A run row's values, in `WRITTEN_COLUMNS` order.
+struct Columns<'r> {
+    run_id: Uuid,
+    tenant_id: &'r str,
+    owner_id: &'r str,
+    project_id: Option<&'r str>,
+    status: String,
+    current_stage: i32,
+    document_name: Option<&'r str>,
+    document_url: Option<&'r str>,
+    company_id: Option<&'r str>,
+    company_name: Option<&'r str>,
+    pipeline_version: Option<&'r str>,
+    input_version: Option<&'r str>,
+    rerun_of: Option<Uuid>,
+    retry_count: i32,
+    max_retry_count: i32,
+    file_count: i32,
+    files_completed: i32,
+    files_failed: i32,
+    credits_charged: i64,
+    credits_refunded: i64,
+    /// JSON text.
+    error: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    completed_at: Option<DateTime<Utc>>,
+    version: i64,
+    created_position: i64,
+    last_position: i64,
+    /// JSON text, which the `json` columns keep as it is (migration 0017).
+    state: String,
+    timeline: String,
+}
+
+impl<'r> Columns<'r> {
+    fn of(run: &'r Run, row: &'r RunRow) -> Result<Self, ProjectionError> {
+        let created = &run.created;
+        let count = |statuses: &[FileStatus]| {
+            run.files
+                .iter()
+                .filter(|file| statuses.contains(&file.status))
+                .count() as i32
+        };
+        Ok(Columns {
+            run_id: created.run_id,
+            tenant_id: &created.tenant_id,
+            owner_id: &created.owner_id,
+            project_id: created.project_id.as_deref(),
+            status: snake(run.status),
+            current_stage: run.current_stage() as i32,
+            document_name: created.document.as_ref().map(|d| d.name.as_str()),
+            document_url: created.document.as_ref().map(|d| d.url.as_str()),
+            company_id: created.company.as_ref().map(|c| c.id.as_str()),
+            company_name: created.company.as_ref().map(|c| c.name.as_str()),
+            pipeline_version: created.pipeline_version.as_deref(),
+            input_version: created.input_version.as_deref(),
+            rerun_of: run.rerun_of,
+            retry_count: run.retry_count as i32,
+            max_retry_count: created.max_retry_count as i32,
+            file_count: run.files.len() as i32,
+            files_completed: count(&[FileStatus::Completed]),
+            files_failed: count(&[FileStatus::Failed, FileStatus::Error]),
+            credits_charged: run.charged.total(),
+            credits_refunded: run.refunded.total(),
+            error: run
+                .error
+                .as_ref()
+                .map(|e| {
+                    json_text(&serde_json::json!({
+                        "code": e.code, "message": e.message, "detail": e.detail
+                    }))
+                })
+                .transpose()?,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            completed_at: row.completed_at,
+            version: row.version,
+            created_position: row.created_position,
+            last_position: row.last_position,
+            state: json_text(&row.state)?,
+            timeline: json_text(&row.timeline)?,
+        })
+    }
+}
+
+/// Writes the batch's runs: those it opened with one binary COPY, those
+/// that had a row with one multi-row upsert, so a projector's speed does
+/// not hang on round trips.
 async fn write_runs(
     conn: &mut PgConnection,
     runs: &[(&Run, &RunRow)],
 ) -> Result<(), ProjectionError> {
+    let (stored, opened): (Vec<_>, Vec<_>) = runs.iter().partition(|(_, row)| row.stored);
+    copy_runs(conn, &opened).await?;
+    let stored = stored
+        .iter()
+        .map(|(run, row)| Columns::of(run, row))
+        .collect::<Result<Vec<_>, _>>()?;
+    update_runs(conn, &stored).await
+}
+
+/// Inserts runs that have no row. The projector holds its lock and read
+/// every row the batch's events could touch, so a row that is there after
+/// all means the log was applied twice: the unique key fails the batch,
+/// and the projection stops at it rather than fold a run over again.
+async fn copy_runs(
+    conn: &mut PgConnection,
+    runs: &[&(&Run, &RunRow)],
+) -> Result<(), ProjectionError> {
     if runs.is_empty() {
         return Ok(());
     }
-    let run_ids: Vec<Uuid> = runs.iter().map(|(run, _)| run.created.run_id).collect();
-    let created =
-        |f: fn(&Run) -> Option<String>| runs.iter().map(|(run, _)| f(run)).collect::<Vec<_>>();
-    let count = |run: &Run, statuses: &[FileStatus]| {
-        run.files
-            .iter()
-            .filter(|file| statuses.contains(&file.status))
-            .count() as i32
-    };
-    sqlx::query(
-        "INSERT INTO runs (run_id, tenant_id, owner_id, project_id, status, current_stage,
-            document_name, document_url, company_id, company_name, pipeline_version, input_version,
-            rerun_of, retry_count, max_retry_count, file_count, files_completed, files_failed,
-            credits_charged, credits_refunded, error, created_at, updated_at, completed_at,
-            version, created_position, last_position, state, timeline)
+    let mut copy =
+        crate::copy::BinaryCopy::start(conn, &format!("runs ({WRITTEN_COLUMNS})")).await?;
+    for (run, row) in runs {
+        let c = Columns::of(run, row)?;
+        copy.row(WRITTEN_COLUMN_COUNT)
+            .uuid(Some(c.run_id))
+            .text(Some(c.tenant_id))
+            .text(Some(c.owner_id))
+            .text(c.project_id)
+            .text(Some(&c.status))
+            .int4(c.current_stage)
+            .text(c.document_name)
+            .text(c.document_url)
+            .text(c.company_id)
+            .text(c.company_name)
+            .text(c.pipeline_version)
+            .text(c.input_version)
+            .uuid(c.rerun_of)
+            .int4(c.retry_count)
+            .int4(c.max_retry_count)
+            .int4(c.file_count)
+            .int4(c.files_completed)
+            .int4(c.files_failed)
+            .int8(c.credits_charged)
+            .int8(c.credits_refunded)
+            .jsonb(c.error.as_deref())
+            .timestamptz(Some(c.created_at))
+            .timestamptz(Some(c.updated_at))
+            .timestamptz(c.completed_at)
+            .int8(c.version)
+            .int8(c.created_position)
+            .int8(c.last_position)
+            .json(&c.state)
+            .json(&c.timeline);
+        copy.flush_if_full().await?;
+    }
+    copy.finish().await?;
+    Ok(())
+}
+
+/// Rewrites runs that have a row, in one statement.
+async fn update_runs(conn: &mut PgConnection, runs: &[Columns<'_>]) -> Result<(), ProjectionError> {
+    if runs.is_empty() {
+        return Ok(());
+    }
+    fn each<T>(runs: &[Columns<'_>], value: impl Fn(&Columns<'_>) -> T) -> Vec<T> {
+        runs.iter().map(value).collect()
+    }
+    let owned = |value: Option<&str>| value.map(str::to_owned);
+    sqlx::query(&format!(
+        "INSERT INTO runs ({WRITTEN_COLUMNS})
          SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[],
             $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
             $13::uuid[], $14::int[], $15::int[], $16::int[], $17::int[], $18::int[],
@@ -277,53 +431,39 @@ async fn write_runs(
             credits_refunded = EXCLUDED.credits_refunded, error = EXCLUDED.error,
             updated_at = EXCLUDED.updated_at, completed_at = EXCLUDED.completed_at,
             version = EXCLUDED.version, last_position = EXCLUDED.last_position, state = EXCLUDED.state,
-            timeline = EXCLUDED.timeline",
-    )
-    .bind(&run_ids)
-    .bind(created(|run| Some(run.created.tenant_id.clone())))
-    .bind(created(|run| Some(run.created.owner_id.clone())))
-    .bind(created(|run| run.created.project_id.clone()))
-    .bind(runs.iter().map(|(run, _)| snake(run.status)).collect::<Vec<_>>())
-    .bind(runs.iter().map(|(run, _)| run.current_stage() as i32).collect::<Vec<_>>())
-    .bind(created(|run| run.created.document.as_ref().map(|d| d.name.clone())))
-    .bind(created(|run| run.created.document.as_ref().map(|d| d.url.clone())))
-    .bind(created(|run| run.created.company.as_ref().map(|c| c.id.clone())))
-    .bind(created(|run| run.created.company.as_ref().map(|c| c.name.clone())))
-    .bind(created(|run| run.created.pipeline_version.clone()))
-    .bind(created(|run| run.created.input_version.clone()))
-    .bind(runs.iter().map(|(run, _)| run.rerun_of).collect::<Vec<_>>())
-    .bind(runs.iter().map(|(run, _)| run.retry_count as i32).collect::<Vec<_>>())
-    .bind(runs.iter().map(|(run, _)| run.created.max_retry_count as i32).collect::<Vec<_>>())
-    .bind(runs.iter().map(|(run, _)| run.files.len() as i32).collect::<Vec<_>>())
-    .bind(runs.iter().map(|(run, _)| count(run, &[FileStatus::Completed])).collect::<Vec<_>>())
-    .bind(
-        runs.iter()
-            .map(|(run, _)| count(run, &[FileStatus::Failed, FileStatus::Error]))
-            .collect::<Vec<_>>(),
-    )
-    .bind(runs.iter().map(|(run, _)| run.charged.total()).collect::<Vec<_>>())
-    .bind(runs.iter().map(|(run, _)| run.refunded.total()).collect::<Vec<_>>())
-    .bind(
-        runs.iter()
-            .map(|(run, _)| {
-                run.error.as_ref().map(|e| {
-                    serde_json::json!({ "code": e.code, "message": e.message, "detail": e.detail })
-                })
-            })
-            .collect::<Vec<_>>(),
-    )
-    .bind(runs.iter().map(|(_, row)| row.created_at).collect::<Vec<_>>())
-    .bind(runs.iter().map(|(_, row)| row.updated_at).collect::<Vec<_>>())
-    .bind(runs.iter().map(|(_, row)| row.completed_at).collect::<Vec<_>>())
-    .bind(runs.iter().map(|(_, row)| row.version).collect::<Vec<_>>())
-    .bind(runs.iter().map(|(_, row)| row.created_position).collect::<Vec<_>>())
-    .bind(runs.iter().map(|(_, row)| row.last_position).collect::<Vec<_>>())
-    // As text, which the `json` columns keep as it is (migration 0017).
-    .bind(runs.iter().map(|(_, row)| json_text(&row.state)).collect::<Result<Vec<_>, _>>()?)
-    .bind(runs.iter().map(|(_, row)| json_text(&row.timeline)).collect::<Result<Vec<_>, _>>()?)
+            timeline = EXCLUDED.timeline"
+    ))
+    .bind(each(runs, |c| c.run_id))
+    .bind(each(runs, |c| c.tenant_id.to_owned()))
+    .bind(each(runs, |c| c.owner_id.to_owned()))
+    .bind(each(runs, |c| owned(c.project_id)))
+    .bind(each(runs, |c| c.status.clone()))
+    .bind(each(runs, |c| c.current_stage))
+    .bind(each(runs, |c| owned(c.document_name)))
+    .bind(each(runs, |c| owned(c.document_url)))
+    .bind(each(runs, |c| owned(c.company_id)))
+    .bind(each(runs, |c| owned(c.company_name)))
+    .bind(each(runs, |c| owned(c.pipeline_version)))
+    .bind(each(runs, |c| owned(c.input_version)))
+    .bind(each(runs, |c| c.rerun_of))
+    .bind(each(runs, |c| c.retry_count))
+    .bind(each(runs, |c| c.max_retry_count))
+    .bind(each(runs, |c| c.file_count))
+    .bind(each(runs, |c| c.files_completed))
+    .bind(each(runs, |c| c.files_failed))
+    .bind(each(runs, |c| c.credits_charged))
+    .bind(each(runs, |c| c.credits_refunded))
+    .bind(each(runs, |c| c.error.clone()))
+    .bind(each(runs, |c| c.created_at))
+    .bind(each(runs, |c| c.updated_at))
+    .bind(each(runs, |c| c.completed_at))
+    .bind(each(runs, |c| c.version))
+    .bind(each(runs, |c| c.created_position))
+    .bind(each(runs, |c| c.last_position))
+    .bind(each(runs, |c| c.state.clone()))
+    .bind(each(runs, |c| c.timeline.clone()))
     .execute(&mut *conn)
     .await?;
-
     Ok(())
 }
 
@@ -390,6 +530,12 @@ mod tests {
             }))
             .unwrap(),
         ))
+    }
+
+    #[test]
+    fn a_copied_row_has_a_field_for_each_written_column() {
+        let columns = WRITTEN_COLUMNS.split(',').count();
+        assert_eq!(columns, WRITTEN_COLUMN_COUNT as usize);
     }
 
     #[test]
