@@ -114,3 +114,37 @@ async fn metrics_count_requests_by_route_and_show_append_latency_and_projection_
         assert!(text.contains(expected), "{expected} missing from:\n{text}");
     }
 }
+
+/// The pool pings a connection only once it has been idle a while (not
+/// before every query), so that a connection the server dropped while idle
+/// (a restart, a failover, an operator's `pg_terminate_backend`) is still
+/// replaced before a query meets it.
+#[tokio::test]
+async fn a_connection_dropped_while_idle_is_replaced_before_a_query_uses_it() {
+    let db = ledger_embedded_pg::testing::fresh_database().await;
+    let config = config_for(&db).database;
+    // Opening warms the pool up: every connection is made, then idle.
+    let database = run_ledger::Database::open(&config).await.unwrap();
+    let admin = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let dropped: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()) AS terminated",
+    )
+    .fetch_one(&admin)
+    .await
+    .unwrap();
+    assert_eq!(dropped, i64::from(config.max_connections));
+    tokio::time::sleep(run_ledger::POOL_PING_AFTER_IDLE + std::time::Duration::from_millis(300))
+        .await;
+    let queries = (0..config.max_connections).map(|_| async {
+        sqlx::query_scalar::<_, i32>("SELECT 1")
+            .fetch_one(&database.pool)
+            .await
+    });
+    for answer in futures::future::join_all(queries).await {
+        assert_eq!(
+            answer.expect("a query after the idle connections were dropped"),
+            1
+        );
+    }
+}
