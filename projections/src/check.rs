@@ -74,7 +74,7 @@ pub async fn compare_with_log(
         {
             let mut state = RunState::default();
             for event in &events {
-                let decoded: RunEvent = crate::decode(event)?;
+                let decoded: RunEvent = crate::decode_recorded(event)?;
                 state = run::evolve(state, &decoded);
             }
             let expected = serde_json::to_value(&state).expect("states serialize");
@@ -97,7 +97,7 @@ pub async fn compare_with_log(
         } else if let Some(tenant) = stream_id.strip_prefix("account-") {
             let mut state = AccountState::default();
             for event in &events {
-                let decoded: AccountEvent = crate::decode(event)?;
+                let decoded: AccountEvent = crate::decode_recorded(event)?;
                 state = account::evolve(state, &decoded);
             }
             let row = sqlx::query("SELECT monthly, purchased, consumed, refunded, granted FROM credit_balances WHERE tenant_id = $1")

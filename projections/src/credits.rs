@@ -3,7 +3,7 @@
 
 use ledger_domain::events::{AccountEvent, Bucket, BucketSplit};
 use ledger_domain::ACCOUNT_STREAM_PREFIX;
-use ledger_store::RecordedEvent;
+use ledger_store::FeedEvent;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -13,11 +13,8 @@ use crate::ProjectionError;
 ///
 /// # Errors
 /// An event that cannot be decoded, or a database failure.
-pub async fn apply(
-    conn: &mut PgConnection,
-    events: &[RecordedEvent],
-) -> Result<(), ProjectionError> {
-    let mut entries: Vec<(&str, &RecordedEvent, LedgerEntry)> = Vec::new();
+pub async fn apply(conn: &mut PgConnection, events: &[FeedEvent]) -> Result<(), ProjectionError> {
+    let mut entries: Vec<(&str, &FeedEvent, LedgerEntry)> = Vec::new();
     for recorded in events {
         let Some(tenant_id) = recorded.stream_id.strip_prefix(ACCOUNT_STREAM_PREFIX) else {
             continue;

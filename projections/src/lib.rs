@@ -21,7 +21,7 @@ pub use rebuild::{rebuild, Rebuild, RebuildError, RebuildReport};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use ledger_store::{AppendNotifications, PgEventStore, RecordedEvent};
+use ledger_store::{AppendNotifications, FeedEvent, PgEventStore, RecordedEvent};
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool, Row};
 use tokio::sync::watch;
@@ -56,23 +56,34 @@ impl From<ledger_store::ReadError> for ProjectionError {
     }
 }
 
-/// Decodes a recorded event of a read model's streams; an event this build
-/// cannot read is `Undecodable` at its position.
+/// Decodes an event of a read model's feed; an event this build cannot
+/// read is `Undecodable` at its position.
 ///
 /// # Errors
 /// `Undecodable`.
 pub(crate) fn decode<E: ledger_domain::events::StreamEvent>(
-    recorded: &RecordedEvent,
+    event: &FeedEvent,
 ) -> Result<E, ProjectionError> {
-    E::decode(
-        &recorded.event_type,
-        recorded.schema_version,
-        recorded.data.clone(),
-    )
-    .map_err(|error| ProjectionError::Undecodable {
-        position: recorded.global_position,
+    E::decode_json(&event.event_type, event.schema_version, &event.data)
+        .map_err(|error| undecodable(event.global_position, error))
+}
+
+/// `decode` for an event read whole (a stream read).
+///
+/// # Errors
+/// `Undecodable`.
+pub(crate) fn decode_recorded<E: ledger_domain::events::StreamEvent>(
+    event: &RecordedEvent,
+) -> Result<E, ProjectionError> {
+    E::decode(&event.event_type, event.schema_version, event.data.clone())
+        .map_err(|error| undecodable(event.global_position, error))
+}
+
+fn undecodable(position: u64, error: ledger_domain::events::DecodeError) -> ProjectionError {
+    ProjectionError::Undecodable {
+        position,
         reason: error.to_string(),
-    })
+    }
 }
 
 /// The read models.
@@ -126,7 +137,7 @@ impl ReadModel {
     pub async fn apply(
         self,
         conn: &mut PgConnection,
-        events: &[RecordedEvent],
+        events: &[FeedEvent],
     ) -> Result<(), ProjectionError> {
         match self {
             ReadModel::RunHistory => run_history::apply(conn, events).await,
@@ -204,30 +215,7 @@ pub async fn step(
     if until <= from {
         return Ok(0);
     }
-    let prefix = model.stream_prefix();
-    let events = match store
-        .read_all_with_prefix(prefix, from, until, batch_size)
-        .await
-    {
-        Ok(events) => events,
-        // A row that cannot be read stops the read model there too; it
-        // was within this batch, so the events before it are fewer.
-        Err(ledger_store::ReadError::Undecodable {
-            position, reason, ..
-        }) => {
-            let readable = store
-                .read_all_with_prefix(prefix, from, position - 1, batch_size)
-                .await?;
-            return stop_at(pool, model, from, readable, position, reason).await;
-        }
-        Err(error) => return Err(error.into()),
-    };
-    // A full batch may stop short of `until`; any other holds every event
-    // of the model's streams up to it.
-    let to = match events.last() {
-        Some(last) if events.len() >= batch_size as usize => last.global_position,
-        _ => until,
-    };
+    let (events, to) = read_batch(store, model, from, until, batch_size).await?;
     match commit_batch(pool, model, from, to, &events).await {
         Err(ProjectionError::Undecodable { position, reason }) => {
             stop_at(pool, model, from, events, position, reason).await
@@ -242,16 +230,38 @@ async fn stop_at(
     pool: &PgPool,
     model: ReadModel,
     from: u64,
-    events: Vec<RecordedEvent>,
+    events: Vec<FeedEvent>,
     position: u64,
     reason: String,
 ) -> Result<u64, ProjectionError> {
-    let readable: Vec<RecordedEvent> = events
+    let readable: Vec<FeedEvent> = events
         .into_iter()
         .take_while(|event| event.global_position < position)
         .collect();
     commit_batch(pool, model, from, position - 1, &readable).await?;
     Err(ProjectionError::Undecodable { position, reason })
+}
+
+/// The read model's events after `from` up to `until` (a committed head),
+/// at most `limit`, and the position they take the read model to: the last
+/// event's when the batch is full (the rest of the range may hold more),
+/// else `until` (the batch holds every event of the model's streams up to
+/// it).
+pub(crate) async fn read_batch(
+    store: &PgEventStore,
+    model: ReadModel,
+    from: u64,
+    until: u64,
+    limit: u32,
+) -> Result<(Vec<FeedEvent>, u64), ledger_store::ReadError> {
+    let events = store
+        .read_all_with_prefix(model.stream_prefix(), from, until, limit)
+        .await?;
+    let to = match events.last() {
+        Some(last) if events.len() >= limit as usize => last.global_position,
+        _ => until,
+    };
+    Ok((events, to))
 }
 
 /// How many batch sizes of log positions one step reads through at most,
@@ -268,7 +278,7 @@ async fn commit_batch(
     model: ReadModel,
     from: u64,
     to: u64,
-    events: &[RecordedEvent],
+    events: &[FeedEvent],
 ) -> Result<u64, ProjectionError> {
     if to <= from {
         return Ok(0);

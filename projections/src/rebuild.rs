@@ -14,7 +14,7 @@
 
 use std::time::Instant;
 
-use ledger_store::{EventStore, PgEventStore, RecordedEvent};
+use ledger_store::{EventStore, FeedEvent, PgEventStore};
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 
@@ -28,7 +28,8 @@ const REBUILD_BATCH: u32 = 5_000;
 pub struct RebuildReport {
     /// The read model.
     pub name: String,
-    /// Events replayed.
+    /// The read model's events replayed (those of its streams: the log's
+    /// others are passed over in the database).
     pub events: u64,
     /// The checkpoint the rebuilt tables took over at.
     pub position: u64,
@@ -82,7 +83,7 @@ async fn apply_shadow(
     conn: &mut PgConnection,
     model: ReadModel,
     schema: &str,
-    events: &[RecordedEvent],
+    events: &[FeedEvent],
 ) -> Result<(), ProjectionError> {
     sqlx::query(&format!("SET LOCAL search_path TO {schema}, public"))
         .execute(&mut *conn)
@@ -168,9 +169,10 @@ impl Rebuild {
 }
 
 /// Replays the log into the shadow tables in batches, one transaction each,
-/// from `position` until a read finds less than a batch (the log moves on
-/// meanwhile). Each batch is read while the one before it is applied, so
-/// the database reads the log on one core while the other folds and writes.
+/// from `position` up to the log's head as it is now, until a read finds
+/// less than a batch (the log moves on meanwhile: the caller replays the
+/// rest). Each batch is read while the one before it is applied, so the
+/// database reads the log on one core while the other folds and writes.
 /// Returns the events replayed.
 async fn catch_up(
     pool: &PgPool,
@@ -181,19 +183,17 @@ async fn catch_up(
     stopping: &tokio::sync::watch::Receiver<bool>,
 ) -> Result<u64, RebuildError> {
     let mut replayed = 0u64;
-    let mut events = store.read_all(*position, REBUILD_BATCH, None).await?;
+    let head = store.head_position().await?;
+    let (mut events, mut reached) =
+        crate::read_batch(store, model, *position, head, REBUILD_BATCH).await?;
     loop {
         if *stopping.borrow() {
             return Err(RebuildError::Stopped(model.name()));
         }
-        let Some(last) = events.last() else {
-            return Ok(replayed);
-        };
         if events.len() < REBUILD_BATCH as usize {
             // The rest is near the head: the caller replays it.
             return Ok(replayed);
         }
-        let reached = last.global_position;
         let apply = async {
             // A rebuild lost in a crash starts over, so its batches need
             // not wait for their WAL flush.
@@ -204,11 +204,14 @@ async fn catch_up(
             tx.commit().await?;
             Ok::<_, RebuildError>(())
         };
-        let (applied, next) = tokio::join!(apply, store.read_all(reached, REBUILD_BATCH, None));
+        let (applied, next) = tokio::join!(
+            apply,
+            crate::read_batch(store, model, reached, head, REBUILD_BATCH)
+        );
         applied?;
         *position = reached;
         replayed += events.len() as u64;
-        events = next?;
+        (events, reached) = next?;
         sqlx::query("UPDATE projection_checkpoints SET rebuild_position = $2, rebuild_heartbeat_at = now() WHERE name = $1")
             .bind(model.name())
             .bind(*position as i64)
@@ -315,12 +318,13 @@ async fn rebuild_locked(
         .bind(name)
         .execute(&mut *tx)
         .await?;
-    loop {
-        let events = store.read_all(position, REBUILD_BATCH, None).await?;
-        let Some(last) = events.last() else { break };
-        position = last.global_position;
+    let head = store.head_position().await?;
+    while position < head {
+        let (events, reached) =
+            crate::read_batch(store, model, position, head, REBUILD_BATCH).await?;
         apply_shadow(&mut tx, model, &schema, &events).await?;
         replayed += events.len() as u64;
+        position = reached;
     }
     let mut swap = vec![format!("CREATE SCHEMA {retired}")];
     for table in model.tables() {

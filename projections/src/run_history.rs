@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use ledger_domain::events::{FileStatus, RunEvent, StageStatus};
 use ledger_domain::run::{self, Run, RunState, RunStatus};
 use ledger_domain::RUN_STREAM_PREFIX;
-use ledger_store::RecordedEvent;
+use ledger_store::FeedEvent;
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use sqlx::{PgConnection, Row};
@@ -106,10 +106,7 @@ struct RunRow {
 ///
 /// # Errors
 /// An event that cannot be decoded, or a database failure.
-pub async fn apply(
-    conn: &mut PgConnection,
-    events: &[RecordedEvent],
-) -> Result<(), ProjectionError> {
+pub async fn apply(conn: &mut PgConnection, events: &[FeedEvent]) -> Result<(), ProjectionError> {
     // The batch's runs in the order their first events came, and those of
     // them to look up: a run whose first event in the batch opens its
     // stream (version 0) has no row yet, so most of a burst of new runs,
@@ -229,7 +226,7 @@ pub async fn apply(
     Ok(())
 }
 
-fn run_id_of(event: &RecordedEvent) -> Option<Uuid> {
+fn run_id_of(event: &FeedEvent) -> Option<Uuid> {
     event
         .stream_id
         .strip_prefix(RUN_STREAM_PREFIX)?

@@ -607,3 +607,53 @@ async fn a_run_a_batch_opens_reads_back_every_column_it_was_folded_to() {
     let state: RunState = serde_json::from_value(row.get("state")).unwrap();
     assert_eq!(state, loaded.state);
 }
+
+/// A rebuild reads only its read model's streams and passes over the
+/// others, and takes over at the log's head even when the log ends in
+/// events of other streams.
+#[tokio::test]
+async fn a_rebuild_passes_over_other_streams_and_takes_over_at_the_head() {
+    let (pool, store, ledger) = setup().await;
+    mixed_workload(&ledger).await;
+    // The log ends in account events, which run history passes over.
+    for _ in 0..3 {
+        ledger
+            .account_command(
+                &Caller::system(),
+                "acme",
+                AccountCommand::Grant {
+                    bucket: Bucket::Purchased,
+                    amount: 1,
+                    reason: None,
+                },
+                &CommandContext::default(),
+            )
+            .await
+            .unwrap();
+    }
+    catch_up(&pool, &store).await;
+    let head = store.head_position().await.unwrap();
+    let run_events = store
+        .read_all(0, 1_000_000, None)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|event| event.stream_id.starts_with("run-"))
+        .count() as u64;
+    let report = ledger_projections::rebuild(&pool, &store, ReadModel::RunHistory)
+        .await
+        .unwrap();
+    assert_eq!(report.position, head);
+    assert_eq!(report.events, run_events);
+    assert!(run_events < head, "the log holds other streams' events too");
+    ledger_projections::rebuild(&pool, &store, ReadModel::Credits)
+        .await
+        .unwrap();
+    for model in ReadModel::ALL {
+        assert_eq!(
+            ledger_projections::checkpoint(&pool, model).await.unwrap(),
+            head
+        );
+    }
+    assert_read_models_equal_the_log(&pool, &store, &ledger).await;
+}

@@ -515,6 +515,34 @@ pub trait StreamEvent: Serialize + DeserializeOwned + Sized {
             },
         )
     }
+
+    /// Reads a stored event from its data's JSON text: as `decode`, but an
+    /// event of the current schema version goes straight from the text into
+    /// the type, with no `Value` between (a read model's projector spent
+    /// more of its time building and dropping those trees than folding).
+    ///
+    /// # Errors
+    /// As `decode`; text that is not JSON is `Malformed`.
+    fn decode_json(event_type: &str, schema_version: u32, data: &str) -> Result<Self, DecodeError> {
+        let malformed = |source| DecodeError::Malformed {
+            event_type: event_type.to_owned(),
+            source,
+        };
+        if schema_version != current_schema_version(event_type) {
+            let data = serde_json::from_str(data).map_err(malformed)?;
+            return Self::decode(event_type, schema_version, data);
+        }
+        // The tag first, as `decode` gives it, so the variant is known
+        // before its data is read.
+        let tag = serde_json::to_string(event_type).map_err(malformed)?;
+        let mut tagged = String::with_capacity(tag.len() + data.len() + 20);
+        tagged.push_str("{\"type\":");
+        tagged.push_str(&tag);
+        tagged.push_str(",\"data\":");
+        tagged.push_str(data);
+        tagged.push('}');
+        serde_json::from_str(&tagged).map_err(malformed)
+    }
 }
 
 impl StreamEvent for RunEvent {}

@@ -1194,9 +1194,56 @@ fn encoded_events_decode_to_themselves() {
     let events = finished_with(&[FileStatus::Failed, FileStatus::Completed]);
     for event in events {
         let encoded = event.encode();
+        let text = encoded.data.to_string();
         let decoded =
             RunEvent::decode(&encoded.event_type, encoded.schema_version, encoded.data).unwrap();
         assert_eq!(decoded, event);
+        let from_text =
+            RunEvent::decode_json(&encoded.event_type, encoded.schema_version, &text).unwrap();
+        assert_eq!(from_text, event, "{text}");
+    }
+    for event in charged_run(2, 0, 1).1 {
+        let encoded = event.encode();
+        let text = encoded.data.to_string();
+        assert_eq!(
+            AccountEvent::decode_json(&encoded.event_type, encoded.schema_version, &text).unwrap(),
+            event
+        );
+    }
+}
+
+#[test]
+fn events_read_from_text_are_upcast_refused_and_checked_as_from_values() {
+    let v1 = r#"{"run_id": "8a3c8f6e-1f7b-4a53-9a51-2e0c1b7f0a01", "tenant_id": "acme",
+        "owner_id": "ada", "document_name": "report.pdf", "document_url": "https://blob/report.pdf",
+        "credits_per_file": 1, "max_retry_count": 3}"#;
+    let upcast = RunEvent::decode_json("run.created", 1, v1).unwrap();
+    assert_eq!(
+        upcast,
+        RunEvent::decode("run.created", 1, serde_json::from_str(v1).unwrap()).unwrap()
+    );
+    let started = started().encode();
+    let future = RunEvent::decode_json("run.started", started.schema_version + 1, "{}");
+    assert!(matches!(future, Err(DecodeError::FutureSchema { .. })));
+    let account = account_with(1, 0)[0].encode();
+    let text = account.data.to_string();
+    assert!(matches!(
+        RunEvent::decode_json(&account.event_type, account.schema_version, &text),
+        Err(DecodeError::Malformed { .. })
+    ));
+    for bad in [
+        "",
+        "{",
+        r#"{"stage": "one", "status": "completed"}"#,
+        "1e400",
+    ] {
+        assert!(
+            matches!(
+                RunEvent::decode_json("run.stage_updated", 1, bad),
+                Err(DecodeError::Malformed { .. })
+            ),
+            "{bad}"
+        );
     }
 }
 

@@ -202,6 +202,29 @@ pub enum AppendError {
     ShuttingDown,
 }
 
+/// An event as a read model's projector reads it: what a fold needs, with
+/// its data as the JSON text the database gave back, so that it is decoded
+/// once, straight into the event type (`StreamEvent::decode_json`), rather
+/// than into a `serde_json::Value` first. No metadata, id or hashes: no read
+/// model uses them, and the database need not print or send them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedEvent {
+    /// Position in the global feed.
+    pub global_position: u64,
+    /// Stream.
+    pub stream_id: String,
+    /// 0-based version in the stream.
+    pub stream_version: u64,
+    /// Type name.
+    pub event_type: String,
+    /// Payload schema version.
+    pub schema_version: u32,
+    /// Payload, as JSON text.
+    pub data: String,
+    /// When the store recorded it.
+    pub recorded_at: DateTime<Utc>,
+}
+
 /// An event read back from the log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordedEvent {

@@ -25,7 +25,7 @@ use crate::hash::{event_hash, HashInput, HashVersion, GENESIS_HASH};
 use crate::json;
 use crate::{
     AppendError, AppendOutcome, AppendRequest, AppendedEvent, EventStore, ExpectedVersion,
-    ReadError, ReadUntil, RecordedEvent, Snapshot, StreamHead,
+    FeedEvent, ReadError, ReadUntil, RecordedEvent, Snapshot, StreamHead,
 };
 
 /// The schema migrations of the store (the repository's `migrations/`).
@@ -172,9 +172,10 @@ impl PgEventStore {
     }
 
     /// The events of streams whose id starts with `prefix`, after position
-    /// `after` and up to `until`, in log order, at most `limit`. A reader
-    /// of one kind of stream uses it to skip the others in the database
-    /// rather than fetch and decode them.
+    /// `after` and up to `until`, in log order, at most `limit`, as a read
+    /// model folds them (`FeedEvent`). A reader of one kind of stream uses
+    /// it to skip the others in the database rather than fetch and decode
+    /// them.
     ///
     /// # Errors
     /// Database failures.
@@ -184,19 +185,33 @@ impl PgEventStore {
         after: u64,
         until: u64,
         limit: u32,
-    ) -> Result<Vec<RecordedEvent>, ReadError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events
+    ) -> Result<Vec<FeedEvent>, ReadError> {
+        let rows = sqlx::query(
+            "SELECT global_position, stream_id, stream_version, event_type, schema_version,
+                    data::text AS data, recorded_at
+             FROM events
              WHERE global_position > $1 AND global_position <= $2 AND starts_with(stream_id, $3)
-             ORDER BY global_position LIMIT $4"
-        ))
+             ORDER BY global_position LIMIT $4",
+        )
         .bind(to_i64(after))
         .bind(to_i64(until))
         .bind(prefix)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(recorded_event).collect()
+        rows.iter()
+            .map(|row| {
+                Ok(FeedEvent {
+                    global_position: row.try_get::<i64, _>("global_position")? as u64,
+                    stream_id: row.try_get("stream_id")?,
+                    stream_version: row.try_get::<i64, _>("stream_version")? as u64,
+                    event_type: row.try_get("event_type")?,
+                    schema_version: row.try_get::<i32, _>("schema_version")? as u32,
+                    data: row.try_get("data")?,
+                    recorded_at: row.try_get("recorded_at")?,
+                })
+            })
+            .collect()
     }
 }
 
