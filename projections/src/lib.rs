@@ -195,6 +195,31 @@ pub async fn step(
     model: ReadModel,
     batch_size: u32,
 ) -> Result<u64, ProjectionError> {
+    match next_batch(pool, store, model, batch_size).await? {
+        Some(batch) => apply_batch(pool, model, batch).await,
+        None => Ok(0),
+    }
+}
+
+/// A read model's events over a range of the log, read but not yet applied.
+struct Batch {
+    /// The checkpoint the batch follows.
+    from: u64,
+    /// The checkpoint it takes the read model to.
+    to: u64,
+    /// The committed head it was read under.
+    head: u64,
+    events: Vec<FeedEvent>,
+}
+
+/// The batch after the read model's checkpoint (see `step`); `None` when
+/// the read model is caught up or stopped.
+async fn next_batch(
+    pool: &PgPool,
+    store: &PgEventStore,
+    model: ReadModel,
+    batch_size: u32,
+) -> Result<Option<Batch>, ProjectionError> {
     // The head is read first: every event up to a committed head is
     // visible (appends commit in position order), so the range up to it
     // can be passed over whole even where it holds none of the model's
@@ -207,20 +232,78 @@ pub async fn step(
     .fetch_one(pool)
     .await?;
     if row.try_get::<bool, _>("stopped")? {
-        return Ok(0);
+        return Ok(None);
     }
     let from = row.try_get::<i64, _>("position")? as u64;
+    let head = row.try_get::<i64, _>("head")? as u64;
+    batch_after(store, model, from, head, batch_size).await
+}
+
+/// The batch after position `from`, under the committed `head`: at most
+/// `batch_size` events and `SCAN_WINDOW_BATCHES` batch sizes of positions.
+/// `None` when `from` is at the head.
+async fn batch_after(
+    store: &PgEventStore,
+    model: ReadModel,
+    from: u64,
+    head: u64,
+    batch_size: u32,
+) -> Result<Option<Batch>, ProjectionError> {
     let window = u64::from(batch_size.max(1)) * SCAN_WINDOW_BATCHES;
-    let until = (row.try_get::<i64, _>("head")? as u64).min(from + window);
+    let until = head.min(from + window);
     if until <= from {
-        return Ok(0);
+        return Ok(None);
     }
     let (events, to) = read_batch(store, model, from, until, batch_size).await?;
-    match commit_batch(pool, model, from, to, &events).await {
+    Ok(Some(Batch {
+        from,
+        to,
+        head,
+        events,
+    }))
+}
+
+/// Applies `batch` with its checkpoint (see `commit_batch`); an event it
+/// cannot apply stops the read model there.
+async fn apply_batch(
+    pool: &PgPool,
+    model: ReadModel,
+    batch: Batch,
+) -> Result<u64, ProjectionError> {
+    match commit_batch(pool, model, batch.from, batch.to, &batch.events).await {
         Err(ProjectionError::Undecodable { position, reason }) => {
-            stop_at(pool, model, from, events, position, reason).await
+            stop_at(pool, model, batch.from, batch.events, position, reason).await
         }
         result => result,
+    }
+}
+
+/// Applies `batch` and, while it does, reads the batch after it when the
+/// log holds more under the head it was read at: while the database writes
+/// one batch, it reads the next, and the projector folds it as soon as the
+/// first commits. Returns the positions the checkpoint moved, and the batch
+/// read ahead when this one was applied whole (it follows the checkpoint
+/// this one set, so the next round applies it without reading).
+async fn apply_reading_ahead(
+    pool: &PgPool,
+    store: &PgEventStore,
+    model: ReadModel,
+    batch: Batch,
+    batch_size: u32,
+) -> (Result<u64, ProjectionError>, Option<Batch>) {
+    let (to, head) = (batch.to, batch.head);
+    if to >= head {
+        return (apply_batch(pool, model, batch).await, None);
+    }
+    let (applied, ahead) = tokio::join!(
+        apply_batch(pool, model, batch),
+        batch_after(store, model, to, head, batch_size)
+    );
+    match (applied, ahead) {
+        // Moved, so the checkpoint is at `to`: the batch read ahead follows it.
+        (Ok(moved), Ok(ahead)) if moved > 0 => (Ok(moved), ahead),
+        // A failed read ahead is read again the usual way next round.
+        (applied, _) => (applied, None),
     }
 }
 
@@ -367,11 +450,26 @@ pub async fn run_projector(
     tracing::info!(projection = name, "projector running");
     let mut appends = AppendNotifications::listen(&pool).await;
     let mut backoff = Duration::from_millis(50);
+    let mut read_ahead: Option<Batch> = None;
     loop {
         if *shutdown.borrow() {
             break;
         }
-        match step(&pool, &store, model, options.batch_size).await {
+        let next = match read_ahead.take() {
+            Some(batch) => Ok(Some(batch)),
+            None => next_batch(&pool, &store, model, options.batch_size).await,
+        };
+        let applied = match next {
+            Ok(Some(batch)) => {
+                let (applied, ahead) =
+                    apply_reading_ahead(&pool, &store, model, batch, options.batch_size).await;
+                read_ahead = ahead;
+                applied
+            }
+            Ok(None) => Ok(0),
+            Err(error) => Err(error),
+        };
+        match applied {
             Ok(0) => {
                 backoff = Duration::from_millis(50);
                 tokio::select! {

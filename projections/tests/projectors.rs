@@ -657,3 +657,47 @@ async fn a_rebuild_passes_over_other_streams_and_takes_over_at_the_head() {
     }
     assert_read_models_equal_the_log(&pool, &store, &ledger).await;
 }
+
+/// A projector that starts behind a backlog reads each batch while the one
+/// before it is applied, and the read models still equal the log.
+#[tokio::test]
+async fn a_projector_through_a_backlog_reading_ahead_applies_every_event_once() {
+    let (pool, store, ledger) = setup().await;
+    mixed_workload(&ledger).await;
+    let head = store.head_position().await.unwrap();
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let options = ProjectorOptions {
+        poll_interval: Duration::from_millis(20),
+        batch_size: 5,
+        ..ProjectorOptions::default()
+    };
+    assert!(
+        head > 10 * u64::from(options.batch_size),
+        "a backlog of many batches"
+    );
+    let runners: Vec<_> = ReadModel::ALL
+        .into_iter()
+        .map(|model| {
+            tokio::spawn(run_projector(
+                pool.clone(),
+                store.clone(),
+                model,
+                options.clone(),
+                stopping.clone(),
+            ))
+        })
+        .collect();
+    for model in ReadModel::ALL {
+        assert!(
+            ledger_projections::wait_for(&pool, model, head, Duration::from_secs(20))
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+    let _ = stop.send(true);
+    for runner in runners {
+        runner.await.unwrap();
+    }
+    assert_read_models_equal_the_log(&pool, &store, &ledger).await;
+}
