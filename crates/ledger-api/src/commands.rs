@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::auth::{validate_id, Principal, Scope};
 use crate::body::{parse_json, RawBody};
-use crate::idempotency::{once, IdempotentRequest, Invocation};
+use crate::idempotency::{once, response_body, IdempotentRequest, Invocation};
 use crate::wire::*;
 use crate::wire::{
     AmountData, CancelledData, CompletedData, FailedData, FileData, MetricsData, NoBody, StageData,
@@ -66,10 +66,6 @@ fn context(principal: &Principal, invocation: &Invocation) -> CommandContext {
 /// stream head) grow at their end (docs/decisions.md).
 fn new_id(command_id: Option<Uuid>, what: &str) -> Uuid {
     command_id.map_or_else(Uuid::now_v7, |id| Uuid::new_v5(&id, what.as_bytes()))
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> Value {
-    serde_json::to_value(value).expect("response types serialize")
 }
 
 /// The run's view, with its stream version and the position of the write's
@@ -194,7 +190,7 @@ pub async fn create_run(
             StatusCode::OK
         };
         let response = run_response(&state, &outcome.run, &outcome.appended).await?;
-        Ok((status, to_json(&response)))
+        Ok((status, response_body(&response)))
     })
     .await
 }
@@ -229,7 +225,7 @@ pub async fn rerun(
             )
             .await?;
         let response = run_response(&state, &outcome.run, &outcome.appended).await?;
-        Ok((StatusCode::CREATED, to_json(&response)))
+        Ok((StatusCode::CREATED, response_body(&response)))
     })
     .await
 }
@@ -281,7 +277,7 @@ pub async fn retry_failed(
             global_position: run.global_position,
             appended: run.appended,
         };
-        Ok((StatusCode::OK, to_json(&response)))
+        Ok((StatusCode::OK, response_body(&response)))
     })
     .await
 }
@@ -316,7 +312,7 @@ pub async fn retry(
             )
             .await?;
         let response = run_response(&state, &outcome.run, &outcome.appended).await?;
-        Ok((StatusCode::OK, to_json(&response)))
+        Ok((StatusCode::OK, response_body(&response)))
     })
     .await
 }
@@ -359,7 +355,7 @@ pub async fn grant(
             )
             .await?;
         let response = BalanceResponse::new(&tenant_id, &outcome.account, &outcome.appended);
-        Ok((StatusCode::CREATED, to_json(&response)))
+        Ok((StatusCode::CREATED, response_body(&response)))
     })
     .await
 }
@@ -513,7 +509,7 @@ pub async fn report_facts(
             appended: outcome.appended.iter().map(AppendedView::from).collect(),
             global_position: run.global_position,
         };
-        Ok((StatusCode::OK, to_json(&response)))
+        Ok((StatusCode::OK, response_body(&response)))
     })
     .await
 }
