@@ -118,8 +118,13 @@ impl KeyActor {
     }
 }
 
-fn new_secret() -> String {
-    format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
+/// A random secret: 32 bytes from the operating system, as 64 hex digits.
+/// Key secrets, stream tokens and console sessions take theirs from here,
+/// not from the thread-local generator ids come from.
+pub fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the OS has randomness");
+    hex::encode(bytes)
 }
 
 fn presented(id: Uuid, secret: &str) -> String {
@@ -194,7 +199,7 @@ pub async fn create_key(
 ) -> Result<NewKey, ApiError> {
     check_spec(&mut spec, Utc::now())?;
     let id = Uuid::new_v4();
-    let secret = new_secret();
+    let secret = random_secret();
     let scope_names: Vec<String> = spec.scopes.iter().map(|s| s.as_str().to_owned()).collect();
     let created = KeyCreated {
         key_id: id,
@@ -313,7 +318,7 @@ pub async fn rotate_key(
             &actor.context(),
         )
         .await?;
-    let secret = new_secret();
+    let secret = random_secret();
     let mut tx = pool.begin().await?;
     let rotated = sqlx::query(
         "UPDATE api_keys SET previous_secret_hash = secret_hash, previous_valid_until = $2,

@@ -47,11 +47,7 @@ pub async fn create(
     principal: Principal,
 ) -> Result<Response, ApiError> {
     principal.require_read()?;
-    let token = format!(
-        "{TOKEN_PREFIX}{}{}",
-        Uuid::new_v4().simple(),
-        Uuid::new_v4().simple()
-    );
+    let token = format!("{TOKEN_PREFIX}{}", crate::keys::random_secret());
     let scopes: Vec<&str> = principal
         .scopes
         .iter()

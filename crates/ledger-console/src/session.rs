@@ -16,6 +16,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use ledger_api::auth::{authenticate_key, is_actor_id, sha256, Principal, Scope, KEY_WORKS};
+use ledger_api::keys::random_secret;
 use maud::html;
 use serde::Deserialize;
 use sqlx::Row;
@@ -74,13 +75,6 @@ impl IntoResponse for Refused {
 
 fn same_secret(presented: &str, expected: &str) -> bool {
     !expected.is_empty() && bool::from(presented.as_bytes().ct_eq(expected.as_bytes()))
-}
-
-/// A random secret: 32 bytes from the OS, as hex.
-fn random_secret() -> String {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).expect("the OS has randomness");
-    hex::encode(bytes)
 }
 
 /// The value of cookie `name`.
