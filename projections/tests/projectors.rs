@@ -154,6 +154,42 @@ async fn mixed_workload(ledger: &Ledger<PgEventStore>) {
     join_all(tasks).await;
 }
 
+/// A projector task for each of `models`, running until `stopping` turns true.
+fn spawn_projectors(
+    pool: &PgPool,
+    store: &PgEventStore,
+    models: impl IntoIterator<Item = ReadModel>,
+    options: &ProjectorOptions,
+    stopping: &tokio::sync::watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    models
+        .into_iter()
+        .map(|model| {
+            tokio::spawn(run_projector(
+                pool.clone(),
+                store.clone(),
+                model,
+                options.clone(),
+                stopping.clone(),
+            ))
+        })
+        .collect()
+}
+
+/// Waits until every read model has applied the log up to `head`.
+async fn wait_for_every_model(pool: &PgPool, head: u64) {
+    for model in ReadModel::ALL {
+        assert!(
+            ledger_projections::wait_for(pool, model, head, Duration::from_secs(20))
+                .await
+                .unwrap()
+                .is_some(),
+            "{} reached {head}",
+            model.name()
+        );
+    }
+}
+
 async fn catch_up(pool: &PgPool, store: &PgEventStore) {
     for model in ReadModel::ALL {
         while step(pool, store, model, 37).await.unwrap() > 0 {}
@@ -351,18 +387,7 @@ async fn an_event_the_projector_cannot_read_stops_it_at_that_event() {
         poll_interval: Duration::from_millis(20),
         ..ProjectorOptions::default()
     };
-    let projectors: Vec<_> = ReadModel::ALL
-        .into_iter()
-        .map(|model| {
-            tokio::spawn(run_projector(
-                pool.clone(),
-                store.clone(),
-                model,
-                options.clone(),
-                stopping.clone(),
-            ))
-        })
-        .collect();
+    let projectors = spawn_projectors(&pool, &store, ReadModel::ALL, &options, &stopping);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let statuses = loop {
         let statuses = ledger_projections::statuses(&pool).await.unwrap();
@@ -404,28 +429,16 @@ async fn two_runners_of_one_read_model_apply_each_event_once() {
         batch_size: 7,
         ..ProjectorOptions::default()
     };
-    let runners: Vec<_> = (0..2)
-        .flat_map(|_| ReadModel::ALL)
-        .map(|model| {
-            tokio::spawn(run_projector(
-                pool.clone(),
-                store.clone(),
-                model,
-                options.clone(),
-                stopping.clone(),
-            ))
-        })
-        .collect();
+    let runners = spawn_projectors(
+        &pool,
+        &store,
+        (0..2).flat_map(|_| ReadModel::ALL),
+        &options,
+        &stopping,
+    );
     mixed_workload(&ledger).await;
     let head = store.head_position().await.unwrap();
-    for model in ReadModel::ALL {
-        assert!(
-            ledger_projections::wait_for(&pool, model, head, Duration::from_secs(20))
-                .await
-                .unwrap()
-                .is_some()
-        );
-    }
+    wait_for_every_model(&pool, head).await;
     let held: i64 =
         sqlx::query_scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
             .fetch_one(&pool)
@@ -675,26 +688,8 @@ async fn a_projector_through_a_backlog_reading_ahead_applies_every_event_once() 
         head > 10 * u64::from(options.batch_size),
         "a backlog of many batches"
     );
-    let runners: Vec<_> = ReadModel::ALL
-        .into_iter()
-        .map(|model| {
-            tokio::spawn(run_projector(
-                pool.clone(),
-                store.clone(),
-                model,
-                options.clone(),
-                stopping.clone(),
-            ))
-        })
-        .collect();
-    for model in ReadModel::ALL {
-        assert!(
-            ledger_projections::wait_for(&pool, model, head, Duration::from_secs(20))
-                .await
-                .unwrap()
-                .is_some()
-        );
-    }
+    let runners = spawn_projectors(&pool, &store, ReadModel::ALL, &options, &stopping);
+    wait_for_every_model(&pool, head).await;
     let _ = stop.send(true);
     for runner in runners {
         runner.await.unwrap();
