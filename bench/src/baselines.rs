@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use crate::goals::{self, Figure};
 use crate::{machine_busy, Figures};
 
 /// pgbench beside the server's own binaries, else on `PATH`.
@@ -97,14 +98,20 @@ pub async fn pgbench_inserts(url: &str, clients: usize, seconds: u64, rows: usiz
         );
     };
     let transactions = (tps * seconds as f64).round() as u64;
-    Figures {
+    let figures = Figures {
         events: transactions * rows as u64,
         latencies,
         // Its own rate, without connection set-up: events are counted from it.
         elapsed: Duration::from_secs(seconds),
         machine_cpu: machine_cpu.mul_f64(seconds as f64 / elapsed.as_secs_f64()),
+    };
+    if rows == 1 {
+        goals::note(Figure::PgbenchRate, figures.rate());
+        goals::note(Figure::PgbenchCpu, figures.cpu_micros());
+    } else {
+        goals::note(Figure::PgbenchBatchRate, figures.rate());
     }
-    .line(&what)
+    figures.line(&what)
 }
 
 /// The latency of every transaction in pgbench's logs (`-l`): the third
@@ -207,14 +214,17 @@ pub async fn wrk_appends(
     };
     let refused = number("Non-2xx or 3xx responses:").unwrap_or(0.0);
     let requests = rate * seconds as f64;
+    let cpu = machine_cpu.as_secs_f64() * 1e6 / requests.max(1.0);
+    goals::note(Figure::WrkRate, rate);
+    goals::note(Figure::WrkP99, p99);
+    goals::note(Figure::WrkCpu, cpu);
     let line = format!(
-        "| {what}{} | {rate:.0} | {p50:.2} | {p99:.2} | {:.0} |",
+        "| {what}{} | {rate:.0} | {p50:.2} | {p99:.2} | {cpu:.0} |",
         if refused > 0.0 {
             format!(" ({refused} not 2xx)")
         } else {
             String::new()
         },
-        machine_cpu.as_secs_f64() * 1e6 / requests.max(1.0),
     );
     (line, service_rss)
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use ledger_store::{EventStore, PgEventStore};
 
+use crate::goals::{self, Figure};
 use crate::scale::get_ok;
 use crate::{measure, CreateRunLoad};
 
@@ -20,6 +21,15 @@ pub struct GrowthLoad<'a> {
     pub append_clients: usize,
     pub read_clients: usize,
     pub seconds: u64,
+}
+
+/// Which of the run's two sizes of the log the figures are taken at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogSize {
+    /// Before the scale figures seed the log.
+    Smaller,
+    /// After `--tree-events` has filled it.
+    Larger,
 }
 
 /// Feed pages are this long.
@@ -37,6 +47,7 @@ pub async fn figures(
     store: &PgEventStore,
     raw: &sqlx::PgPool,
     load: &GrowthLoad<'_>,
+    size: LogSize,
 ) -> Vec<String> {
     let settling = std::time::Instant::now();
     // Apart: statements sent together run as one transaction, and VACUUM
@@ -68,6 +79,21 @@ pub async fn figures(
         )
     })
     .await;
+    let (rate, p99, feed) = match size {
+        LogSize::Smaller => (
+            Figure::GrowthAppendRateBefore,
+            Figure::GrowthAppendP99Before,
+            Figure::GrowthFeedRateBefore,
+        ),
+        LogSize::Larger => (
+            Figure::GrowthAppendRateAfter,
+            Figure::GrowthAppendP99After,
+            Figure::GrowthFeedRateAfter,
+        ),
+    };
+    goals::note(rate, appends.rate());
+    goals::note(p99, appends.latency_ms(0.99));
+    goals::note(feed, pages.rate());
     vec![
         format!(
             "| growth: VACUUM (ANALYZE) and CHECKPOINT before measuring at {head} events, {:.1} s | | | | |",

@@ -13,6 +13,7 @@ use ledger_embedded_pg::{Durability, EmbeddedPostgres, Options};
 
 mod baselines;
 mod console;
+mod goals;
 mod growth;
 mod scale;
 mod service_process;
@@ -96,20 +97,32 @@ fn machine_busy() -> Duration {
 }
 
 impl Figures {
-    fn line(&self, what: &str) -> String {
+    /// Events (or requests) a second.
+    fn rate(&self) -> f64 {
+        self.events as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// The `q` quantile of the latencies, in ms.
+    fn latency_ms(&self, q: f64) -> f64 {
         let mut latencies = self.latencies.clone();
         latencies.sort();
-        let at = |q: f64| {
-            latencies
-                .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
-                .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-        };
+        latencies
+            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    }
+
+    /// Machine CPU µs per event.
+    fn cpu_micros(&self) -> f64 {
+        self.machine_cpu.as_secs_f64() * 1e6 / self.events.max(1) as f64
+    }
+
+    fn line(&self, what: &str) -> String {
         format!(
             "| {what} | {:.0} | {:.2} | {:.2} | {:.0} |",
-            self.events as f64 / self.elapsed.as_secs_f64(),
-            at(0.5),
-            at(0.99),
-            self.machine_cpu.as_secs_f64() * 1e6 / self.events.max(1) as f64,
+            self.rate(),
+            self.latency_ms(0.5),
+            self.latency_ms(0.99),
+            self.cpu_micros(),
         )
     }
 }
@@ -420,6 +433,7 @@ async fn batches(
     let figures = BatchLoad::new(client, base, key)
         .measure(args.batch_clients, args.seconds)
         .await;
+    goals::note(goals::Figure::BatchRate, figures.rate());
     println!(
         "{}",
         figures.line(&format!(
@@ -561,6 +575,7 @@ async fn main() -> anyhow::Result<()> {
             })
             .await;
         println!("{line}");
+        goals::note(goals::Figure::ServiceRss, service_rss);
         service_rss_under_wrk.push((clients, service_rss));
     }
     // The second instance only serves wrk: the figures after this measure
@@ -607,7 +622,8 @@ async fn main() -> anyhow::Result<()> {
             seconds: args.seconds,
         };
         if args.tree_events > 0 {
-            for line in growth::figures(&store, &raw, &growth_load).await {
+            for line in growth::figures(&store, &raw, &growth_load, growth::LogSize::Smaller).await
+            {
                 println!("{line}");
             }
         }
@@ -617,6 +633,10 @@ async fn main() -> anyhow::Result<()> {
             let load = BatchLoad::new(&client, &base, &key);
             let (_, _, backlog, projected) =
                 held_backlog(&raw, &store, load.measure(args.batch_clients, args.seconds)).await?;
+            goals::note(
+                goals::Figure::BatchBacklogRate,
+                backlog as f64 / projected.as_secs_f64(),
+            );
             println!(
                 "| run-ledger: live projection of a backlog of {backlog} events of the batch figure's shape (a run and 100 stage updates a request, {} clients for {} s, run history held) | {:.0} | | |",
                 args.batch_clients,
@@ -626,6 +646,10 @@ async fn main() -> anyhow::Result<()> {
         }
         let (runs, seeded, backlog, projected) =
             held_backlog(&raw, &store, scale::seed_runs(&store, args.runs)).await?;
+        goals::note(
+            goals::Figure::RunBacklogRate,
+            backlog as f64 / projected.as_secs_f64(),
+        );
         println!(
             "| run-ledger: seeding {} runs straight into the store, 1,000 a transaction | {:.0} | | |",
             runs.len(),
@@ -670,7 +694,7 @@ async fn main() -> anyhow::Result<()> {
             {
                 println!("{line}");
             }
-            for line in growth::figures(&store, &raw, &growth_load).await {
+            for line in growth::figures(&store, &raw, &growth_load, growth::LogSize::Larger).await {
                 println!("{line}");
             }
         }
@@ -699,6 +723,15 @@ async fn main() -> anyhow::Result<()> {
         "peak RSS of this process at the end (service, load clients, seeding and the in-process rebuild): {:.0} MiB",
         memory_mib("/proc/self/status", "VmHWM")
     );
+    println!();
+    println!(
+        "Issue 16's goals are stated at 10^6 runs and 10^7 events; this run had --runs {} and --tree-events {}.",
+        args.runs, args.tree_events
+    );
+    println!();
+    for line in goals::table() {
+        println!("{line}");
+    }
 
     let _ = stop.send(());
     service.await??;

@@ -1,0 +1,218 @@
+//! Issue 16's goals, each checked at the end of a run against the figures
+//! of that run: every figure that a goal reads is noted here as it is
+//! measured, and `table` sets each goal's figure beside its target and its
+//! baseline, so that whether a run meets them is printed, not worked out by
+//! hand from the lines above it.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+/// A figure a goal reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Figure {
+    /// pgbench's single-row INSERTs a second, at the most clients measured.
+    PgbenchRate,
+    /// Machine CPU µs per pgbench single-row INSERT.
+    PgbenchCpu,
+    /// wrk's single-event appends a second.
+    WrkRate,
+    /// wrk's p99, ms.
+    WrkP99,
+    /// Machine CPU µs per append under wrk.
+    WrkCpu,
+    /// pgbench's 100-row INSERTs, in rows a second.
+    PgbenchBatchRate,
+    /// The service's HTTP batches, in events a second.
+    BatchRate,
+    /// Live projection of a backlog of the batch figure's shape, events a second.
+    BatchBacklogRate,
+    /// Live projection of a backlog of new runs, events a second.
+    RunBacklogRate,
+    /// Projection lag p99 at a steady rate after a burst, ms.
+    LagP99,
+    /// The keyset read of the log, rows a second.
+    KeysetRate,
+    /// The rebuild of run history, log positions a second.
+    RebuildRate,
+    /// `GET /v1/runs/{id}` p99, ms.
+    DetailP99,
+    /// `GET /v1/runs?limit=50` p99, ms.
+    ListP99,
+    /// Machine CPU µs per list page.
+    ListCpu,
+    /// Growth appends a second at the smaller log.
+    GrowthAppendRateBefore,
+    /// Growth append p99 at the smaller log, ms.
+    GrowthAppendP99Before,
+    /// Growth appends a second at the larger log.
+    GrowthAppendRateAfter,
+    /// Growth append p99 at the larger log, ms.
+    GrowthAppendP99After,
+    /// Feed pages a second at the smaller log.
+    GrowthFeedRateBefore,
+    /// Feed pages a second at the larger log.
+    GrowthFeedRateAfter,
+    /// The service's peak RSS under wrk, MiB.
+    ServiceRss,
+}
+
+static FIGURES: Mutex<BTreeMap<Figure, f64>> = Mutex::new(BTreeMap::new());
+
+/// Notes `value` as `figure` (a later note replaces an earlier one).
+pub fn note(figure: Figure, value: f64) {
+    FIGURES
+        .lock()
+        .expect("the figures' lock")
+        .insert(figure, value);
+}
+
+/// One goal: what it says, the figure it reads, and whether it holds.
+struct Goal {
+    what: &'static str,
+    /// The goal's figure as text, with its baseline; `None` when a figure
+    /// it needs was not measured in this run.
+    figure: Option<String>,
+    holds: bool,
+}
+
+/// The goals table: one row a goal, with the figure, and whether it holds.
+pub fn table() -> Vec<String> {
+    let figures = FIGURES.lock().expect("the figures' lock").clone();
+    let get = |figure: Figure| figures.get(&figure).copied();
+    let ratio = |a: Figure, b: Figure| Some(get(a)? / get(b)?);
+    let mut goals = Vec::new();
+    let mut goal = |what: &'static str, figure: Option<(String, bool)>| {
+        goals.push(match figure {
+            Some((figure, holds)) => Goal {
+                what,
+                figure: Some(figure),
+                holds,
+            },
+            None => Goal {
+                what,
+                figure: None,
+                holds: false,
+            },
+        });
+    };
+    goal(
+        "single-event appends ≥ 1.0× pgbench, p99 < 50 ms (wrk)",
+        ratio(Figure::WrkRate, Figure::PgbenchRate)
+            .zip(get(Figure::WrkP99))
+            .map(|(r, p99)| {
+                (
+                    format!(
+                        "{r:.2}× ({:.0} against {:.0} a second), p99 {p99:.1} ms",
+                        get(Figure::WrkRate).unwrap_or(0.0),
+                        get(Figure::PgbenchRate).unwrap_or(0.0)
+                    ),
+                    r >= 1.0 && p99 < 50.0,
+                )
+            }),
+    );
+    goal(
+        "machine CPU per append ≤ pgbench's per INSERT",
+        get(Figure::WrkCpu)
+            .zip(get(Figure::PgbenchCpu))
+            .map(|(ours, theirs)| {
+                (
+                    format!("{ours:.0} µs against {theirs:.0} µs"),
+                    ours <= theirs,
+                )
+            }),
+    );
+    goal(
+        "100-event batches ≥ 0.5× pgbench's 100-row INSERTs",
+        ratio(Figure::BatchRate, Figure::PgbenchBatchRate).map(|r| (format!("{r:.2}×"), r >= 0.5)),
+    );
+    for (what, backlog) in [
+        (
+            "live projection ≥ 2× the batched append rate: a backlog of the batch figure's shape",
+            Figure::BatchBacklogRate,
+        ),
+        (
+            "live projection ≥ 2× the batched append rate: a backlog of new runs",
+            Figure::RunBacklogRate,
+        ),
+    ] {
+        goal(
+            what,
+            ratio(backlog, Figure::BatchRate).map(|r| (format!("{r:.2}×"), r >= 2.0)),
+        );
+    }
+    goal(
+        "projection lag p99 < 100 ms at a steady rate after a burst",
+        get(Figure::LagP99).map(|p99| (format!("{p99:.1} ms"), p99 < 100.0)),
+    );
+    goal(
+        "rebuild of run history ≥ 0.5× the keyset read of the log",
+        ratio(Figure::RebuildRate, Figure::KeysetRate).map(|r| (format!("{r:.2}×"), r >= 0.5)),
+    );
+    goal(
+        "run detail p99 ≤ 5 ms",
+        get(Figure::DetailP99).map(|p99| (format!("{p99:.2} ms"), p99 <= 5.0)),
+    );
+    goal(
+        "50-run list page p99 ≤ 10 ms and ≤ 1 ms of machine CPU",
+        get(Figure::ListP99)
+            .zip(get(Figure::ListCpu))
+            .map(|(p99, cpu)| {
+                (
+                    format!("{p99:.2} ms, {cpu:.0} µs"),
+                    p99 <= 10.0 && cpu <= 1_000.0,
+                )
+            }),
+    );
+    let within = |before: Figure, after: Figure, larger_is_worse: bool| {
+        let change = get(after)? / get(before)?;
+        let holds = if larger_is_worse {
+            change <= 1.2
+        } else {
+            change >= 1.0 / 1.2
+        };
+        Some((format!("{change:.2}×"), holds))
+    };
+    goal(
+        "growth: append p99 at the larger log within 20 % of the smaller's",
+        within(
+            Figure::GrowthAppendP99Before,
+            Figure::GrowthAppendP99After,
+            true,
+        ),
+    );
+    goal(
+        "growth: append rate at the larger log within 20 % of the smaller's",
+        within(
+            Figure::GrowthAppendRateBefore,
+            Figure::GrowthAppendRateAfter,
+            false,
+        ),
+    );
+    goal(
+        "growth: feed pages a second at the larger log within 20 % of the smaller's",
+        within(
+            Figure::GrowthFeedRateBefore,
+            Figure::GrowthFeedRateAfter,
+            false,
+        ),
+    );
+    goal(
+        "service RSS < 100 MB under the 64-client load",
+        get(Figure::ServiceRss)
+            .filter(|rss| *rss > 0.0)
+            .map(|rss| (format!("{rss:.0} MiB"), rss * 1.048_576 < 100.0)),
+    );
+    let mut lines = vec![
+        "| goal (issue 16) | this run | holds |".to_owned(),
+        "|---|---|---|".to_owned(),
+    ];
+    lines.extend(goals.into_iter().map(|goal| match goal.figure {
+        Some(figure) => format!(
+            "| {} | {figure} | {} |",
+            goal.what,
+            if goal.holds { "yes" } else { "no" }
+        ),
+        None => format!("| {} | not measured in this run | |", goal.what),
+    }));
+    lines
+}
