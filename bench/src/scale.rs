@@ -218,8 +218,8 @@ pub async fn rebuild_beside_keyset(store: &PgEventStore, pool: &PgPool) -> Vec<S
         // Per position of the log, as the keyset read counts: the rebuild
         // reads only run streams' events, and passes over the others.
         format!(
-            "| run-ledger: rebuild of run history ({} events of the log, {} of them run events, swapped in) | {:.0} | | |",
-            report.position, report.events, rebuilt
+            "| run-ledger: rebuild of run history ({} events of the log, {} of them run events, swapped in; {:.1} of its {:.1} s building the deferred indexes) | {:.0} | | |",
+            report.position, report.events, report.index_seconds, report.seconds, rebuilt
         ),
     ]
 }

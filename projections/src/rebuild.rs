@@ -35,6 +35,9 @@ pub struct RebuildReport {
     pub position: u64,
     /// How long it took.
     pub seconds: f64,
+    /// How much of it went to building the indexes deferred until the
+    /// replay neared the head, and analyzing the new tables.
+    pub index_seconds: f64,
 }
 
 /// Why a rebuild did not happen.
@@ -298,6 +301,7 @@ async fn rebuild_locked(
 
     let mut position = 0u64;
     let mut replayed = catch_up(pool, store, model, &schema, &mut position, stopping).await?;
+    let indexing = Instant::now();
     for statement in &deferred_indexes {
         sqlx::query(statement).execute(pool).await?;
     }
@@ -309,6 +313,13 @@ async fn rebuild_locked(
             .execute(pool)
             .await?;
     }
+    let index_seconds = indexing.elapsed().as_secs_f64();
+    tracing::info!(
+        projection = name,
+        events = replayed,
+        index_seconds,
+        "rebuild indexed"
+    );
     // The log moved on while the indexes were built.
     replayed += catch_up(pool, store, model, &schema, &mut position, stopping).await?;
 
@@ -354,6 +365,7 @@ async fn rebuild_locked(
         events: replayed,
         position,
         seconds: started.elapsed().as_secs_f64(),
+        index_seconds,
     };
     tracing::info!(
         projection = name,
