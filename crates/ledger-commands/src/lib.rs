@@ -930,8 +930,8 @@ impl<S: EventStore> Ledger<S> {
                 let id_of = |index: usize| fact_event_id(first_id, index);
                 match &reported.fact {
                     Fact::Run(command) => {
-                        let events = run::decide(&run_state, caller, command)?;
-                        run_state = events.iter().fold(run_state, run::evolve);
+                        let (events, after) = run::decide_and_evolve(run_state, caller, command)?;
+                        run_state = after;
                         run_ids.extend((0..events.len()).map(id_of));
                         run_events.extend(events);
                     }

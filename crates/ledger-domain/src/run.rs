@@ -435,8 +435,62 @@ pub fn decide(
     caller: &Caller,
     command: &RunCommand,
 ) -> Result<Vec<RunEvent>, DomainError> {
+    match decide_primary(state, caller, command)? {
+        Decision::Final(events) => Ok(events),
+        Decision::Progress(mut events) => {
+            // The state after the progress, on a copy: `state` stays as it was.
+            let after = events.iter().fold(state.clone(), evolve);
+            events.extend(implied(after.run.as_ref().expect("a run stays a run")));
+            Ok(events)
+        }
+    }
+}
+
+/// Decides `command` on `state` and applies its events, derived events
+/// included: the same events and state as `decide` and then folding them,
+/// without the copy of the run `decide` makes to look at it after a
+/// progress event. A caller that folds a request's commands one after
+/// another (`report_facts`) would otherwise copy the whole run once per
+/// command.
+///
+/// # Errors
+/// The rule the command breaks (see `DomainError`).
+pub fn decide_and_evolve(
+    state: RunState,
+    caller: &Caller,
+    command: &RunCommand,
+) -> Result<(Vec<RunEvent>, RunState), DomainError> {
+    match decide_primary(&state, caller, command)? {
+        Decision::Final(events) => {
+            let state = events.iter().fold(state, evolve);
+            Ok((events, state))
+        }
+        Decision::Progress(mut events) => {
+            let state = events.iter().fold(state, evolve);
+            let implied = implied(state.run.as_ref().expect("a run stays a run"));
+            let state = implied.iter().fold(state, evolve);
+            events.extend(implied);
+            Ok((events, state))
+        }
+    }
+}
+
+/// What a run command decides before its events are applied.
+enum Decision {
+    /// These events, which imply no other.
+    Final(Vec<RunEvent>),
+    /// A progress event (after `run.started` for a queued run), which may
+    /// imply a terminal event once applied (`implied`).
+    Progress(Vec<RunEvent>),
+}
+
+fn decide_primary(
+    state: &RunState,
+    caller: &Caller,
+    command: &RunCommand,
+) -> Result<Decision, DomainError> {
     if let RunCommand::Create(create) = command {
-        return decide_create(state, caller, create);
+        return decide_create(state, caller, create).map(Decision::Final);
     }
     let run = state.visible_run(caller)?;
     let primary = match command {
@@ -468,9 +522,9 @@ pub fn decide(
                     )
                 })?;
             if current.status == *status {
-                return Ok(vec![]);
+                return Ok(Decision::Final(vec![]));
             }
-            progress(
+            return progress(
                 run,
                 RunEvent::StageUpdated(StageUpdated {
                     stage: *stage,
@@ -478,7 +532,8 @@ pub fn decide(
                     output: output.clone(),
                     error: error.clone(),
                 }),
-            )?
+            )
+            .map(Decision::Progress);
         }
         RunCommand::UpdateFile {
             index,
@@ -498,16 +553,17 @@ pub fn decide(
                 )
             })?;
             if current.status == *status {
-                return Ok(vec![]);
+                return Ok(Decision::Final(vec![]));
             }
-            progress(
+            return progress(
                 run,
                 RunEvent::FileUpdated(FileUpdated {
                     index: *index,
                     status: *status,
                     error: error.clone(),
                 }),
-            )?
+            )
+            .map(Decision::Progress);
         }
         RunCommand::Complete(completion) => {
             ensure_not_terminal(run)?;
@@ -523,7 +579,7 @@ pub fn decide(
                 .iter()
                 .any(|(name, value)| run.metrics.get(name) != Some(value));
             if !changes {
-                return Ok(vec![]);
+                return Ok(Decision::Final(vec![]));
             }
             vec![RunEvent::MetricsUpdated(RunMetricsUpdated {
                 metrics: metrics.clone(),
@@ -571,11 +627,11 @@ pub fn decide(
             })]
         }
     };
-    Ok(primary)
+    Ok(Decision::Final(primary))
 }
 
-/// A progress event on a live run: starts a queued run first, and appends
-/// the terminal event the progress implies (SPEC rules 3 and 4).
+/// A progress event on a live run, after `run.started` when the run is
+/// queued (SPEC rule 3's start).
 fn progress(run: &Run, event: RunEvent) -> Result<Vec<RunEvent>, DomainError> {
     ensure_not_terminal(run)?;
     let mut events = Vec::with_capacity(3);
@@ -583,34 +639,34 @@ fn progress(run: &Run, event: RunEvent) -> Result<Vec<RunEvent>, DomainError> {
         events.push(RunEvent::Started(RunStarted {}));
     }
     events.push(event);
-    let after = events.iter().fold(
-        RunState {
-            run: Some(run.clone()),
-        },
-        evolve,
-    );
-    let after = after.run.expect("a run stays a run");
+    Ok(events)
+}
+
+/// The terminal event the run's state after a progress event implies
+/// (SPEC rules 3 and 4): a failed stage fails it; all work done completes it.
+fn implied(after: &Run) -> Option<RunEvent> {
     if let Some(failed) = after
         .stages
         .iter()
         .position(|stage| stage.status == StageStatus::Failed)
     {
         let stage = &after.stages[failed];
-        events.push(RunEvent::Failed(RunFailed {
+        Some(RunEvent::Failed(RunFailed {
             code: "STAGE_FAILED".into(),
             message: stage
                 .error
                 .clone()
                 .unwrap_or_else(|| format!("stage {} ({}) failed", failed + 1, stage.name)),
             detail: Some(serde_json::json!({ "stage": failed + 1 })),
-        }));
+        }))
     } else if after.work_done() {
-        events.push(RunEvent::Completed(RunCompleted {
+        Some(RunEvent::Completed(RunCompleted {
             with_errors: after.has_file_errors(),
             ..RunCompleted::default()
-        }));
+        }))
+    } else {
+        None
     }
-    Ok(events)
 }
 
 fn terminal(status: RunStatus) -> DomainError {

@@ -1351,3 +1351,56 @@ fn a_key_is_created_once_and_keys_from_before_key_events_can_be_rotated() {
     assert_eq!(legacy.rotations, 2);
     assert!(legacy.created.is_none());
 }
+
+/// `decide_and_evolve` is `decide` followed by folding its events, for
+/// every kind of command, implied terminal events and refusals included.
+#[test]
+fn deciding_and_evolving_at_once_equals_deciding_then_folding() {
+    let commands = [
+        RunCommand::Create(Box::new(CreateRun {
+            stages: vec!["a".into(), "b".into()],
+            files: vec!["x".into(), "y".into(), "z".into()],
+            ..create_command()
+        })),
+        update_stage(1, StageStatus::Processing),
+        update_file(0, FileStatus::Running),
+        update_file(0, FileStatus::Running),
+        RunCommand::UpdateMetrics {
+            metrics: metrics(json!({"pages": 3})),
+        },
+        update_file(0, FileStatus::Completed),
+        update_stage(2, StageStatus::Pending),
+        update_stage(1, StageStatus::Failed),
+        RunCommand::Retry,
+        update_stage(9, StageStatus::Completed),
+        update_stage(1, StageStatus::Completed),
+        update_stage(2, StageStatus::Completed),
+        update_file(0, FileStatus::Completed),
+        update_file(1, FileStatus::Error),
+        update_file(2, FileStatus::Completed),
+        RunCommand::Cancel { reason: None },
+    ];
+    let mut state = RunState::default();
+    let mut implied = 0;
+    for command in &commands {
+        let decided = run::decide(&state, &owner(), command);
+        let at_once = run::decide_and_evolve(state.clone(), &owner(), command);
+        match (decided, at_once) {
+            (Ok(events), Ok((same_events, after))) => {
+                assert_eq!(same_events, events, "{command:?}");
+                implied += events
+                    .iter()
+                    .filter(|e| matches!(e, RunEvent::Failed(_) | RunEvent::Completed(_)))
+                    .count();
+                state = events.iter().fold(state, run::evolve);
+                assert_eq!(after, state, "{command:?}");
+            }
+            (Err(refused), Err(same)) => assert_eq!(same, refused, "{command:?}"),
+            (decided, at_once) => panic!("{command:?}: {decided:?} against {at_once:?}"),
+        }
+    }
+    assert!(
+        implied >= 2,
+        "the commands imply a failure and a completion"
+    );
+}
