@@ -419,13 +419,6 @@ async fn check_schema(pool: &PgPool) -> Result<(), StartError> {
     }
 }
 
-/// Opens the pool's connections before the first request comes. A burst
-/// of requests right after start-up would otherwise each wait for a
-/// connection to be made (a server process forked, a password checked),
-/// and on a busy machine some would wait past the acquire timeout and be
-/// refused with 503. Best effort: a connection that cannot be opened now
-/// is opened when it is needed. Idle connections still close after
-/// sqlx's idle timeout.
 /// A connection idle this long is pinged before it is handed out.
 pub const POOL_PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
@@ -454,6 +447,13 @@ fn pool_options(max_connections: u32, acquire_timeout_ms: u64) -> PgPoolOptions 
         })
 }
 
+/// Opens the pool's connections before the first request comes. A burst
+/// of requests right after start-up would otherwise each wait for a
+/// connection to be made (a server process forked, a password checked),
+/// and on a busy machine some would wait past the acquire timeout and be
+/// refused with 503. Best effort: a connection that cannot be opened now
+/// is opened when it is needed. Idle connections still close after
+/// sqlx's idle timeout.
 async fn warm_up(pool: &PgPool, connections: u32) {
     let acquired = futures::future::join_all((0..connections).map(|_| pool.acquire())).await;
     let opened = acquired
