@@ -66,35 +66,16 @@ pub fn note(figure: Figure, value: f64) {
         .insert(figure, value);
 }
 
-/// One goal: what it says, the figure it reads, and whether it holds.
-struct Goal {
-    what: &'static str,
-    /// The goal's figure as text, with its baseline; `None` when a figure
-    /// it needs was not measured in this run.
-    figure: Option<String>,
-    holds: bool,
-}
-
 /// The goals table: one row a goal, with the figure, and whether it holds.
 pub fn table() -> Vec<String> {
     let figures = FIGURES.lock().expect("the figures' lock").clone();
     let get = |figure: Figure| figures.get(&figure).copied();
     let ratio = |a: Figure, b: Figure| Some(get(a)? / get(b)?);
-    let mut goals = Vec::new();
-    let mut goal = |what: &'static str, figure: Option<(String, bool)>| {
-        goals.push(match figure {
-            Some((figure, holds)) => Goal {
-                what,
-                figure: Some(figure),
-                holds,
-            },
-            None => Goal {
-                what,
-                figure: None,
-                holds: false,
-            },
-        });
-    };
+    // Each goal: what it says, and its figure as text (with its baseline)
+    // and whether it holds, or `None` when a figure it reads was not
+    // measured in this run.
+    let mut goals: Vec<(&str, Option<(String, bool)>)> = Vec::new();
+    let mut goal = |what: &'static str, figure: Option<(String, bool)>| goals.push((what, figure));
     goal(
         "single-event appends ≥ 1.0× pgbench, p99 < 50 ms (wrk)",
         ratio(Figure::WrkRate, Figure::PgbenchRate)
@@ -206,13 +187,14 @@ pub fn table() -> Vec<String> {
         "| goal (issue 16) | this run | holds |".to_owned(),
         "|---|---|---|".to_owned(),
     ];
-    lines.extend(goals.into_iter().map(|goal| match goal.figure {
-        Some(figure) => format!(
-            "| {} | {figure} | {} |",
-            goal.what,
-            if goal.holds { "yes" } else { "no" }
-        ),
-        None => format!("| {} | not measured in this run | |", goal.what),
+    lines.extend(goals.into_iter().map(|(what, figure)| match figure {
+        Some((figure, holds)) => {
+            format!(
+                "| {what} | {figure} | {} |",
+                if holds { "yes" } else { "no" }
+            )
+        }
+        None => format!("| {what} | not measured in this run | |"),
     }));
     lines
 }

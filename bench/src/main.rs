@@ -633,31 +633,25 @@ async fn main() -> anyhow::Result<()> {
             let load = BatchLoad::new(&client, &base, &key);
             let (_, _, backlog, projected) =
                 held_backlog(&raw, &store, load.measure(args.batch_clients, args.seconds)).await?;
-            goals::note(
-                goals::Figure::BatchBacklogRate,
-                backlog as f64 / projected.as_secs_f64(),
-            );
+            let projected_rate = backlog as f64 / projected.as_secs_f64();
+            goals::note(goals::Figure::BatchBacklogRate, projected_rate);
             println!(
-                "| run-ledger: live projection of a backlog of {backlog} events of the batch figure's shape (a run and 100 stage updates a request, {} clients for {} s, run history held) | {:.0} | | |",
+                "| run-ledger: live projection of a backlog of {backlog} events of the batch figure's shape (a run and 100 stage updates a request, {} clients for {} s, run history held) | {projected_rate:.0} | | |",
                 args.batch_clients,
                 args.seconds,
-                backlog as f64 / projected.as_secs_f64()
             );
         }
         let (runs, seeded, backlog, projected) =
             held_backlog(&raw, &store, scale::seed_runs(&store, args.runs)).await?;
-        goals::note(
-            goals::Figure::RunBacklogRate,
-            backlog as f64 / projected.as_secs_f64(),
-        );
+        let projected_rate = backlog as f64 / projected.as_secs_f64();
+        goals::note(goals::Figure::RunBacklogRate, projected_rate);
         println!(
             "| run-ledger: seeding {} runs straight into the store, 1,000 a transaction | {:.0} | | |",
             runs.len(),
             runs.len() as f64 / seeded.as_secs_f64()
         );
         println!(
-            "| run-ledger: live projection of a backlog of {backlog} events (run history held while they were seeded) | {:.0} | | |",
-            backlog as f64 / projected.as_secs_f64()
+            "| run-ledger: live projection of a backlog of {backlog} events (run history held while they were seeded) | {projected_rate:.0} | | |",
         );
         for line in scale::rebuild_beside_keyset(&store, &raw).await {
             println!("{line}");

@@ -279,11 +279,12 @@ async fn apply_batch(
 }
 
 /// Applies `batch` and, while it does, reads the batch after it when the
-/// log holds more under the head it was read at: while the database writes
-/// one batch, it reads the next, and the projector folds it as soon as the
-/// first commits. Returns the positions the checkpoint moved, and the batch
-/// read ahead when this one was applied whole (it follows the checkpoint
-/// this one set, so the next round applies it without reading).
+/// log holds more under the head it was read at (`batch_after` reads
+/// nothing when it does not): while the database writes one batch, it
+/// reads the next, and the projector folds it as soon as the first
+/// commits. Returns the positions the checkpoint moved, and the batch read
+/// ahead when this one was applied whole (it follows the checkpoint this
+/// one set, so the next round applies it without reading).
 async fn apply_reading_ahead(
     pool: &PgPool,
     store: &PgEventStore,
@@ -292,9 +293,6 @@ async fn apply_reading_ahead(
     batch_size: u32,
 ) -> (Result<u64, ProjectionError>, Option<Batch>) {
     let (to, head) = (batch.to, batch.head);
-    if to >= head {
-        return (apply_batch(pool, model, batch).await, None);
-    }
     let (applied, ahead) = tokio::join!(
         apply_batch(pool, model, batch),
         batch_after(store, model, to, head, batch_size)
