@@ -696,3 +696,50 @@ async fn a_projector_through_a_backlog_reading_ahead_applies_every_event_once() 
     }
     assert_read_models_equal_the_log(&pool, &store, &ledger).await;
 }
+
+/// Which of `columns` (`table.column`) TOAST compresses with lz4.
+async fn lz4_columns(pool: &PgPool, columns: &[&str]) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT c.relname || '.' || a.attname FROM pg_attribute a
+         JOIN pg_class c ON c.oid = a.attrelid
+         JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+         WHERE c.relname || '.' || a.attname = ANY($1) AND a.attcompression = 'l'
+         ORDER BY 1",
+    )
+    .bind(columns)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+/// Folded runs, timelines, snapshots and stored answers are compressed with
+/// lz4 where the server has it (migration 0019), and a rebuilt run history
+/// keeps it.
+#[tokio::test]
+async fn folded_states_are_compressed_with_lz4_and_a_rebuild_keeps_it() {
+    let (pool, store, ledger) = setup().await;
+    let settings: Vec<String> = sqlx::query_scalar(
+        "SELECT unnest(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let columns = [
+        "idempotency_records.body",
+        "runs.state",
+        "runs.timeline",
+        "snapshots.state",
+    ];
+    let expected: Vec<String> = if settings.iter().any(|method| method == "lz4") {
+        columns.iter().map(|c| c.to_string()).collect()
+    } else {
+        vec![]
+    };
+    assert_eq!(lz4_columns(&pool, &columns).await, expected);
+    mixed_workload(&ledger).await;
+    catch_up(&pool, &store).await;
+    ledger_projections::rebuild(&pool, &store, ReadModel::RunHistory)
+        .await
+        .unwrap();
+    assert_eq!(lz4_columns(&pool, &columns).await, expected);
+}

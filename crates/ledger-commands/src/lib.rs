@@ -141,7 +141,6 @@ pub struct Loaded<S> {
     pub version: Option<u64>,
     /// Events read from the log to get here (the rest came from a snapshot).
     pub events_read: usize,
-    snapshot_version: Option<u64>,
 }
 
 impl<S> Loaded<S> {
@@ -205,7 +204,7 @@ pub struct Ledger<S> {
 
 /// How often a command is decided again after version conflicts.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 25;
-/// Events between snapshots of a stream.
+/// Events a load may replay before it saves a snapshot of what it folded.
 pub const DEFAULT_SNAPSHOT_EVERY: u64 = 100;
 
 impl<S: EventStore> Ledger<S> {
@@ -257,7 +256,7 @@ impl<S: EventStore> Ledger<S> {
     ) -> Result<Loaded<St>, CommandError>
     where
         E: StreamEvent,
-        St: Default + DeserializeOwned,
+        St: Default + DeserializeOwned + Serialize,
     {
         let snapshot = self
             .store
@@ -290,12 +289,28 @@ impl<S: EventStore> Ledger<S> {
             state = evolve(state, &event);
             version = Some(recorded.stream_version);
         }
+        if let Some(version) = version.filter(|_| events.len() as u64 >= self.snapshot_every) {
+            self.save_snapshot(stream_id, version, &state).await;
+        }
         Ok(Loaded {
             state,
             version,
             events_read: events.len(),
-            snapshot_version,
         })
+    }
+
+    /// Saves `state` at `version` as the stream's snapshot. A snapshot is a
+    /// cache: failing to save one costs only speed.
+    async fn save_snapshot<St: Serialize>(&self, stream_id: &str, version: u64, state: &St) {
+        let snapshot = Snapshot {
+            stream_id: stream_id.to_owned(),
+            version,
+            state_format: STATE_FORMAT,
+            state: serde_json::to_value(state).expect("states serialize"),
+        };
+        if let Err(error) = self.store.save_snapshot(snapshot).await {
+            tracing::warn!(%error, stream_id, "saving a snapshot failed");
+        }
     }
 
     /// The events a command id appended, when its first event is in the
@@ -473,10 +488,7 @@ impl<S: EventStore> Ledger<S> {
             );
             let appended = self.store.append(request).await;
             let after = events.iter().fold(loaded.state.clone(), run::evolve);
-            let Attempt::Done(outcome) = self
-                .settle(appended, &stream_id, &loaded, &after, events.len())
-                .await?
-            else {
+            let Attempt::Done(outcome) = settle(appended)? else {
                 return Ok(Attempt::Conflict(stream_id.clone()));
             };
             // A repeated command id: the events are the original ones, and
@@ -549,23 +561,12 @@ impl<S: EventStore> Ledger<S> {
                 Ok(outcome) if outcome.duplicate => Ok(Attempt::Done(
                     self.billing_repeat(caller, run_id, outcome.events).await?,
                 )),
-                Ok(outcome) => {
-                    self.maybe_snapshot(&stream_id, &run, &run_after, decision.run.len())
-                        .await;
-                    self.maybe_snapshot(
-                        &account_stream,
-                        &account,
-                        &account_after,
-                        decision.account.len(),
-                    )
-                    .await;
-                    Ok(Attempt::Done(BillingOutcome {
-                        run: run_after.run.expect("a run stays a run"),
-                        account: account_after,
-                        run_events: decision.run,
-                        appended: outcome.events,
-                    }))
-                }
+                Ok(outcome) => Ok(Attempt::Done(BillingOutcome {
+                    run: run_after.run.expect("a run stays a run"),
+                    account: account_after,
+                    run_events: decision.run,
+                    appended: outcome.events,
+                })),
                 Err(AppendError::VersionConflict { stream_id, .. }) => {
                     Ok(Attempt::Conflict(stream_id))
                 }
@@ -652,10 +653,7 @@ impl<S: EventStore> Ledger<S> {
                 encode_all(&events, Some(tenant_id), caller, context, 0),
             );
             let appended = self.store.append(request).await;
-            let Attempt::Done(outcome) = self
-                .settle(appended, &stream_id, &loaded, &after, events.len())
-                .await?
-            else {
+            let Attempt::Done(outcome) = settle(appended)? else {
                 return Ok(Attempt::Conflict(stream_id.clone()));
             };
             let account = if outcome.duplicate {
@@ -696,75 +694,18 @@ impl<S: EventStore> Ledger<S> {
             if events.is_empty() {
                 return Ok(Attempt::Done(vec![]));
             }
-            let after = events.iter().fold(loaded.state.clone(), key::evolve);
             let request = AppendRequest::single(
                 stream_id.clone(),
                 loaded.expected(),
                 encode_all(&events, None, caller, context, 0),
             );
             let appended = self.store.append(request).await;
-            Ok(
-                match self
-                    .settle(appended, &stream_id, &loaded, &after, events.len())
-                    .await?
-                {
-                    Attempt::Done(outcome) => Attempt::Done(outcome.events),
-                    Attempt::Conflict(stream) => Attempt::Conflict(stream),
-                },
-            )
+            Ok(match settle(appended)? {
+                Attempt::Done(outcome) => Attempt::Done(outcome.events),
+                Attempt::Conflict(stream) => Attempt::Conflict(stream),
+            })
         })
         .await
-    }
-
-    /// Turns a single-stream append result into an attempt's result, and
-    /// snapshots the stream when it has grown enough since the last one.
-    async fn settle<St: Serialize>(
-        &self,
-        appended: Result<AppendOutcome, AppendError>,
-        stream_id: &str,
-        loaded: &Loaded<St>,
-        after: &St,
-        event_count: usize,
-    ) -> Result<Attempt<AppendOutcome>, CommandError> {
-        match appended {
-            Ok(outcome) => {
-                self.maybe_snapshot(stream_id, loaded, after, event_count)
-                    .await;
-                Ok(Attempt::Done(outcome))
-            }
-            Err(AppendError::VersionConflict { stream_id, .. }) => Ok(Attempt::Conflict(stream_id)),
-            Err(error) => Err(append_error(error)),
-        }
-    }
-
-    async fn maybe_snapshot<St: Serialize>(
-        &self,
-        stream_id: &str,
-        loaded: &Loaded<St>,
-        after: &St,
-        event_count: usize,
-    ) {
-        if event_count == 0 {
-            return;
-        }
-        let version = loaded
-            .version
-            .map_or(event_count as u64 - 1, |v| v + event_count as u64);
-        let since = version - loaded.snapshot_version.unwrap_or(0);
-        if since < self.snapshot_every {
-            return;
-        }
-        let state = serde_json::to_value(after).expect("states serialize");
-        let snapshot = Snapshot {
-            stream_id: stream_id.to_owned(),
-            version,
-            state_format: STATE_FORMAT,
-            state,
-        };
-        // A snapshot is a cache: failing to save one costs only speed.
-        if let Err(error) = self.store.save_snapshot(snapshot).await {
-            tracing::warn!(%error, stream_id, "saving a snapshot failed");
-        }
     }
 
     async fn with_retries<T, F, Fut>(
@@ -983,17 +924,6 @@ impl<S: EventStore> Ledger<S> {
             }
             match self.store.append(request).await {
                 Ok(outcome) => {
-                    self.maybe_snapshot(&stream_id, &loaded, &run_state, run_events.len())
-                        .await;
-                    if let Some(account) = &account {
-                        self.maybe_snapshot(
-                            &account_stream_id(&tenant),
-                            account,
-                            &account_state,
-                            account_events.len(),
-                        )
-                        .await;
-                    }
                     let version = outcome
                         .events
                         .iter()
@@ -1018,6 +948,17 @@ impl<S: EventStore> Ledger<S> {
         Err(CommandError::VersionConflict {
             stream_id: contended,
         })
+    }
+}
+
+/// Turns a single-stream append result into an attempt's result.
+fn settle(
+    appended: Result<AppendOutcome, AppendError>,
+) -> Result<Attempt<AppendOutcome>, CommandError> {
+    match appended {
+        Ok(outcome) => Ok(Attempt::Done(outcome)),
+        Err(AppendError::VersionConflict { stream_id, .. }) => Ok(Attempt::Conflict(stream_id)),
+        Err(error) => Err(append_error(error)),
     }
 }
 

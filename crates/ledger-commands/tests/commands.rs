@@ -415,6 +415,57 @@ async fn deciding_on_a_long_account_reads_a_snapshot_not_its_whole_history() {
     assert_eq!(loaded.state, replayed_balances(ledger.store()).await.1);
 }
 
+/// Snapshots are taken when a stream is read, not when it is written: a run
+/// whose stages all arrive in one request is never snapshotted until a
+/// command loads it, and that load saves what it folded.
+#[tokio::test]
+async fn a_long_replay_leaves_a_snapshot_and_a_long_write_does_not() {
+    use ledger_commands::{Fact, ReportedFact};
+    use ledger_domain::events::StageStatus;
+    let ledger = ledger().await;
+    let mut command = create(0);
+    command.stages = (1..=150).map(|i| format!("stage {i}")).collect();
+    let run_id = ledger
+        .create_run(&owner(), command, &ctx())
+        .await
+        .unwrap()
+        .run
+        .run_id();
+    let facts = (1..=150)
+        .map(|stage| ReportedFact {
+            event_id: None,
+            fact: Fact::Run(RunCommand::UpdateStage {
+                stage,
+                status: StageStatus::Processing,
+                output: None,
+                error: None,
+            }),
+        })
+        .collect();
+    let reported = ledger
+        .report_facts(&system(), run_id, None, facts, &ctx())
+        .await
+        .unwrap();
+    let version = reported.version.unwrap();
+    assert!(version >= 150, "version {version}");
+    let stream = run_stream_id(run_id);
+    assert_eq!(ledger.store().load_snapshot(&stream).await.unwrap(), None);
+
+    let first = ledger.load_run(run_id).await.unwrap();
+    assert_eq!(first.events_read as u64, version + 1);
+    let snapshot = ledger
+        .store()
+        .load_snapshot(&stream)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(snapshot.version, version);
+    let again = ledger.load_run(run_id).await.unwrap();
+    assert_eq!(again.events_read, 0);
+    assert_eq!(again.version, Some(version));
+    assert_eq!(again.state, first.state);
+}
+
 /// A store that, once, lets a competing command append to the stream just
 /// before the command's own append: the command must decide again.
 #[derive(Clone)]
