@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::serve::ListenerExt;
-use ledger_api::AppState;
+use ledger_api::{AppState, SharedState};
 use ledger_commands::Ledger;
 use ledger_embedded_pg::{EmbeddedPostgres, Options as EmbeddedOptions};
 use ledger_projections::{run_projector, ProjectorOptions, ReadModel};
@@ -520,7 +520,7 @@ impl Application {
         let store = PgEventStore::new(database.pool.clone());
         let (stop_background, background_stopping) = tokio::sync::watch::channel(false);
         let tasks = tokio_util::task::TaskTracker::new();
-        let state = AppState {
+        let state = AppState::new(SharedState {
             live: ledger_api::live::Live::start(
                 database.pool.clone(),
                 background_stopping.clone(),
@@ -543,7 +543,7 @@ impl Application {
                 config.rate_limit_per_key,
                 config.rate_limit_burst,
             ),
-        };
+        });
         if signer.is_none() {
             tracing::warn!("no checkpoint signing key configured: checkpoints are not signed");
         }

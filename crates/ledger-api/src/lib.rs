@@ -34,9 +34,30 @@ pub use body::BODY_LIMIT;
 pub use commands::{FACT_TYPES, MAX_FACTS_PER_REQUEST};
 pub use problem::{ApiError, Problem, PROBLEM_JSON};
 
-/// What handlers share.
+/// A handle on what handlers share. axum clones the state for each
+/// extractor of each request, so a clone is one reference count, not a copy
+/// of every part.
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(std::sync::Arc<SharedState>);
+
+impl AppState {
+    /// A handle on `parts`.
+    pub fn new(parts: SharedState) -> Self {
+        AppState(std::sync::Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = SharedState;
+
+    fn deref(&self) -> &SharedState {
+        &self.0
+    }
+}
+
+/// What handlers share.
+#[derive(Debug)]
+pub struct SharedState {
     /// The database.
     pub pool: PgPool,
     /// Command execution.
