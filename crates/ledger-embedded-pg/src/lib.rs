@@ -539,6 +539,12 @@ fn spawn_server(
         .args(["-c", "unix_socket_directories="])
         .arg("-c")
         .arg(format!("max_connections={}", options.max_connections));
+    // A new WAL segment is zero-filled (16 MiB) by whichever backend first
+    // needs it, while every commit behind it waits: in a server's first
+    // gigabyte of WAL, before checkpoints recycle segments, that doubled
+    // the p99 of single appends (docs/decisions.md). ext4 and xfs allocate
+    // on write; recycled segments are already allocated either way.
+    command.args(["-c", "wal_init_zero=off"]);
     if let Some(mib) = options.shared_buffers_mib {
         command.arg("-c").arg(format!("shared_buffers={mib}MB"));
     }

@@ -33,6 +33,11 @@ async fn starts_serves_stops_and_restarts_on_the_same_data() {
         .await
         .unwrap();
     assert_eq!(fsync, "on");
+    let wal_init_zero: String = sqlx::query_scalar("SHOW wal_init_zero")
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+    assert_eq!(wal_init_zero, "off");
     let shared_buffers_mib: i64 = sqlx::query_scalar(
         "SELECT setting::bigint * 8 / 1024 FROM pg_settings WHERE name = 'shared_buffers'",
     )
