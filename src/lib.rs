@@ -419,14 +419,11 @@ async fn check_schema(pool: &PgPool) -> Result<(), StartError> {
     }
 }
 
-/// A connection idle this long is pinged before it is handed out.
-pub const POOL_PING_AFTER_IDLE: Duration = Duration::from_secs(1);
-
 /// The pool's options: `max_connections`, and how long an acquire waits.
 ///
 /// A connection is checked with a round trip before it is handed out only
-/// once it has been idle for `POOL_PING_AFTER_IDLE` (as the append writer
-/// does with its own), not before every query as sqlx does by default:
+/// once it has been idle for `ledger_store::PING_AFTER_IDLE` (as the append
+/// writer does with its own), not before every query as sqlx does by default:
 /// under load that ping was a second round trip for every query (an eighth
 /// of the service's CPU on a run page). A connection that died while idle
 /// (a restarted or failed-over server) is still found out and replaced
@@ -439,7 +436,7 @@ fn pool_options(max_connections: u32, acquire_timeout_ms: u64) -> PgPoolOptions 
         .test_before_acquire(false)
         .before_acquire(|connection, meta| {
             Box::pin(async move {
-                if meta.idle_for >= POOL_PING_AFTER_IDLE {
+                if meta.idle_for >= ledger_store::PING_AFTER_IDLE {
                     sqlx::Connection::ping(connection).await?;
                 }
                 Ok(true)

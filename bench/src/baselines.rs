@@ -98,13 +98,13 @@ pub async fn pgbench_inserts(url: &str, clients: usize, seconds: u64, rows: usiz
         );
     };
     let transactions = (tps * seconds as f64).round() as u64;
-    let figures = Figures {
-        events: transactions * rows as u64,
+    let figures = Figures::new(
+        transactions * rows as u64,
         latencies,
         // Its own rate, without connection set-up: events are counted from it.
-        elapsed: Duration::from_secs(seconds),
-        machine_cpu: machine_cpu.mul_f64(seconds as f64 / elapsed.as_secs_f64()),
-    };
+        Duration::from_secs(seconds),
+        machine_cpu.mul_f64(seconds as f64 / elapsed.as_secs_f64()),
+    );
     if rows == 1 {
         goals::note(Figure::PgbenchRate, figures.rate());
         goals::note(Figure::PgbenchCpu, figures.cpu_micros());

@@ -69,6 +69,7 @@ struct Args {
 /// Operations done and their latencies.
 struct Figures {
     events: u64,
+    /// Sorted, so that quantiles are read off without sorting again.
     latencies: Vec<Duration>,
     elapsed: Duration,
     /// CPU time the whole machine spent while the figure ran.
@@ -97,6 +98,21 @@ fn machine_busy() -> Duration {
 }
 
 impl Figures {
+    fn new(
+        events: u64,
+        mut latencies: Vec<Duration>,
+        elapsed: Duration,
+        machine_cpu: Duration,
+    ) -> Self {
+        latencies.sort_unstable();
+        Figures {
+            events,
+            latencies,
+            elapsed,
+            machine_cpu,
+        }
+    }
+
     /// Events (or requests) a second.
     fn rate(&self) -> f64 {
         self.events as f64 / self.elapsed.as_secs_f64()
@@ -104,8 +120,7 @@ impl Figures {
 
     /// The `q` quantile of the latencies, in ms.
     fn latency_ms(&self, q: f64) -> f64 {
-        let mut latencies = self.latencies.clone();
-        latencies.sort();
+        let latencies = &self.latencies;
         latencies
             .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
             .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
@@ -154,20 +169,18 @@ where
         .collect();
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     running.store(false, Ordering::Relaxed);
-    let mut figures = Figures {
-        events: 0,
-        latencies: vec![],
-        elapsed: Duration::ZERO,
-        machine_cpu: Duration::ZERO,
-    };
+    let (mut all_events, mut all_latencies) = (0, Vec::new());
     for task in tasks {
         let (events, latencies) = task.await.expect("a client finished");
-        figures.events += events;
-        figures.latencies.extend(latencies);
+        all_events += events;
+        all_latencies.extend(latencies);
     }
-    figures.elapsed = started.elapsed();
-    figures.machine_cpu = machine_busy().saturating_sub(busy_before);
-    figures
+    Figures::new(
+        all_events,
+        all_latencies,
+        started.elapsed(),
+        machine_busy().saturating_sub(busy_before),
+    )
 }
 
 async fn raw_table(pool: &PgPool) -> anyhow::Result<()> {

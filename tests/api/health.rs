@@ -134,8 +134,7 @@ async fn a_connection_dropped_while_idle_is_replaced_before_a_query_uses_it() {
     .await
     .unwrap();
     assert_eq!(dropped, i64::from(config.max_connections));
-    tokio::time::sleep(run_ledger::POOL_PING_AFTER_IDLE + std::time::Duration::from_millis(300))
-        .await;
+    tokio::time::sleep(ledger_store::PING_AFTER_IDLE + std::time::Duration::from_millis(300)).await;
     let queries = (0..config.max_connections).map(|_| async {
         sqlx::query_scalar::<_, i32>("SELECT 1")
             .fetch_one(&database.pool)

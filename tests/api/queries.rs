@@ -615,14 +615,12 @@ async fn every_run_list_filter_and_its_order_are_served_by_an_index() {
             .execute(&mut *conn)
             .await
             .unwrap();
-            let arguments: Vec<String> =
-                [tenant_id, filter.project_id, filter.owner_id, filter.status]
-                    .into_iter()
-                    .flatten()
-                    .map(|text| format!("'{text}'"))
-                    .chain(filter.rerun_of.map(|original| format!("'{original}'")))
-                    .chain([i64::MAX.to_string()])
-                    .collect();
+            let arguments: Vec<String> = filter
+                .given()
+                .iter()
+                .map(|(_, value)| format!("'{value}'"))
+                .chain([i64::MAX.to_string()])
+                .collect();
             let plan: serde_json::Value = sqlx::Row::get(
                 &sqlx::query(&format!(
                     "EXPLAIN (FORMAT JSON) EXECUTE page({})",

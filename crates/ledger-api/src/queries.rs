@@ -63,7 +63,18 @@ async fn position(
     model: ReadModel,
     min_position: Option<u64>,
 ) -> Result<u64, ApiError> {
-    match wait_for_position(state, model, min_position).await? {
+    let reached = wait_for_position(state, model, min_position).await?;
+    checkpoint_unless_read(state, model, reached).await
+}
+
+/// `reached`, the checkpoint `wait_for_position` read, or the read model's
+/// checkpoint now when it read none.
+async fn checkpoint_unless_read(
+    state: &AppState,
+    model: ReadModel,
+    reached: Option<u64>,
+) -> Result<u64, ApiError> {
+    match reached {
         Some(reached) => Ok(reached),
         None => Ok(ledger_projections::checkpoint(&state.pool, model).await?),
     }
@@ -264,27 +275,18 @@ impl RunListFilter<'_> {
     /// tenant and sort them. Page sizes are few (1 to 201), so the
     /// statements stay few.
     pub fn statement(&self, rows: i64) -> String {
-        let mut conditions = Vec::new();
-        let mut next = 0;
-        let mut condition = |given: bool, column: &str, kind: &str| {
-            if given {
-                next += 1;
-                conditions.push(format!("r.{column} = ${next}::{kind}"));
-            }
-        };
-        condition(self.tenant_id.is_some(), "tenant_id", "text");
-        condition(self.project_id.is_some(), "project_id", "text");
-        condition(self.owner_id.is_some(), "owner_id", "text");
-        condition(self.status.is_some(), "status", "text");
-        condition(self.rerun_of.is_some(), "rerun_of", "uuid");
+        let conditions: String = self
+            .given()
+            .iter()
+            .enumerate()
+            .map(|(index, (column, value))| {
+                format!("r.{column} = ${}::{} AND ", index + 1, value.sql_type())
+            })
+            .collect();
         format!(
-            "SELECT {RUN_COLUMNS} FROM runs r WHERE {} r.created_position < ${} \
+            "SELECT {RUN_COLUMNS} FROM runs r WHERE {conditions}r.created_position < ${} \
              ORDER BY r.created_position DESC LIMIT {rows}",
-            conditions
-                .iter()
-                .map(|condition| format!("{condition} AND "))
-                .collect::<String>(),
-            next + 1,
+            self.given().len() + 1,
         )
     }
 
@@ -295,15 +297,55 @@ impl RunListFilter<'_> {
         query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
         before: i64,
     ) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
-        let texts = [self.tenant_id, self.project_id, self.owner_id, self.status];
-        let mut query = texts
+        self.given()
             .into_iter()
-            .flatten()
-            .fold(query, |query, text| query.bind(text.to_owned()));
-        if let Some(original) = self.rerun_of {
-            query = query.bind(original);
+            .fold(query, |query, (_, value)| match value {
+                FilterValue::Text(text) => query.bind(text.to_owned()),
+                FilterValue::Uuid(id) => query.bind(id),
+            })
+            .bind(before)
+    }
+
+    /// The filters given, each with its column, in the order of
+    /// `statement`'s parameters (the cursor comes after them).
+    pub fn given(&self) -> Vec<(&'static str, FilterValue<'_>)> {
+        [
+            ("tenant_id", self.tenant_id.map(FilterValue::Text)),
+            ("project_id", self.project_id.map(FilterValue::Text)),
+            ("owner_id", self.owner_id.map(FilterValue::Text)),
+            ("status", self.status.map(FilterValue::Text)),
+            ("rerun_of", self.rerun_of.map(FilterValue::Uuid)),
+        ]
+        .into_iter()
+        .filter_map(|(column, value)| Some((column, value?)))
+        .collect()
+    }
+}
+
+/// The value a run list filter compares its column with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FilterValue<'a> {
+    /// A text column's value.
+    Text(&'a str),
+    /// A uuid column's value.
+    Uuid(Uuid),
+}
+
+impl FilterValue<'_> {
+    fn sql_type(self) -> &'static str {
+        match self {
+            FilterValue::Text(_) => "text",
+            FilterValue::Uuid(_) => "uuid",
         }
-        query.bind(before)
+    }
+}
+
+impl std::fmt::Display for FilterValue<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FilterValue::Text(text) => f.write_str(text),
+            FilterValue::Uuid(id) => write!(f, "{id}"),
+        }
     }
 }
 
@@ -353,8 +395,7 @@ pub async fn list_runs(
     };
     let position = match (rows.first(), reached) {
         (Some(row), _) => row_position(row)?,
-        (None, Some(reached)) => reached,
-        (None, None) => ledger_projections::checkpoint(&state.pool, ReadModel::RunHistory).await?,
+        (None, reached) => checkpoint_unless_read(&state, ReadModel::RunHistory, reached).await?,
     };
     let runs = rows.iter().map(run_detail).collect::<Result<Vec<_>, _>>()?;
     Ok(answer(position, &RunPage { runs, next_cursor }))

@@ -28,6 +28,11 @@ pub use postgres::{
     MIGRATOR, NOTIFY_CHANNEL,
 };
 
+/// A connection idle this long is checked with a ping before it is used
+/// again, rather than found dead by a failed statement: the append
+/// writer's policy for its own connection, and the service pool's.
+pub const PING_AFTER_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// What a stream's current version must be for an append to go ahead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ExpectedVersion {

@@ -514,11 +514,6 @@ fn prepare(request: &mut AppendRequest) -> Result<(), AppendError> {
     Ok(())
 }
 
-/// After this long without appends, the writer checks its connection (a
-/// ping) before the next batch rather than learn of a dead one from a
-/// failed batch.
-const WRITER_IDLE_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
-
 async fn run_writer(
     connect_options: &PgConnectOptions,
     mut queue: mpsc::Receiver<AppendJob>,
@@ -533,7 +528,7 @@ async fn run_writer(
     let mut known = KnownHeads::default();
     loop {
         let next = if held.is_some() && !idle {
-            match tokio::time::timeout(WRITER_IDLE_CHECK, queue.recv()).await {
+            match tokio::time::timeout(crate::PING_AFTER_IDLE, queue.recv()).await {
                 Ok(next) => next,
                 Err(_) => {
                     idle = true;
