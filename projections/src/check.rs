@@ -32,7 +32,10 @@ pub async fn compare_with_log(
     {
         projected_runs.insert(
             row.try_get("run_id")?,
-            (row.try_get("state")?, row.try_get("version")?),
+            (
+                crate::run_history::json_column(&row, "state")?,
+                row.try_get("version")?,
+            ),
         );
     }
     for stream_id in store.stream_ids(None).await? {

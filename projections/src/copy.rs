@@ -115,11 +115,6 @@ impl Row<'_> {
         }
     }
 
-    /// A `json`: its text, kept as it is.
-    pub(crate) fn json(&mut self, text: &str) -> &mut Self {
-        self.field(text.as_bytes())
-    }
-
     /// A `jsonb`: format version 1, then its text.
     pub(crate) fn jsonb(&mut self, text: Option<&str>) -> &mut Self {
         match text {

@@ -10,7 +10,6 @@ use ledger_domain::run::{self, Run, RunState, RunStatus};
 use ledger_domain::RUN_STREAM_PREFIX;
 use ledger_store::FeedEvent;
 use serde::{Deserialize, Serialize};
-use sqlx::types::Json;
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
@@ -281,7 +280,7 @@ struct Columns<'r> {
     version: i64,
     created_position: i64,
     last_position: i64,
-    /// JSON text, which the `json` columns keep as it is (migration 0017).
+    /// JSON text, kept as it is in `text` columns (migration 0021).
     state: String,
     timeline: String,
 }
@@ -396,8 +395,8 @@ async fn copy_runs(
             .int8(c.version)
             .int8(c.created_position)
             .int8(c.last_position)
-            .json(&c.state)
-            .json(&c.timeline);
+            .text(Some(&c.state))
+            .text(Some(&c.timeline));
         copy.flush_if_full().await?;
     }
     copy.finish().await?;
@@ -419,8 +418,8 @@ async fn update_runs(conn: &mut PgConnection, runs: &[Columns<'_>]) -> Result<()
             $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
             $13::uuid[], $14::int[], $15::int[], $16::int[], $17::int[], $18::int[],
             $19::bigint[], $20::bigint[], $21::jsonb[], $22::timestamptz[], $23::timestamptz[],
-            $24::timestamptz[], $25::bigint[], $26::bigint[], $27::bigint[], $28::json[],
-            $29::json[])
+            $24::timestamptz[], $25::bigint[], $26::bigint[], $27::bigint[], $28::text[],
+            $29::text[])
          ON CONFLICT (run_id) DO UPDATE SET
             status = EXCLUDED.status, current_stage = EXCLUDED.current_stage, rerun_of = EXCLUDED.rerun_of,
             retry_count = EXCLUDED.retry_count, files_completed = EXCLUDED.files_completed,
@@ -471,14 +470,18 @@ fn json_text(value: &impl Serialize) -> Result<String, ProjectionError> {
     })
 }
 
-/// A JSON column of `row`, read straight into `T`; a value `T` does not
-/// accept is a corrupt row.
-fn json_column<T: serde::de::DeserializeOwned>(
+/// A JSON column of a `runs` row (`state`, `timeline`: text, migration
+/// 0021), read straight into `T`; a value `T` does not accept is a
+/// corrupt row.
+///
+/// # Errors
+/// `Corrupt` for text that is not a `T`; `Database` for a missing column.
+pub fn json_column<T: serde::de::DeserializeOwned>(
     row: &sqlx::postgres::PgRow,
     column: &str,
 ) -> Result<T, ProjectionError> {
-    row.try_get::<Json<T>, _>(column)
-        .map(|Json(value)| value)
+    let text: &str = row.try_get(column)?;
+    serde_json::from_str(text)
         .map_err(|error| ProjectionError::Corrupt(format!("runs.{column}: {error}")))
 }
 

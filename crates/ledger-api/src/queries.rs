@@ -9,12 +9,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use ledger_domain::run::RunState;
-use ledger_projections::run_history::Timeline;
+use ledger_projections::run_history::{json_column, Timeline};
 use ledger_projections::ReadModel;
 use ledger_store::EventStore;
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgRow;
-use sqlx::types::Json as JsonColumn;
 use sqlx::Row;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -207,14 +206,20 @@ fn row_position(row: &PgRow) -> Result<u64, ApiError> {
     Ok(row.try_get::<i64, _>("projection_position")? as u64)
 }
 
+/// A run row whose JSON the service cannot read: a fault of the projector
+/// or of a hand edit, not of the request.
+fn corrupt_row(error: ledger_projections::ProjectionError) -> ApiError {
+    ApiError::Internal(Box::new(error))
+}
+
 pub(crate) fn run_detail(row: &PgRow) -> Result<RunDetail, ApiError> {
     // Read straight from the column's bytes into the types, with no
     // `serde_json::Value` between: most of a list page's CPU is here.
-    let JsonColumn(state): JsonColumn<RunState> = row.try_get("state")?;
+    let state: RunState = json_column(row, "state").map_err(corrupt_row)?;
     let run = state
         .run
         .ok_or_else(|| ApiError::Internal("a run row without a run".into()))?;
-    let JsonColumn(timeline): JsonColumn<Timeline> = row.try_get("timeline")?;
+    let timeline: Timeline = json_column(row, "timeline").map_err(corrupt_row)?;
     let version: i64 = row.try_get("version")?;
     let mut view = RunView::of(run, Some(version as u64));
     for (stage, times) in view.stages.iter_mut().zip(timeline.stages) {
