@@ -173,10 +173,21 @@ pub async fn wait_projected(store: &PgEventStore, pool: &PgPool) -> Duration {
     let started = Instant::now();
     let head = store.head_position().await.expect("a head");
     loop {
-        let position: i64 = sqlx::query_scalar("SELECT min(position) FROM projection_checkpoints")
-            .fetch_one(pool)
-            .await
-            .expect("checkpoints");
+        let (position, stopped): (i64, Option<String>) = sqlx::query_as(
+            "SELECT min(position),
+                    string_agg(name || ': ' || coalesce(last_error, ''), '; ') FILTER (WHERE stopped)
+             FROM projection_checkpoints",
+        )
+        .fetch_one(pool)
+        .await
+        .expect("checkpoints");
+        // A stopped read model never catches up: say why rather than wait.
+        // The service binary that wrk drives shares the database, so a
+        // stale build of it (`cargo build --release` rebuilds both) can be
+        // the one that stopped it.
+        if let Some(stopped) = stopped {
+            panic!("a read model stopped, so the figures cannot go on: {stopped}");
+        }
         if position as u64 >= head {
             return started.elapsed();
         }
