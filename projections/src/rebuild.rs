@@ -303,7 +303,14 @@ async fn rebuild_locked(
     let mut replayed = catch_up(pool, store, model, &schema, &mut position, stopping).await?;
     let indexing = Instant::now();
     for statement in &deferred_indexes {
-        sqlx::query(statement).execute(pool).await?;
+        // Sorted in memory rather than in temporary files, as pg_restore
+        // is usually given: for this build only, released when it ends.
+        let mut tx = pool.begin().await?;
+        sqlx::query("SET LOCAL maintenance_work_mem = '256MB'")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(statement).execute(&mut *tx).await?;
+        tx.commit().await?;
     }
     // New tables have no statistics until autovacuum gets to them, and
     // until then the planner guesses: the swapped-in tables would serve
