@@ -20,8 +20,12 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::{ProjectionError, ReadModel};
 
-/// Events replayed per transaction.
-const REBUILD_BATCH: u32 = 5_000;
+/// Events replayed per transaction. 20,000 rather than 5,000 took a
+/// rebuild of 10^6 runs from 18.0 and 16.1 s to 16.5 and 13.8 s
+/// (alternating runs): fewer commits and lookups, longer COPYs. A batch's
+/// folded runs are held in memory, about 2 kB each for a run of a few
+/// stages.
+const REBUILD_BATCH: u32 = 20_000;
 
 /// What a finished rebuild did.
 #[derive(Debug, Clone, Serialize)]
