@@ -227,7 +227,8 @@ async fn assert_read_models_equal_the_log(
     for row in rows {
         let run_id: Uuid = row.get("run_id");
         let loaded = ledger.load_run(run_id).await.unwrap();
-        let projected: RunState = serde_json::from_str(row.get::<&str, _>("state")).unwrap();
+        let projected: RunState =
+            ledger_projections::run_history::json_column(&row, "state").unwrap();
         assert_eq!(projected, loaded.state, "run {run_id}");
         assert_eq!(row.get::<i64, _>("version") as u64, loaded.version.unwrap());
         let reruns: i64 = sqlx::query_scalar("SELECT count(*) FROM runs WHERE rerun_of = $1")
@@ -617,7 +618,7 @@ async fn a_run_a_batch_opens_reads_back_every_column_it_was_folded_to() {
         last.global_position
     );
     assert_eq!(row.get::<i64, _>("version") as u64, loaded.version.unwrap());
-    let state: RunState = serde_json::from_str(row.get::<&str, _>("state")).unwrap();
+    let state: RunState = ledger_projections::run_history::json_column(&row, "state").unwrap();
     assert_eq!(state, loaded.state);
 }
 

@@ -280,8 +280,8 @@ impl RunListFilter<'_> {
     /// tenant and sort them. Page sizes are few (1 to 201), so the
     /// statements stay few.
     pub fn statement(&self, rows: i64) -> String {
-        let conditions: String = self
-            .given()
+        let given = self.given();
+        let conditions: String = given
             .iter()
             .enumerate()
             .map(|(index, (column, value))| {
@@ -291,7 +291,7 @@ impl RunListFilter<'_> {
         format!(
             "SELECT {RUN_COLUMNS} FROM runs r WHERE {conditions}r.created_position < ${} \
              ORDER BY r.created_position DESC LIMIT {rows}",
-            self.given().len() + 1,
+            given.len() + 1,
         )
     }
 

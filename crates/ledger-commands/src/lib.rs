@@ -557,20 +557,17 @@ impl<S: EventStore> Ledger<S> {
                 .account
                 .iter()
                 .fold(account.state.clone(), account::evolve);
-            match self.store.append(request).await {
-                Ok(outcome) if outcome.duplicate => Ok(Attempt::Done(
+            match settle(self.store.append(request).await)? {
+                Attempt::Done(outcome) if outcome.duplicate => Ok(Attempt::Done(
                     self.billing_repeat(caller, run_id, outcome.events).await?,
                 )),
-                Ok(outcome) => Ok(Attempt::Done(BillingOutcome {
+                Attempt::Done(outcome) => Ok(Attempt::Done(BillingOutcome {
                     run: run_after.run.expect("a run stays a run"),
                     account: account_after,
                     run_events: decision.run,
                     appended: outcome.events,
                 })),
-                Err(AppendError::VersionConflict { stream_id, .. }) => {
-                    Ok(Attempt::Conflict(stream_id))
-                }
-                Err(error) => Err(append_error(error)),
+                Attempt::Conflict(stream) => Ok(Attempt::Conflict(stream)),
             }
         })
         .await
@@ -951,7 +948,8 @@ impl<S: EventStore> Ledger<S> {
     }
 }
 
-/// Turns a single-stream append result into an attempt's result.
+/// Turns an append's result into an attempt's result: a version conflict
+/// (on whichever stream) means deciding again.
 fn settle(
     appended: Result<AppendOutcome, AppendError>,
 ) -> Result<Attempt<AppendOutcome>, CommandError> {
