@@ -76,6 +76,13 @@ struct Figures {
     machine_cpu: Duration,
 }
 
+/// Milliseconds at quantile `q` of `sorted` (0 when it is empty).
+fn quantile_ms(sorted: &[Duration], q: f64) -> f64 {
+    sorted
+        .get(((sorted.len() as f64 * q) as usize).min(sorted.len().saturating_sub(1)))
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
 /// CPU time the machine has been busy since boot (every core, every
 /// process: PostgreSQL, the service and the load alike), from
 /// `/proc/stat`; zero where it cannot be read.
@@ -120,10 +127,7 @@ impl Figures {
 
     /// The `q` quantile of the latencies, in ms.
     fn latency_ms(&self, q: f64) -> f64 {
-        let latencies = &self.latencies;
-        latencies
-            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
-            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+        quantile_ms(&self.latencies, q)
     }
 
     /// Machine CPU µs per event.

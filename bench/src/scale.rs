@@ -16,15 +16,7 @@ use serde_json::json;
 use sqlx::PgPool;
 
 use crate::goals::{self, Figure};
-use crate::{measure, post_json, Figures};
-
-/// Milliseconds at quantile `q` of `samples`.
-fn quantile(samples: &mut [Duration], q: f64) -> f64 {
-    samples.sort();
-    samples
-        .get(((samples.len() as f64 * q) as usize).min(samples.len().saturating_sub(1)))
-        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-}
+use crate::{measure, post_json, quantile_ms, Figures};
 
 /// Appends at `rate` events/s over HTTP for `seconds` while polling the
 /// run-history checkpoint; the lag of each event is the time from its
@@ -100,12 +92,13 @@ pub async fn projection_lag(
             Some(seen.0 - *at)
         })
         .collect();
-    let p99 = quantile(&mut lags, 0.99);
+    lags.sort_unstable();
+    let p99 = quantile_ms(&lags, 0.99);
     goals::note(Figure::LagP99, p99);
     format!(
         "| run-ledger: projection lag (acknowledged -> in run history) at {sent_rate:.0} events/s | {} events | {:.2} | {p99:.2} |",
         lags.len(),
-        quantile(&mut lags, 0.5),
+        quantile_ms(&lags, 0.5),
     )
 }
 
