@@ -133,7 +133,7 @@ fn transaction_latencies(dir: &Path) -> Vec<Duration> {
     latencies
 }
 
-/// wrk with `connections` connections on 2 threads for `seconds`, each
+/// wrk with `connections` connections on 2 threads (1 for 1 connection) for `seconds`, each
 /// request a `POST /v1/runs` (one `run.created` event), as the bench's own
 /// HTTP client sends. Also returns the peak of `rss` (the service's
 /// resident memory, in MiB) while wrk ran (0 where wrk is not installed).
@@ -161,8 +161,11 @@ pub async fn wrk_appends(
     )
     .expect("the wrk script");
     let mut command = Command::new(wrk);
+    // wrk refuses more threads than connections.
+    let threads = connections.clamp(1, 2);
     command
-        .args(["-t2", "--latency"])
+        .arg(format!("-t{threads}"))
+        .arg("--latency")
         .arg(format!("-c{connections}"))
         .arg(format!("-d{seconds}s"))
         .arg("-s")

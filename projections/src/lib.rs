@@ -146,13 +146,36 @@ impl ReadModel {
     }
 }
 
+impl ReadModel {
+    /// Splits a batch into at most `parts` parts that can be applied at
+    /// once, each in a transaction of its own, because no two write one
+    /// row. Only a rebuild's shadow tables take a batch in parts: the live
+    /// tables take it whole, in the transaction that moves their checkpoint.
+    ///
+    /// # Errors
+    /// An event the split must read and cannot decode.
+    pub(crate) fn split(
+        self,
+        events: Vec<FeedEvent>,
+        parts: usize,
+    ) -> Result<Vec<Vec<FeedEvent>>, ProjectionError> {
+        match self {
+            ReadModel::RunHistory => run_history::split(events, parts),
+            // Few events, and every tenant's balance row in one part.
+            ReadModel::Credits => Ok(vec![events]),
+        }
+    }
+}
+
 /// The default `ProjectorOptions::batch_delay`.
 pub const DEFAULT_BATCH_DELAY: Duration = Duration::from_millis(20);
 
 /// How a projector runs.
 #[derive(Debug, Clone)]
 pub struct ProjectorOptions {
-    /// Most events applied in one transaction.
+    /// Most events applied in one transaction. A projector that is caught
+    /// up applies what a few commits of the log brought (see
+    /// `batch_delay`); this bounds the batches of one that is behind.
     pub batch_size: u32,
     /// How often to look for events when no notification comes.
     pub poll_interval: Duration,
@@ -170,7 +193,11 @@ pub struct ProjectorOptions {
 impl Default for ProjectorOptions {
     fn default() -> Self {
         ProjectorOptions {
-            batch_size: 500,
+            // 4,000 rather than 500: a backlog of the bench's batch
+            // figure (a run and 100 stage updates a request) projected at
+            // 233k events a second against 141k, with an eighth of the commits and
+            // run lookups.
+            batch_size: 4_000,
             poll_interval: Duration::from_millis(500),
             max_backoff: Duration::from_secs(5),
             batch_delay: DEFAULT_BATCH_DELAY,

@@ -27,6 +27,10 @@ use crate::{ProjectionError, ReadModel};
 /// stages.
 const REBUILD_BATCH: u32 = 20_000;
 
+/// Parts a rebuild batch is applied in at once (see `apply_in_parts`): two
+/// cores' worth.
+const REBUILD_PARTS: usize = 2;
+
 /// What a finished rebuild did.
 #[derive(Debug, Clone, Serialize)]
 pub struct RebuildReport {
@@ -128,6 +132,7 @@ pub struct Rebuild {
     pool: PgPool,
     model: ReadModel,
     lock: sqlx::pool::PoolConnection<sqlx::Postgres>,
+    batch: u32,
 }
 
 impl Rebuild {
@@ -148,7 +153,16 @@ impl Rebuild {
             pool: pool.clone(),
             model,
             lock,
+            batch: REBUILD_BATCH,
         })
+    }
+
+    /// Replays `events` a transaction rather than `REBUILD_BATCH` (at
+    /// least 1): tests take a log of a few hundred events through many
+    /// batches, as a rebuild at scale goes.
+    pub fn in_batches_of(mut self, events: u32) -> Self {
+        self.batch = events.max(1);
+        self
     }
 
     /// Replays the log into new tables and swaps them in, unless `stopping`
@@ -162,7 +176,7 @@ impl Rebuild {
         stopping: tokio::sync::watch::Receiver<bool>,
     ) -> Result<RebuildReport, RebuildError> {
         let (pool, model) = (&self.pool, self.model);
-        let result = rebuild_locked(pool, store, model, Instant::now(), &stopping).await;
+        let result = rebuild_locked(pool, store, model, self.batch, &stopping).await;
         let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
             .bind(model.rebuild_lock_key())
             .execute(&mut *self.lock)
@@ -175,49 +189,77 @@ impl Rebuild {
     }
 }
 
-/// Replays the log into the shadow tables in batches, one transaction each,
-/// from `position` up to the log's head as it is now, until a read finds
-/// less than a batch (the log moves on meanwhile: the caller replays the
-/// rest). Each batch is read while the one before it is applied, so the
-/// database reads the log on one core while the other folds and writes.
-/// Returns the events replayed.
+/// Applies `events` to the shadow tables in `REBUILD_PARTS` parts at once
+/// (`ReadModel::split`), each folded on a task and written on a connection
+/// of its own: one part's run rows are folded while another's are written.
+/// A rebuild lost in a crash starts over, so the parts' transactions need
+/// not wait for their WAL flush, and a part that fails fails the rebuild
+/// whatever the others committed.
+async fn apply_in_parts(
+    pool: &PgPool,
+    model: ReadModel,
+    schema: &str,
+    events: Vec<FeedEvent>,
+) -> Result<(), RebuildError> {
+    let parts: Vec<_> = model
+        .split(events, REBUILD_PARTS)?
+        .into_iter()
+        .map(|part| {
+            let (pool, schema) = (pool.clone(), schema.to_owned());
+            tokio::spawn(async move {
+                let mut tx = pool
+                    .begin_with("BEGIN; SET LOCAL synchronous_commit = off")
+                    .await?;
+                apply_shadow(&mut tx, model, &schema, &part).await?;
+                tx.commit().await?;
+                Ok::<_, RebuildError>(())
+            })
+        })
+        .collect();
+    for part in parts {
+        match part.await {
+            Ok(applied) => applied?,
+            Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
+            // Cancelled: the runtime is shutting down.
+            Err(_) => return Err(RebuildError::Stopped(model.name())),
+        }
+    }
+    Ok(())
+}
+
+/// Replays the log into the shadow tables in batches, each in parts of a
+/// transaction each (`apply_in_parts`), from `position` up to the log's
+/// head as it is now, until a read finds less than a batch (the log moves
+/// on meanwhile: the caller replays the rest). Each batch is read while the
+/// one before it is applied. Returns the events replayed.
 async fn catch_up(
     pool: &PgPool,
     store: &PgEventStore,
     model: ReadModel,
+    batch: u32,
     schema: &str,
     position: &mut u64,
     stopping: &tokio::sync::watch::Receiver<bool>,
 ) -> Result<u64, RebuildError> {
     let mut replayed = 0u64;
     let head = store.head_position().await?;
-    let (mut events, mut reached) =
-        crate::read_batch(store, model, *position, head, REBUILD_BATCH).await?;
+    let (mut events, mut reached) = crate::read_batch(store, model, *position, head, batch).await?;
     loop {
         if *stopping.borrow() {
             return Err(RebuildError::Stopped(model.name()));
         }
-        if events.len() < REBUILD_BATCH as usize {
+        if events.len() < batch as usize {
             // The rest is near the head: the caller replays it.
             return Ok(replayed);
         }
-        let apply = async {
-            // A rebuild lost in a crash starts over, so its batches need
-            // not wait for their WAL flush.
-            let mut tx = pool
-                .begin_with("BEGIN; SET LOCAL synchronous_commit = off")
-                .await?;
-            apply_shadow(&mut tx, model, schema, &events).await?;
-            tx.commit().await?;
-            Ok::<_, RebuildError>(())
-        };
+        let count = events.len() as u64;
         let (applied, next) = tokio::join!(
-            apply,
-            crate::read_batch(store, model, reached, head, REBUILD_BATCH)
+            apply_in_parts(pool, model, schema, events),
+            crate::read_batch(store, model, reached, head, batch)
         );
         applied?;
         *position = reached;
-        replayed += events.len() as u64;
+        replayed += count;
         (events, reached) = next?;
         sqlx::query("UPDATE projection_checkpoints SET rebuild_position = $2, rebuild_heartbeat_at = now() WHERE name = $1")
             .bind(model.name())
@@ -284,9 +326,10 @@ async fn rebuild_locked(
     pool: &PgPool,
     store: &PgEventStore,
     model: ReadModel,
-    started: Instant,
+    batch: u32,
     stopping: &tokio::sync::watch::Receiver<bool>,
 ) -> Result<RebuildReport, RebuildError> {
+    let started = Instant::now();
     let name = model.name();
     let schema = format!("rebuild_{name}");
     let retired = format!("retired_{name}");
@@ -304,11 +347,15 @@ async fn rebuild_locked(
     tracing::info!(projection = name, "rebuild started");
 
     let mut position = 0u64;
-    let mut replayed = catch_up(pool, store, model, &schema, &mut position, stopping).await?;
+    let mut replayed =
+        catch_up(pool, store, model, batch, &schema, &mut position, stopping).await?;
     let indexing = Instant::now();
     for statement in &deferred_indexes {
         // Sorted in memory rather than in temporary files, as pg_restore
         // is usually given: for this build only, released when it ends.
+        // One at a time: PostgreSQL gives each build parallel workers
+        // already, and two builds at once were no faster, measured twice
+        // (docs/decisions.md).
         let mut tx = pool.begin().await?;
         sqlx::query("SET LOCAL maintenance_work_mem = '256MB'")
             .execute(&mut *tx)
@@ -332,7 +379,7 @@ async fn rebuild_locked(
         "rebuild indexed"
     );
     // The log moved on while the indexes were built.
-    replayed += catch_up(pool, store, model, &schema, &mut position, stopping).await?;
+    replayed += catch_up(pool, store, model, batch, &schema, &mut position, stopping).await?;
 
     // The rest, and the swap, with the live projector held at its checkpoint.
     let mut tx = pool.begin().await?;
@@ -342,8 +389,7 @@ async fn rebuild_locked(
         .await?;
     let head = store.head_position().await?;
     while position < head {
-        let (events, reached) =
-            crate::read_batch(store, model, position, head, REBUILD_BATCH).await?;
+        let (events, reached) = crate::read_batch(store, model, position, head, batch).await?;
         apply_shadow(&mut tx, model, &schema, &events).await?;
         replayed += events.len() as u64;
         position = reached;

@@ -21,7 +21,7 @@ use crate::ProjectionError;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Timeline {
     /// When the run last went from queued to running (unset while queued).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<DateTime<Utc>>,
     /// Stage n's times are `stages[n - 1]`.
     #[serde(default)]
@@ -32,8 +32,10 @@ pub struct Timeline {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StageTimes {
     /// The event that took it out of `pending`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<DateTime<Utc>>,
     /// The event that made it `completed`, `failed` or `cancelled`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<DateTime<Utc>>,
 }
 
@@ -223,6 +225,92 @@ pub async fn apply(conn: &mut PgConnection, events: &[FeedEvent]) -> Result<(), 
         .await?;
     }
     Ok(())
+}
+
+/// Splits a batch into at most `parts` parts, in log order within each,
+/// that can be applied at once, each in a transaction of its own, because
+/// no two write one row: a run's events stay together, and so do those of
+/// a rerun and the run it re-executes (whose rerun count it raises). Parts
+/// are filled by events, a run at a time, whichever holds fewest taking
+/// the next run.
+///
+/// # Errors
+/// `Undecodable` for a `run.rerun_of` event that does not decode.
+pub(crate) fn split(
+    events: Vec<FeedEvent>,
+    parts: usize,
+) -> Result<Vec<Vec<FeedEvent>>, ProjectionError> {
+    let parts = parts.max(1);
+    let mut groups = RunGroups::default();
+    let mut numbers: Vec<Option<usize>> = Vec::with_capacity(events.len());
+    for event in &events {
+        let number = run_id_of(event).map(|run_id| groups.number(run_id));
+        if let (Some(number), true) = (number, event.event_type == RunEvent::RERUN_OF_TYPE) {
+            if let RunEvent::RerunOf(rerun) = crate::decode::<RunEvent>(event)? {
+                let original = groups.number(rerun.original_run_id);
+                groups.join(number, original);
+            }
+        }
+        numbers.push(number);
+    }
+    let mut roots: Vec<Option<usize>> = numbers
+        .iter()
+        .map(|number| number.map(|number| groups.root(number)))
+        .collect();
+    let mut sizes = vec![0usize; groups.parent.len()];
+    for root in roots.iter().flatten() {
+        sizes[*root] += 1;
+    }
+    // A run's part, by its group's root, given as the group first appears.
+    let mut part_of: Vec<Option<usize>> = vec![None; groups.parent.len()];
+    let mut loads = vec![0usize; parts];
+    let mut split: Vec<Vec<FeedEvent>> = (0..parts).map(|_| Vec::new()).collect();
+    for (event, root) in events.into_iter().zip(roots.drain(..)) {
+        // An event of no run is passed over by `apply`: any part will do.
+        let part = match root {
+            None => 0,
+            Some(root) => *part_of[root].get_or_insert_with(|| {
+                let lightest = (0..parts).min_by_key(|&part| loads[part]).unwrap_or(0);
+                loads[lightest] += sizes[root];
+                lightest
+            }),
+        };
+        split[part].push(event);
+    }
+    split.retain(|part| !part.is_empty());
+    Ok(split)
+}
+
+/// Runs joined into groups (a union-find over numbers given to runs as
+/// they are first seen).
+#[derive(Default)]
+struct RunGroups {
+    numbers: HashMap<Uuid, usize>,
+    parent: Vec<usize>,
+}
+
+impl RunGroups {
+    fn number(&mut self, run_id: Uuid) -> usize {
+        let next = self.parent.len();
+        let number = *self.numbers.entry(run_id).or_insert(next);
+        if number == next {
+            self.parent.push(next);
+        }
+        number
+    }
+
+    fn root(&mut self, mut number: usize) -> usize {
+        while self.parent[number] != number {
+            self.parent[number] = self.parent[self.parent[number]];
+            number = self.parent[number];
+        }
+        number
+    }
+
+    fn join(&mut self, a: usize, b: usize) {
+        let (a, b) = (self.root(a), self.root(b));
+        self.parent[a.max(b)] = a.min(b);
+    }
 }
 
 fn run_id_of(event: &FeedEvent) -> Option<Uuid> {
@@ -530,6 +618,53 @@ mod tests {
             }))
             .unwrap(),
         ))
+    }
+
+    /// Event `event` of run `run` at `position`, as the feed gives it.
+    fn fed(position: u64, run: u128, version: u64, event: RunEvent) -> FeedEvent {
+        use ledger_domain::events::StreamEvent;
+        let encoded = event.encode();
+        FeedEvent {
+            global_position: position,
+            stream_id: ledger_domain::run_stream_id(Uuid::from_u128(run)),
+            stream_version: version,
+            event_type: encoded.event_type,
+            schema_version: encoded.schema_version,
+            data: encoded.data.to_string(),
+            recorded_at: at(0),
+        }
+    }
+
+    #[test]
+    fn a_split_keeps_each_run_with_the_run_it_reruns_in_log_order() {
+        let rerun_of = |original: u128| {
+            RunEvent::RerunOf(RunRerunOf {
+                original_run_id: Uuid::from_u128(original),
+            })
+        };
+        let events = vec![
+            fed(1, 1, 0, created()),
+            fed(2, 2, 0, created()),
+            fed(3, 3, 0, created()),
+            fed(4, 3, 1, rerun_of(1)),
+            fed(5, 4, 0, created()),
+            fed(6, 2, 1, stage(1, StageStatus::Processing)),
+            fed(7, 1, 1, stage(1, StageStatus::Processing)),
+            fed(8, 4, 1, stage(1, StageStatus::Processing)),
+            fed(9, 5, 0, rerun_of(2)),
+        ];
+        let parts = split(events, 2).unwrap();
+        assert_eq!(parts.len(), 2);
+        let positions: Vec<Vec<u64>> = parts
+            .iter()
+            .map(|part| part.iter().map(|event| event.global_position).collect())
+            .collect();
+        // Runs 1 and 3 (its rerun) go first, to the first part; run 2 and
+        // its rerun 5 to the second, the lighter; run 4 to the second too,
+        // which holds 3 events against the first's 4 when run 4 comes.
+        assert_eq!(positions, [vec![1, 3, 4, 7], vec![2, 5, 6, 8, 9]]);
+        assert_eq!(split(Vec::new(), 2).unwrap().len(), 0);
+        assert_eq!(split(parts.concat(), 1).unwrap().len(), 1);
     }
 
     #[test]

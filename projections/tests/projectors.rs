@@ -622,6 +622,17 @@ async fn a_run_a_batch_opens_reads_back_every_column_it_was_folded_to() {
     assert_eq!(state, loaded.state);
 }
 
+/// How many events of run streams the log holds.
+async fn run_events(store: &PgEventStore) -> u64 {
+    store
+        .read_all(0, 1_000_000, None)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|event| event.stream_id.starts_with("run-"))
+        .count() as u64
+}
+
 /// A rebuild reads only its read model's streams and passes over the
 /// others, and takes over at the log's head even when the log ends in
 /// events of other streams.
@@ -647,13 +658,7 @@ async fn a_rebuild_passes_over_other_streams_and_takes_over_at_the_head() {
     }
     catch_up(&pool, &store).await;
     let head = store.head_position().await.unwrap();
-    let run_events = store
-        .read_all(0, 1_000_000, None)
-        .await
-        .unwrap()
-        .iter()
-        .filter(|event| event.stream_id.starts_with("run-"))
-        .count() as u64;
+    let run_events = run_events(&store).await;
     let report = ledger_projections::rebuild(&pool, &store, ReadModel::RunHistory)
         .await
         .unwrap();
@@ -670,6 +675,33 @@ async fn a_rebuild_passes_over_other_streams_and_takes_over_at_the_head() {
         );
     }
     assert_read_models_equal_the_log(&pool, &store, &ledger).await;
+}
+
+/// A rebuild whose batches are each applied in parts at once (one
+/// transaction a part, runs and their reruns kept together) rebuilds what
+/// the log says, with reruns counted where a rerun and the run it
+/// re-executes share a batch and where they do not.
+#[tokio::test]
+async fn a_rebuild_in_many_batches_of_parts_equals_the_log() {
+    let (pool, store, ledger) = setup().await;
+    mixed_workload(&ledger).await;
+    catch_up(&pool, &store).await;
+    let run_events = run_events(&store).await;
+    for batch in [3, 7, 20] {
+        assert!(
+            run_events > 10 * u64::from(batch),
+            "many batches of {batch}"
+        );
+        let report = ledger_projections::Rebuild::claim(&pool, ReadModel::RunHistory)
+            .await
+            .unwrap()
+            .in_batches_of(batch)
+            .run(&store, tokio::sync::watch::channel(false).1)
+            .await
+            .unwrap();
+        assert_eq!(report.events, run_events);
+        assert_read_models_equal_the_log(&pool, &store, &ledger).await;
+    }
 }
 
 /// A projector that starts behind a backlog reads each batch while the one

@@ -546,6 +546,13 @@ pub trait StreamEvent: Serialize + DeserializeOwned + Sized {
 }
 
 impl StreamEvent for RunEvent {}
+
+impl RunEvent {
+    /// `RerunOf`'s type name: the one run event that names another run,
+    /// for readers that must know which runs a batch touches before they
+    /// decode it.
+    pub const RERUN_OF_TYPE: &'static str = "run.rerun_of";
+}
 impl StreamEvent for AccountEvent {}
 impl StreamEvent for KeyEvent {}
 

@@ -54,8 +54,10 @@ pub struct Stage {
     /// Current status.
     pub status: StageStatus,
     /// Last reported output.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<Value>,
     /// Last reported error.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
@@ -69,6 +71,7 @@ pub struct RunFile {
     /// How many retries this file has had.
     pub retry_attempt: u32,
     /// Last reported error.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
@@ -80,13 +83,20 @@ pub struct RunError {
     /// Message.
     pub message: String,
     /// Structured detail.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<Value>,
 }
 
 /// An existing run, folded from its stream.
+///
+/// Its stored form (a row of run history, a snapshot) leaves out what is
+/// unset: every run is stored so, and most runs leave most optional fields
+/// unset. Reads take a missing field as unset, so rows written with them
+/// all, as earlier versions did, read the same.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Run {
     /// How the run was created (never changes).
+    #[serde(serialize_with = "serialize_set_fields")]
     pub created: RunCreated,
     /// Current status.
     pub status: RunStatus,
@@ -95,6 +105,7 @@ pub struct Run {
     /// Files in order (file i is `files[i]`).
     pub files: Vec<RunFile>,
     /// The run this one re-executes.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rerun_of: Option<Uuid>,
     /// Whole-run retries so far.
     pub retry_count: u32,
@@ -103,13 +114,30 @@ pub struct Run {
     /// Credits refunded so far, by bucket.
     pub refunded: BucketSplit,
     /// Why the run failed, while it is failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<RunError>,
     /// What the run produced, as its completion reported it.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<Value>,
     /// Its measurements, merged from `run.metrics_updated` and `run.completed`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Metrics::is_empty")]
     pub metrics: Metrics,
+}
+
+/// `created` without its unset top-level fields, which `RunCreated` reads
+/// as unset (each is `#[serde(default)]`). The event's own form keeps them:
+/// it is the log's contract, and this is only the stored fold's.
+fn serialize_set_fields<S: serde::Serializer>(
+    created: &RunCreated,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match serde_json::to_value(created).map_err(serde::ser::Error::custom)? {
+        Value::Object(mut fields) => {
+            fields.retain(|_, value| !value.is_null());
+            fields.serialize(serializer)
+        }
+        other => other.serialize(serializer),
+    }
 }
 
 impl Run {

@@ -1178,6 +1178,7 @@ fn event_type_names_are_the_contract() {
             "run.cancelled"
         ]
     );
+    assert_eq!(names[1], RunEvent::RERUN_OF_TYPE);
     let account_names: Vec<String> = charged_run(1, 0, 1)
         .1
         .iter()
@@ -1402,5 +1403,56 @@ fn deciding_and_evolving_at_once_equals_deciding_then_folding() {
     assert!(
         implied >= 2,
         "the commands imply a failure and a completion"
+    );
+}
+
+#[test]
+fn a_stored_run_leaves_out_what_is_unset_and_reads_back_as_itself() {
+    let queued = RunState::from_events(&[created(&["extract", "load"], &["a.pdf"])]);
+    let text = serde_json::to_string(&queued).unwrap();
+    assert!(!text.contains("null"), "{text}");
+    assert_eq!(serde_json::from_str::<RunState>(&text).unwrap(), queued);
+
+    let mut history = finished_with(&[FileStatus::Failed, FileStatus::Completed]);
+    history.push(failed("X"));
+    let failed_run = RunState::from_events(&history);
+    assert!(failed_run.run.as_ref().unwrap().error.is_some());
+    let text = serde_json::to_string(&failed_run).unwrap();
+    assert_eq!(serde_json::from_str::<RunState>(&text).unwrap(), failed_run);
+}
+
+#[test]
+fn a_run_stored_with_every_field_spelled_out_reads_as_the_same_run() {
+    // A row of run history as versions before the compact form wrote it.
+    let spelled_out = json!({"run": {
+        "created": {
+            "run_id": "8a3c8f6e-1f7b-4a53-9a51-2e0c1b7f0a01", "tenant_id": "bench",
+            "owner_id": "bench", "project_id": null, "pipeline_version": null,
+            "input_version": null, "document": null, "company": null,
+            "stages": ["extract", "load"], "files": [{"name": "a.pdf"}],
+            "credits_per_file": 1, "max_retry_count": 3, "idempotency_key": null,
+            "inputs": null
+        },
+        "status": "queued",
+        "stages": [
+            {"name": "extract", "status": "pending", "output": null, "error": null},
+            {"name": "load", "status": "pending", "output": null, "error": null}
+        ],
+        "files": [{"name": "a.pdf", "status": "pending", "retry_attempt": 0, "error": null}],
+        "rerun_of": null, "retry_count": 0,
+        "charged": {"monthly": 0, "purchased": 0},
+        "refunded": {"monthly": 0, "purchased": 0},
+        "error": null, "output": null, "metrics": {}
+    }});
+    let created: RunCreated = serde_json::from_value(json!({
+        "run_id": "8a3c8f6e-1f7b-4a53-9a51-2e0c1b7f0a01", "tenant_id": "bench",
+        "owner_id": "bench", "stages": ["extract", "load"], "files": [{"name": "a.pdf"}],
+        "credits_per_file": 1, "max_retry_count": 3
+    }))
+    .unwrap();
+    let folded = RunState::from_events(&[RunEvent::Created(Box::new(created))]);
+    assert_eq!(
+        serde_json::from_value::<RunState>(spelled_out).unwrap(),
+        folded
     );
 }
