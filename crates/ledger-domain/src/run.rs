@@ -89,14 +89,14 @@ pub struct RunError {
 
 /// An existing run, folded from its stream.
 ///
-/// Its stored form (a row of run history, a snapshot) leaves out what is
-/// unset: every run is stored so, and most runs leave most optional fields
-/// unset. Reads take a missing field as unset, so rows written with them
-/// all, as earlier versions did, read the same.
+/// Its stored form (a row of run history, a snapshot) leaves out its
+/// stages', files' and its own unset fields: every run is stored so, and
+/// most runs leave most of them unset. Reads take a missing field as unset,
+/// so rows written with them all, as earlier versions did, read the same.
+/// `created` keeps the event's own form, `null`s and all.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Run {
     /// How the run was created (never changes).
-    #[serde(serialize_with = "serialize_set_fields")]
     pub created: RunCreated,
     /// Current status.
     pub status: RunStatus,
@@ -122,22 +122,6 @@ pub struct Run {
     /// Its measurements, merged from `run.metrics_updated` and `run.completed`.
     #[serde(default, skip_serializing_if = "Metrics::is_empty")]
     pub metrics: Metrics,
-}
-
-/// `created` without its unset top-level fields, which `RunCreated` reads
-/// as unset (each is `#[serde(default)]`). The event's own form keeps them:
-/// it is the log's contract, and this is only the stored fold's.
-fn serialize_set_fields<S: serde::Serializer>(
-    created: &RunCreated,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    match serde_json::to_value(created).map_err(serde::ser::Error::custom)? {
-        Value::Object(mut fields) => {
-            fields.retain(|_, value| !value.is_null());
-            fields.serialize(serializer)
-        }
-        other => other.serialize(serializer),
-    }
 }
 
 impl Run {
