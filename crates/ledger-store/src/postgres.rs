@@ -596,7 +596,7 @@ async fn run_writer(
 /// What the batch knows of the log while it decides each append in turn:
 /// the database's view, plus what earlier appends of the batch wrote.
 #[derive(Default)]
-struct BatchView {
+struct BatchView<'r> {
     /// The log's head the batch follows.
     head_before: u64,
     /// The last position the batch has taken so far.
@@ -606,20 +606,23 @@ struct BatchView {
     known_events: HashMap<Uuid, AppendedEvent>,
     claims: HashMap<(String, String), String>,
     new_claims: Vec<(String, String, String, u64)>,
-    rows: EventRows,
+    rows: EventRows<'r>,
 }
 
+/// The batch's events as the write statement binds them, borrowing what
+/// the requests hold rather than copying it (an event's data is a tree of
+/// its own allocations).
 #[derive(Default)]
-struct EventRows {
+struct EventRows<'r> {
     global_position: Vec<i64>,
     event_id: Vec<Uuid>,
-    stream_id: Vec<String>,
+    stream_id: Vec<&'r str>,
     stream_version: Vec<i64>,
-    event_type: Vec<String>,
+    event_type: Vec<&'r str>,
     schema_version: Vec<i32>,
-    data: Vec<Value>,
+    data: Vec<&'r Value>,
     metadata: Vec<Value>,
-    tenant_id: Vec<Option<String>>,
+    tenant_id: Vec<Option<&'r str>>,
     recorded_at: Vec<DateTime<Utc>>,
     hash_version: Vec<i16>,
     prev_hash: Vec<Vec<u8>>,
@@ -643,7 +646,7 @@ const KNOWN_STREAMS_LIMIT: usize = 100_000;
 impl KnownHeads {
     /// After a batch committed: the log's head and stream heads as `view`
     /// left them.
-    fn remember(&mut self, view: &BatchView) {
+    fn remember(&mut self, view: &BatchView<'_>) {
         if self.streams.len() + view.heads.len() > KNOWN_STREAMS_LIMIT {
             self.streams.clear();
         }
@@ -751,9 +754,9 @@ fn is_out_of_date(error: &sqlx::Error) -> bool {
 
 /// Decides each request in turn against `view`, adding the rows of those
 /// that go ahead.
-fn decide_batch(
-    requests: &[&AppendRequest],
-    view: &mut BatchView,
+fn decide_batch<'r>(
+    requests: &[&'r AppendRequest],
+    view: &mut BatchView<'r>,
 ) -> Vec<Result<AppendOutcome, AppendError>> {
     // Microseconds: what timestamptz keeps, so the hashed value is the stored one.
     let now = Utc::now();
@@ -789,10 +792,10 @@ async fn write_batch_in(
 
 /// The log's head and what the batch's requests name (stream heads, event
 /// ids, claims), in one statement of rows tagged by `kind`.
-async fn load_view(
+async fn load_view<'r>(
     tx: &mut Transaction<'_, Postgres>,
     requests: &[&AppendRequest],
-) -> Result<BatchView, sqlx::Error> {
+) -> Result<BatchView<'r>, sqlx::Error> {
     let stream_ids: Vec<&str> = requests
         .iter()
         .flat_map(|request| request.streams.iter().map(|part| part.stream_id.as_str()))
@@ -870,9 +873,9 @@ async fn load_view(
 
 /// Decides one append against the batch's view and, if it goes ahead, adds
 /// its rows to the batch. Nothing in the view changes when it is refused.
-fn decide_append(
-    request: &AppendRequest,
-    view: &mut BatchView,
+fn decide_append<'r>(
+    request: &'r AppendRequest,
+    view: &mut BatchView<'r>,
     recorded_at: DateTime<Utc>,
 ) -> Result<AppendOutcome, AppendError> {
     if let Some(duplicate) = earlier_append(request, view)? {
@@ -931,13 +934,13 @@ fn decide_append(
             let rows = &mut view.rows;
             rows.global_position.push(to_i64(view.position));
             rows.event_id.push(event.event_id);
-            rows.stream_id.push(part.stream_id.clone());
+            rows.stream_id.push(&part.stream_id);
             rows.stream_version.push(to_i64(version));
-            rows.event_type.push(event.event_type.clone());
+            rows.event_type.push(&event.event_type);
             rows.schema_version.push(event.schema_version as i32);
-            rows.data.push(event.data.clone());
+            rows.data.push(&event.data);
             rows.metadata.push(metadata);
-            rows.tenant_id.push(event.metadata.tenant_id.clone());
+            rows.tenant_id.push(event.metadata.tenant_id.as_deref());
             rows.recorded_at.push(recorded_at);
             rows.hash_version
                 .push(i16::from(HashVersion::CURRENT.number()));
@@ -980,7 +983,7 @@ fn decide_append(
 /// positions answer it. Some ids known and some not is an error.
 fn earlier_append(
     request: &AppendRequest,
-    view: &BatchView,
+    view: &BatchView<'_>,
 ) -> Result<Option<AppendOutcome>, AppendError> {
     let mut originals = Vec::new();
     let mut unknown = None;
@@ -1019,7 +1022,10 @@ fn earlier_append(
 /// at the version before the batch's first event of it (absent for a new
 /// one). That second check is what keeps versions unique across the log:
 /// the unique index on `(stream_id, stream_version)` is per partition.
-async fn insert_rows(connection: &mut PgConnection, view: &BatchView) -> Result<(), sqlx::Error> {
+async fn insert_rows(
+    connection: &mut PgConnection,
+    view: &BatchView<'_>,
+) -> Result<(), sqlx::Error> {
     let rows = &view.rows;
     let mut stream_ids = Vec::new();
     let mut versions = Vec::new();
