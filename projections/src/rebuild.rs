@@ -216,15 +216,22 @@ async fn apply_in_parts(
             })
         })
         .collect();
+    // Every part is awaited, even after one failed, so that none is still
+    // writing into the shadow tables when the rebuild reports its failure
+    // (and the next one drops them).
+    let mut outcome = Ok(());
     for part in parts {
-        match part.await {
-            Ok(applied) => applied?,
+        let applied = match part.await {
+            Ok(applied) => applied,
             Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
             // Cancelled: the runtime is shutting down.
-            Err(_) => return Err(RebuildError::Stopped(model.name())),
+            Err(_) => Err(RebuildError::Stopped(model.name())),
+        };
+        if outcome.is_ok() {
+            outcome = applied;
         }
     }
-    Ok(())
+    outcome
 }
 
 /// Replays the log into the shadow tables in batches, each in parts of a
