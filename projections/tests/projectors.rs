@@ -190,6 +190,37 @@ async fn wait_for_every_model(pool: &PgPool, head: u64) {
     }
 }
 
+/// Creates a run and appends to its stream an event of a type no build
+/// knows; returns that event's position.
+async fn run_with_an_unreadable_event(ledger: &Ledger<PgEventStore>, store: &PgEventStore) -> u64 {
+    let run = ledger
+        .create_run(
+            &Caller::system(),
+            create("acme", 1, 0),
+            &CommandContext::default(),
+        )
+        .await
+        .unwrap()
+        .run
+        .run_id();
+    store
+        .append(AppendRequest::single(
+            format!("run-{run}"),
+            ExpectedVersion::Any,
+            vec![NewEvent {
+                event_id: Uuid::new_v4(),
+                event_type: "run.exploded".into(),
+                schema_version: 1,
+                data: serde_json::json!({}),
+                metadata: EventMetadata::default(),
+            }],
+        ))
+        .await
+        .unwrap()
+        .last_position()
+        .unwrap()
+}
+
 async fn catch_up(pool: &PgPool, store: &PgEventStore) {
     for model in ReadModel::ALL {
         while step(pool, store, model, 37).await.unwrap() > 0 {}
@@ -344,32 +375,7 @@ async fn a_batch_that_dies_midway_leaves_no_trace_and_is_applied_once_on_resume(
 #[tokio::test]
 async fn an_event_the_projector_cannot_read_stops_it_at_that_event() {
     let (pool, store, ledger) = setup().await;
-    let run = ledger
-        .create_run(
-            &Caller::system(),
-            create("acme", 1, 0),
-            &CommandContext::default(),
-        )
-        .await
-        .unwrap()
-        .run
-        .run_id();
-    let bad = store
-        .append(AppendRequest::single(
-            format!("run-{run}"),
-            ExpectedVersion::Any,
-            vec![NewEvent {
-                event_id: Uuid::new_v4(),
-                event_type: "run.exploded".into(),
-                schema_version: 1,
-                data: serde_json::json!({}),
-                metadata: EventMetadata::default(),
-            }],
-        ))
-        .await
-        .unwrap()
-        .last_position()
-        .unwrap();
+    let bad = run_with_an_unreadable_event(&ledger, &store).await;
     ledger
         .account_command(
             &Caller::system(),
@@ -702,6 +708,46 @@ async fn a_rebuild_in_many_batches_of_parts_equals_the_log() {
         assert_eq!(report.events, run_events);
         assert_read_models_equal_the_log(&pool, &store, &ledger).await;
     }
+}
+
+/// A rebuild whose batch, applied in parts, meets an event it cannot read
+/// fails at it, leaves the live tables as they were, and lets its lock go,
+/// so that the next rebuild can start.
+#[tokio::test]
+async fn a_rebuild_that_meets_an_unreadable_event_in_a_part_fails_and_keeps_the_live_tables() {
+    let (pool, store, ledger) = setup().await;
+    mixed_workload(&ledger).await;
+    catch_up(&pool, &store).await;
+    let live_rows = |pool: PgPool| async move {
+        sqlx::query_scalar::<_, String>(
+            "SELECT string_agg(run_id::text || ':' || version || ':' || state, ',' ORDER BY run_id)
+             FROM runs",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    let before = live_rows(pool.clone()).await;
+    let unreadable = run_with_an_unreadable_event(&ledger, &store).await;
+    // Enough after it that its batch is a full one, applied in parts.
+    mixed_workload(&ledger).await;
+    let failed = ledger_projections::Rebuild::claim(&pool, ReadModel::RunHistory)
+        .await
+        .unwrap()
+        .in_batches_of(5)
+        .run(&store, tokio::sync::watch::channel(false).1)
+        .await
+        .unwrap_err();
+    match failed {
+        ledger_projections::RebuildError::Projection(
+            ledger_projections::ProjectionError::Undecodable { position, .. },
+        ) => assert_eq!(position, unreadable),
+        other => panic!("expected the unreadable event, got {other}"),
+    }
+    assert_eq!(live_rows(pool.clone()).await, before);
+    ledger_projections::Rebuild::claim(&pool, ReadModel::RunHistory)
+        .await
+        .expect("the failed rebuild let its lock go");
 }
 
 /// A projector that starts behind a backlog reads each batch while the one
