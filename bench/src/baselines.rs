@@ -133,10 +133,11 @@ fn transaction_latencies(dir: &Path) -> Vec<Duration> {
     latencies
 }
 
-/// wrk with `connections` connections on 2 threads (1 for 1 connection) for `seconds`, each
-/// request a `POST /v1/runs` (one `run.created` event), as the bench's own
-/// HTTP client sends. Also returns the peak of `rss` (the service's
-/// resident memory, in MiB) while wrk ran (0 where wrk is not installed).
+/// wrk with `connections` connections on 2 threads (1 for 1 connection)
+/// for `seconds`, each request a `POST /v1/runs` (one `run.created`
+/// event), as the bench's own HTTP client sends. Also returns the peak of
+/// `rss` (the service's resident memory, in MiB) while wrk ran (0 where
+/// wrk is not installed).
 pub async fn wrk_appends(
     base: &str,
     key: &str,

@@ -144,9 +144,7 @@ impl ReadModel {
             ReadModel::Credits => credits::apply(conn, events).await,
         }
     }
-}
 
-impl ReadModel {
     /// Splits a batch into at most `parts` parts that can be applied at
     /// once, each in a transaction of its own, because no two write one
     /// row. Only a rebuild's shadow tables take a batch in parts: the live
@@ -195,8 +193,8 @@ impl Default for ProjectorOptions {
         ProjectorOptions {
             // 4,000 rather than 500: a backlog of the bench's batch
             // figure (a run and 100 stage updates a request) projected at
-            // 233k events a second against 141k, with an eighth of the commits and
-            // run lookups.
+            // 233k events a second against 141k, with an eighth of the
+            // commits and run lookups.
             batch_size: 4_000,
             poll_interval: Duration::from_millis(500),
             max_backoff: Duration::from_secs(5),

@@ -253,7 +253,7 @@ pub(crate) fn split(
         }
         numbers.push(number);
     }
-    let mut roots: Vec<Option<usize>> = numbers
+    let roots: Vec<Option<usize>> = numbers
         .iter()
         .map(|number| number.map(|number| groups.root(number)))
         .collect();
@@ -265,7 +265,7 @@ pub(crate) fn split(
     let mut part_of: Vec<Option<usize>> = vec![None; groups.parent.len()];
     let mut loads = vec![0usize; parts];
     let mut split: Vec<Vec<FeedEvent>> = (0..parts).map(|_| Vec::new()).collect();
-    for (event, root) in events.into_iter().zip(roots.drain(..)) {
+    for (event, root) in events.into_iter().zip(roots) {
         // An event of no run is passed over by `apply`: any part will do.
         let part = match root {
             None => 0,

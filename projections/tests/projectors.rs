@@ -683,6 +683,20 @@ async fn a_rebuild_passes_over_other_streams_and_takes_over_at_the_head() {
     assert_read_models_equal_the_log(&pool, &store, &ledger).await;
 }
 
+/// Rebuilds run history replaying `batch` events a transaction, so that a
+/// small log goes through many batches, each applied in parts.
+async fn rebuild_run_history_in_batches_of(
+    pool: &PgPool,
+    store: &PgEventStore,
+    batch: u32,
+) -> Result<ledger_projections::RebuildReport, ledger_projections::RebuildError> {
+    ledger_projections::Rebuild::claim(pool, ReadModel::RunHistory)
+        .await?
+        .in_batches_of(batch)
+        .run(store, tokio::sync::watch::channel(false).1)
+        .await
+}
+
 /// A rebuild whose batches are each applied in parts at once (one
 /// transaction a part, runs and their reruns kept together) rebuilds what
 /// the log says, with reruns counted where a rerun and the run it
@@ -698,11 +712,7 @@ async fn a_rebuild_in_many_batches_of_parts_equals_the_log() {
             run_events > 10 * u64::from(batch),
             "many batches of {batch}"
         );
-        let report = ledger_projections::Rebuild::claim(&pool, ReadModel::RunHistory)
-            .await
-            .unwrap()
-            .in_batches_of(batch)
-            .run(&store, tokio::sync::watch::channel(false).1)
+        let report = rebuild_run_history_in_batches_of(&pool, &store, batch)
             .await
             .unwrap();
         assert_eq!(report.events, run_events);
@@ -731,11 +741,7 @@ async fn a_rebuild_that_meets_an_unreadable_event_in_a_part_fails_and_keeps_the_
     let unreadable = run_with_an_unreadable_event(&ledger, &store).await;
     // Enough after it that its batch is a full one, applied in parts.
     mixed_workload(&ledger).await;
-    let failed = ledger_projections::Rebuild::claim(&pool, ReadModel::RunHistory)
-        .await
-        .unwrap()
-        .in_batches_of(5)
-        .run(&store, tokio::sync::watch::channel(false).1)
+    let failed = rebuild_run_history_in_batches_of(&pool, &store, 5)
         .await
         .unwrap_err();
     match failed {

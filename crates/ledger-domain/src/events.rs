@@ -546,6 +546,8 @@ pub trait StreamEvent: Serialize + DeserializeOwned + Sized {
 }
 
 impl StreamEvent for RunEvent {}
+impl StreamEvent for AccountEvent {}
+impl StreamEvent for KeyEvent {}
 
 impl RunEvent {
     /// `RerunOf`'s type name: the one run event that names another run,
@@ -553,8 +555,6 @@ impl RunEvent {
     /// decode it.
     pub const RERUN_OF_TYPE: &'static str = "run.rerun_of";
 }
-impl StreamEvent for AccountEvent {}
-impl StreamEvent for KeyEvent {}
 
 /// The schema version this build writes for an event type.
 pub fn current_schema_version(event_type: &str) -> u32 {
