@@ -756,30 +756,97 @@ async fn a_rebuild_that_meets_an_unreadable_event_in_a_part_fails_and_keeps_the_
         .expect("the failed rebuild let its lock go");
 }
 
-/// A projector that starts behind a backlog reads each batch while the one
-/// before it is applied, and the read models still equal the log.
-#[tokio::test]
-async fn a_projector_through_a_backlog_reading_ahead_applies_every_event_once() {
-    let (pool, store, ledger) = setup().await;
-    mixed_workload(&ledger).await;
+/// Every row of `runs`, every column, as JSON text, in run order.
+async fn run_rows(pool: &PgPool) -> Vec<String> {
+    sqlx::query_scalar("SELECT to_jsonb(r)::text FROM runs r ORDER BY run_id")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+/// Runs every read model's projector through the log as it stands, in
+/// batches of `batch_size`.
+async fn project_backlog(pool: &PgPool, store: &PgEventStore, batch_size: u32) {
     let head = store.head_position().await.unwrap();
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let options = ProjectorOptions {
         poll_interval: Duration::from_millis(20),
-        batch_size: 5,
+        batch_size,
         ..ProjectorOptions::default()
     };
     assert!(
         head > 10 * u64::from(options.batch_size),
         "a backlog of many batches"
     );
-    let runners = spawn_projectors(&pool, &store, ReadModel::ALL, &options, &stopping);
-    wait_for_every_model(&pool, head).await;
+    let runners = spawn_projectors(pool, store, ReadModel::ALL, &options, &stopping);
+    wait_for_every_model(pool, head).await;
     let _ = stop.send(true);
     for runner in runners {
         runner.await.unwrap();
     }
+}
+
+/// A projector that starts behind a backlog reads each batch while the one
+/// before it is applied; the read models still equal the log, and run
+/// history's rows, every column (times, positions, timeline, counts
+/// included), equal those of a rebuild, which cuts the log into other
+/// batches and applies each in parts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_projector_through_a_backlog_reading_ahead_writes_what_a_rebuild_writes() {
+    let (pool, store, ledger) = setup().await;
+    mixed_workload(&ledger).await;
+    project_backlog(&pool, &store, 5).await;
     assert_read_models_equal_the_log(&pool, &store, &ledger).await;
+    let projected = run_rows(&pool).await;
+    rebuild_run_history_in_batches_of(&pool, &store, 5)
+        .await
+        .unwrap();
+    assert_eq!(run_rows(&pool).await, projected);
+}
+
+/// A batch whose transaction fails while the batch after it is read ahead
+/// is applied again, and the batch read ahead is not applied in its
+/// place: each event takes effect once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_that_fails_while_the_next_is_read_ahead_is_applied_again_and_once() {
+    let (pool, store, ledger) = setup().await;
+    mixed_workload(&ledger).await;
+    // The third write of a run that has a row fails, once.
+    sqlx::raw_sql(
+        "CREATE SEQUENCE run_updates;
+         CREATE FUNCTION fail_once() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+           IF nextval('run_updates') = 3 THEN RAISE EXCEPTION 'injected failure'; END IF;
+           RETURN NEW;
+         END $$;
+         CREATE TRIGGER fail_once BEFORE UPDATE ON runs FOR EACH ROW EXECUTE FUNCTION fail_once();",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    project_backlog(&pool, &store, 5).await;
+    let failure: Option<String> = sqlx::query_scalar(
+        "SELECT last_error FROM projection_checkpoints WHERE name = 'run_history'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(failure, None, "the failure was recorded, then cleared");
+    let updates: i64 = sqlx::query_scalar("SELECT last_value FROM run_updates")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(updates > 3, "the injected failure happened");
+    assert_read_models_equal_the_log(&pool, &store, &ledger).await;
+    let projected = run_rows(&pool).await;
+    sqlx::raw_sql("DROP TRIGGER fail_once ON runs")
+        .execute(&pool)
+        .await
+        .unwrap();
+    rebuild_run_history_in_batches_of(&pool, &store, 5)
+        .await
+        .unwrap();
+    assert_eq!(run_rows(&pool).await, projected);
 }
 
 /// Which of `columns` (`table.column`) TOAST compresses with lz4.
