@@ -51,8 +51,16 @@ async fn run(mut command: Command) -> (std::process::Output, Duration, Duration)
 
 /// `pgbench -M prepared` with `clients` clients for `seconds`, each
 /// transaction one INSERT of `rows` rows into the raw table (as the bench's
-/// own loop does); latencies from its per-transaction log.
-pub async fn pgbench_inserts(url: &str, clients: usize, seconds: u64, rows: usize) -> String {
+/// own loop does); latencies from its per-transaction log. Notes the
+/// figure for issue 16's goals when `noted` (the figure at the most
+/// clients is the one they read).
+pub async fn pgbench_inserts(
+    url: &str,
+    clients: usize,
+    seconds: u64,
+    rows: usize,
+    noted: bool,
+) -> String {
     let what = format!("pgbench: {rows}-row INSERT transactions, {clients} clients (-M prepared)");
     let Some(pgbench) = pgbench() else {
         return format!("| {what}: pgbench is not installed | | | | |");
@@ -105,10 +113,10 @@ pub async fn pgbench_inserts(url: &str, clients: usize, seconds: u64, rows: usiz
         Duration::from_secs(seconds),
         machine_cpu.mul_f64(seconds as f64 / elapsed.as_secs_f64()),
     );
-    if rows == 1 {
+    if noted && rows == 1 {
         goals::note(Figure::PgbenchRate, figures.rate());
         goals::note(Figure::PgbenchCpu, figures.cpu_micros());
-    } else {
+    } else if noted {
         goals::note(Figure::PgbenchBatchRate, figures.rate());
     }
     figures.line(&what)
@@ -137,12 +145,14 @@ fn transaction_latencies(dir: &Path) -> Vec<Duration> {
 /// for `seconds`, each request a `POST /v1/runs` (one `run.created`
 /// event), as the bench's own HTTP client sends. Also returns the peak of
 /// `rss` (the service's resident memory, in MiB) while wrk ran (0 where
-/// wrk is not installed).
+/// wrk is not installed). Notes the figures for issue 16's goals when
+/// `noted`.
 pub async fn wrk_appends(
     base: &str,
     key: &str,
     connections: usize,
     seconds: u64,
+    noted: bool,
     rss: impl Fn() -> f64 + Send + 'static,
 ) -> (String, f64) {
     let what = format!("wrk: HTTP single-event appends (POST /v1/runs), {connections} connections");
@@ -219,9 +229,11 @@ pub async fn wrk_appends(
     let refused = number("Non-2xx or 3xx responses:").unwrap_or(0.0);
     let requests = rate * seconds as f64;
     let cpu = machine_cpu.as_secs_f64() * 1e6 / requests.max(1.0);
-    goals::note(Figure::WrkRate, rate);
-    goals::note(Figure::WrkP99, p99);
-    goals::note(Figure::WrkCpu, cpu);
+    if noted {
+        goals::note(Figure::WrkRate, rate);
+        goals::note(Figure::WrkP99, p99);
+        goals::note(Figure::WrkCpu, cpu);
+    }
     let line = format!(
         "| {what}{} | {rate:.0} | {p50:.2} | {p99:.2} | {cpu:.0} |",
         if refused > 0.0 {

@@ -64,6 +64,11 @@ struct Args {
     /// Concurrent clients of the query measurements.
     #[arg(long, default_value_t = 16)]
     query_clients: usize,
+    /// Rounds of the single-event figures (pgbench's, the service's, wrk's):
+    /// each round takes them all in turn, and issue 16's goals read each
+    /// figure's median over the rounds.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
 }
 
 /// Operations done and their latencies.
@@ -445,7 +450,7 @@ async fn batches(
     );
     println!(
         "{}",
-        baselines::pgbench_inserts(raw_url, args.batch_clients, args.seconds, 100).await
+        baselines::pgbench_inserts(raw_url, args.batch_clients, args.seconds, 100, true).await
     );
     let figures = BatchLoad::new(client, base, key)
         .measure(args.batch_clients, args.seconds)
@@ -562,38 +567,51 @@ async fn main() -> anyhow::Result<()> {
         Ok(service) => (service.base.clone(), Some(service.pid())),
         Err(_) => (base.clone(), None),
     };
-    let mut service_rss_under_wrk = Vec::new();
+    // Each connection count's peak over the rounds.
+    let mut service_rss_under_wrk: std::collections::BTreeMap<usize, f64> = Default::default();
     println!("| measurement | events/s | p50 ms | p99 ms | machine CPU µs/event |");
     println!("|---|---|---|---|---|");
-    for &clients in &args.clients {
-        let figures = raw_inserts(&raw, clients, args.seconds, 1).await;
-        println!(
-            "{}",
-            figures.line(&format!(
-                "PostgreSQL: single-row INSERT transactions, {clients} clients"
-            ))
-        );
-        println!(
-            "{}",
-            baselines::pgbench_inserts(&server.url("bench"), clients, args.seconds, 1).await
-        );
-        let figures = load.run(clients, args.seconds).await;
-        println!(
-            "{}",
-            figures.line(&format!(
-                "run-ledger: HTTP single-event appends (POST /v1/runs), {clients} clients"
-            ))
-        );
-        let (line, service_rss) =
-            baselines::wrk_appends(&wrk_base, &key, clients, args.seconds, move || {
-                separate_pid.map_or(0.0, |pid| {
-                    memory_mib(&format!("/proc/{pid}/status"), "VmRSS")
+    // Rounds of the figures set beside pgbench, each in turn, so that a
+    // spell of a noisy neighbour falls on both sides of a ratio. (Batches
+    // are measured once: a round of them adds some 170,000 events here to
+    // the log the later figures read.)
+    for round in 1..=args.rounds.max(1) {
+        if args.rounds > 1 {
+            println!("| round {round} of {} | | | | |", args.rounds);
+        }
+        for &clients in &args.clients {
+            let noted = clients == most_clients;
+            let figures = raw_inserts(&raw, clients, args.seconds, 1).await;
+            println!(
+                "{}",
+                figures.line(&format!(
+                    "PostgreSQL: single-row INSERT transactions, {clients} clients"
+                ))
+            );
+            println!(
+                "{}",
+                baselines::pgbench_inserts(&server.url("bench"), clients, args.seconds, 1, noted)
+                    .await
+            );
+            let figures = load.run(clients, args.seconds).await;
+            println!(
+                "{}",
+                figures.line(&format!(
+                    "run-ledger: HTTP single-event appends (POST /v1/runs), {clients} clients"
+                ))
+            );
+            let (line, service_rss) =
+                baselines::wrk_appends(&wrk_base, &key, clients, args.seconds, noted, move || {
+                    separate_pid.map_or(0.0, |pid| {
+                        memory_mib(&format!("/proc/{pid}/status"), "VmRSS")
+                    })
                 })
-            })
-            .await;
-        println!("{line}");
-        goals::note(goals::Figure::ServiceRss, service_rss);
-        service_rss_under_wrk.push((clients, service_rss));
+                .await;
+            println!("{line}");
+            goals::note(goals::Figure::ServiceRss, service_rss);
+            let peak = service_rss_under_wrk.entry(clients).or_default();
+            *peak = peak.max(service_rss);
+        }
     }
     // The second instance only serves wrk: the figures after this measure
     // the in-process service alone.
