@@ -145,7 +145,7 @@ impl PgEventStore {
     /// A store with explicit writer options.
     pub fn with_options(pool: PgPool, options: PgEventStoreOptions) -> Self {
         let (writer, queue) = mpsc::channel(options.queue_capacity.max(1));
-        let connect_options = pool.connect_options();
+        let connect_options = (*pool.connect_options()).clone().options(WRITER_SETTINGS);
         // The writer runs on a thread and runtime of its own. Every append
         // waits on its round trips one after another; on the shared runtime
         // each reply from PostgreSQL would wait behind every ready HTTP task
@@ -345,14 +345,10 @@ impl EventStore for PgEventStore {
     }
 
     async fn find_events(&self, event_ids: &[Uuid]) -> Result<Vec<AppendedEvent>, ReadError> {
-        let rows = sqlx::query(
-            "SELECT e.event_id, e.stream_id, e.stream_version, e.global_position
-             FROM event_ids i JOIN events e ON e.global_position = i.global_position
-             WHERE i.event_id = ANY($1) ORDER BY e.global_position",
-        )
-        .bind(event_ids)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(FIND_EVENTS)
+            .bind(event_ids)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|row| appended_event(row).map_err(ReadError::from))
             .collect()
@@ -790,6 +786,91 @@ async fn write_batch_in(
     Ok(results)
 }
 
+// The writer's statements look each stream, event id and claim up by its
+// key, one probe a key, whatever the tables' statistics say: joined to an
+// array instead, PostgreSQL hashes the array and scans the whole table
+// whenever its statistics are of a small table (a new ledger's, or an
+// old one's after a burst between two autoanalyzes), and the writer's
+// connection keeps that plan (docs/decisions.md). A correlated subquery
+// or a `LATERAL` one with a `LIMIT` is never turned into such a join.
+
+/// Settings of the writer's own connection: its statements only probe
+/// keys, and a plan that scans a table is never right for them, even where
+/// statistics of a table analyzed while nearly empty say it is cheaper.
+const WRITER_SETTINGS: [(&str, &str); 1] = [("enable_seqscan", "off")];
+
+/// Events by id, with their streams, versions and positions.
+const FIND_EVENTS: &str = "SELECT wanted.event_id, e.stream_id, e.stream_version, e.global_position
+     FROM (SELECT DISTINCT UNNEST($1::uuid[])) AS wanted(event_id)
+     CROSS JOIN LATERAL (
+         SELECT e.stream_id, e.stream_version, e.global_position
+         FROM event_ids i JOIN events e ON e.global_position = i.global_position
+         WHERE i.event_id = wanted.event_id LIMIT 1
+     ) e
+     ORDER BY e.global_position";
+
+/// The log's head, and the stream heads ($1), known events ($2) and taken
+/// claims ($3, $4) a batch names, as rows tagged by `kind`.
+const LOAD_VIEW: &str =
+    "SELECT 'head' AS kind, NULL::text AS t1, NULL::text AS t2, NULL::text AS t3,
+            position AS n1, NULL::bigint AS n2, NULL::bytea AS hash
+     FROM event_log_head WHERE singleton
+     UNION ALL
+     SELECT 'stream', stream_id, NULL, NULL, version, NULL, head_hash
+     FROM streams WHERE stream_id = ANY($1)
+     UNION ALL
+     SELECT 'event', wanted.event_id::text, e.stream_id, NULL, e.stream_version,
+            e.global_position, NULL
+     FROM UNNEST($2::uuid[]) AS wanted(event_id)
+     CROSS JOIN LATERAL (
+         SELECT e.stream_id, e.stream_version, e.global_position
+         FROM event_ids i JOIN events e ON e.global_position = i.global_position
+         WHERE i.event_id = wanted.event_id LIMIT 1
+     ) e
+     UNION ALL
+     SELECT 'claim', wanted.scope, wanted.claim_key, c.stream_id, NULL, NULL, NULL
+     FROM UNNEST($3::text[], $4::text[]) AS wanted(scope, claim_key)
+     CROSS JOIN LATERAL (
+         SELECT c.stream_id FROM unique_claims c
+         WHERE c.scope = wanted.scope AND c.claim_key = wanted.claim_key LIMIT 1
+     ) c";
+
+/// A batch's rows: events, their ids, stream heads, claims, and the log's
+/// head moved from $23 to $21; fails if the head or a stream head ($13 at
+/// the versions $25 before the batch) moved meanwhile, else notifies $22.
+const INSERT_ROWS: &str = "WITH new_events AS (
+         INSERT INTO events (global_position, event_id, stream_id, stream_version, event_type,
+                             schema_version, data, metadata, tenant_id, recorded_at,
+                             prev_hash, hash, hash_version)
+         SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[],
+                              $6::int[], $7::jsonb[], $8::jsonb[], $9::text[],
+                              $10::timestamptz[], $11::bytea[], $12::bytea[], $24::smallint[])
+     ), new_event_ids AS (
+         INSERT INTO event_ids (event_id, global_position)
+         SELECT * FROM UNNEST($2::uuid[], $1::bigint[])
+     ), new_heads AS (
+         INSERT INTO streams (stream_id, version, head_hash, head_position, updated_at)
+         SELECT id, version, hash, position, now()
+         FROM UNNEST($13::text[], $14::bigint[], $15::bytea[], $16::bigint[])
+              AS s(id, version, hash, position)
+         ON CONFLICT (stream_id) DO UPDATE
+           SET version = EXCLUDED.version, head_hash = EXCLUDED.head_hash,
+               head_position = EXCLUDED.head_position, updated_at = EXCLUDED.updated_at
+     ), new_claims AS (
+         INSERT INTO unique_claims (scope, claim_key, stream_id, claimed_at_position)
+         SELECT * FROM UNNEST($17::text[], $18::text[], $19::text[], $20::bigint[])
+     ), new_head AS (
+         UPDATE event_log_head SET position = $21 WHERE singleton AND position = $23
+         RETURNING position
+     )
+     SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM new_head) THEN ledger_log_head_moved()
+                 WHEN EXISTS (SELECT 1 FROM UNNEST($13::text[], $25::bigint[])
+                                             AS before(id, version)
+                              WHERE before.version IS DISTINCT FROM
+                                    (SELECT s.version FROM streams s WHERE s.stream_id = before.id))
+                      THEN ledger_stream_head_moved()
+                 ELSE pg_notify($22, $21::text) END";
+
 /// The log's head and what the batch's requests name (stream heads, event
 /// ids, claims), in one statement of rows tagged by `kind`.
 async fn load_view<'r>(
@@ -811,30 +892,13 @@ async fn load_view<'r>(
         .map(|claim| (claim.scope.as_str(), claim.key.as_str()))
         .unzip();
 
-    let rows = sqlx::query(
-        "SELECT 'head' AS kind, NULL::text AS t1, NULL::text AS t2, NULL::text AS t3,
-                position AS n1, NULL::bigint AS n2, NULL::bytea AS hash
-         FROM event_log_head WHERE singleton
-         UNION ALL
-         SELECT 'stream', stream_id, NULL, NULL, version, NULL, head_hash
-         FROM streams WHERE stream_id = ANY($1)
-         UNION ALL
-         SELECT 'event', i.event_id::text, e.stream_id, NULL, e.stream_version,
-                e.global_position, NULL
-         FROM event_ids i JOIN events e ON e.global_position = i.global_position
-         WHERE i.event_id = ANY($2)
-         UNION ALL
-         SELECT 'claim', c.scope, c.claim_key, c.stream_id, NULL, NULL, NULL
-         FROM unique_claims c
-         JOIN UNNEST($3::text[], $4::text[]) AS wanted(scope, claim_key)
-           ON c.scope = wanted.scope AND c.claim_key = wanted.claim_key",
-    )
-    .bind(&stream_ids)
-    .bind(&event_ids)
-    .bind(&claim_scopes)
-    .bind(&claim_keys)
-    .fetch_all(&mut **tx)
-    .await?;
+    let rows = sqlx::query(LOAD_VIEW)
+        .bind(&stream_ids)
+        .bind(&event_ids)
+        .bind(&claim_scopes)
+        .bind(&claim_keys)
+        .fetch_all(&mut **tx)
+        .await?;
     let mut view = BatchView::default();
     for row in rows {
         let kind: &str = row.try_get("kind")?;
@@ -1059,66 +1123,145 @@ async fn insert_rows(
         streams.push(stream_id.as_str());
         at.push(to_i64(*position));
     }
-    sqlx::query(
-        "WITH new_events AS (
-             INSERT INTO events (global_position, event_id, stream_id, stream_version, event_type,
-                                 schema_version, data, metadata, tenant_id, recorded_at,
-                                 prev_hash, hash, hash_version)
-             SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[],
-                                  $6::int[], $7::jsonb[], $8::jsonb[], $9::text[],
-                                  $10::timestamptz[], $11::bytea[], $12::bytea[], $24::smallint[])
-         ), new_event_ids AS (
-             INSERT INTO event_ids (event_id, global_position)
-             SELECT * FROM UNNEST($2::uuid[], $1::bigint[])
-         ), new_heads AS (
-             INSERT INTO streams (stream_id, version, head_hash, head_position, updated_at)
-             SELECT id, version, hash, position, now()
-             FROM UNNEST($13::text[], $14::bigint[], $15::bytea[], $16::bigint[])
-                  AS s(id, version, hash, position)
-             ON CONFLICT (stream_id) DO UPDATE
-               SET version = EXCLUDED.version, head_hash = EXCLUDED.head_hash,
-                   head_position = EXCLUDED.head_position, updated_at = EXCLUDED.updated_at
-         ), new_claims AS (
-             INSERT INTO unique_claims (scope, claim_key, stream_id, claimed_at_position)
-             SELECT * FROM UNNEST($17::text[], $18::text[], $19::text[], $20::bigint[])
-         ), new_head AS (
-             UPDATE event_log_head SET position = $21 WHERE singleton AND position = $23
-             RETURNING position
-         )
-         SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM new_head) THEN ledger_log_head_moved()
-                     WHEN EXISTS (SELECT 1 FROM UNNEST($13::text[], $25::bigint[])
-                                                 AS before(id, version)
-                                  LEFT JOIN streams s ON s.stream_id = before.id
-                                  WHERE s.version IS DISTINCT FROM before.version)
-                          THEN ledger_stream_head_moved()
-                     ELSE pg_notify($22, $21::text) END",
-    )
-    .bind(&rows.global_position)
-    .bind(&rows.event_id)
-    .bind(&rows.stream_id)
-    .bind(&rows.stream_version)
-    .bind(&rows.event_type)
-    .bind(&rows.schema_version)
-    .bind(&rows.data)
-    .bind(&rows.metadata)
-    .bind(&rows.tenant_id)
-    .bind(&rows.recorded_at)
-    .bind(&rows.prev_hash)
-    .bind(&rows.hash)
-    .bind(&stream_ids)
-    .bind(&versions)
-    .bind(&hashes)
-    .bind(&positions)
-    .bind(&scopes)
-    .bind(&keys)
-    .bind(&streams)
-    .bind(&at)
-    .bind(to_i64(view.position))
-    .bind(NOTIFY_CHANNEL)
-    .bind(to_i64(view.head_before))
-    .bind(&rows.hash_version)
-    .bind(&versions_before)
-    .execute(connection)
-    .await?;
+    sqlx::query(INSERT_ROWS)
+        .bind(&rows.global_position)
+        .bind(&rows.event_id)
+        .bind(&rows.stream_id)
+        .bind(&rows.stream_version)
+        .bind(&rows.event_type)
+        .bind(&rows.schema_version)
+        .bind(&rows.data)
+        .bind(&rows.metadata)
+        .bind(&rows.tenant_id)
+        .bind(&rows.recorded_at)
+        .bind(&rows.prev_hash)
+        .bind(&rows.hash)
+        .bind(&stream_ids)
+        .bind(&versions)
+        .bind(&hashes)
+        .bind(&positions)
+        .bind(&scopes)
+        .bind(&keys)
+        .bind(&streams)
+        .bind(&at)
+        .bind(to_i64(view.position))
+        .bind(NOTIFY_CHANNEL)
+        .bind(to_i64(view.head_before))
+        .bind(&rows.hash_version)
+        .bind(&versions_before)
+        .execute(connection)
+        .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use ledger_embedded_pg::testing::fresh_database;
+    use sqlx::postgres::PgPoolOptions;
+
+    use super::*;
+
+    /// The statements that look keys up, their parameter types (for
+    /// `PREPARE`), and whether they run on the writer's connection.
+    const STATEMENTS: [(&str, &str, &str, bool); 3] = [
+        ("find_events", FIND_EVENTS, "uuid[]", false),
+        (
+            "load_view",
+            LOAD_VIEW,
+            "text[], uuid[], text[], text[]",
+            true,
+        ),
+        (
+            "insert_rows",
+            INSERT_ROWS,
+            "bigint[], uuid[], text[], bigint[], text[], int[], jsonb[], jsonb[], text[],
+             timestamptz[], bytea[], bytea[], text[], bigint[], bytea[], bigint[], text[], text[],
+             text[], bigint[], bigint, text, bigint, smallint[], bigint[]",
+            true,
+        ),
+    ];
+
+    /// The generic plan (the one a connection keeps) of each statement,
+    /// as `EXPLAIN` prints it under the settings of the connection it runs
+    /// on, prepared under names ending in `round`; only the writer's when
+    /// `writer_only`.
+    async fn generic_plans(
+        pool: &PgPool,
+        round: usize,
+        writer_only: bool,
+    ) -> Vec<(&'static str, String)> {
+        let mut connection = pool.acquire().await.unwrap();
+        sqlx::raw_sql("SET plan_cache_mode = force_generic_plan")
+            .execute(&mut *connection)
+            .await
+            .unwrap();
+        let mut plans = Vec::new();
+        for (name, statement, types, on_writer) in STATEMENTS {
+            if writer_only && !on_writer {
+                continue;
+            }
+            for (setting, value) in WRITER_SETTINGS {
+                let value = if on_writer { value } else { "DEFAULT" };
+                sqlx::raw_sql(&format!("SET {setting} = {value}"))
+                    .execute(&mut *connection)
+                    .await
+                    .unwrap();
+            }
+            sqlx::raw_sql(&format!("PREPARE {name}_{round} ({types}) AS {statement}"))
+                .execute(&mut *connection)
+                .await
+                .unwrap();
+            let count = types.split(',').count();
+            let nulls = vec!["NULL"; count].join(", ");
+            let lines: Vec<String> =
+                sqlx::query_scalar(&format!("EXPLAIN EXECUTE {name}_{round} ({nulls})"))
+                    .fetch_all(&mut *connection)
+                    .await
+                    .unwrap();
+            plans.push((name, lines.join("\n")));
+        }
+        plans
+    }
+
+    /// Whatever the statistics say of the tables an append reads, the
+    /// statements that look keys up probe each by index and never scan a
+    /// table: never analyzed, and analyzed at 2,000 rows (where PostgreSQL
+    /// hashed an array joined to `streams` and scanned the table, a plan
+    /// the writer's connection kept as the table grew); and, on the
+    /// writer's connection, analyzed while empty.
+    #[tokio::test]
+    async fn the_writer_looks_up_each_key_by_index_whatever_the_statistics_say() {
+        let db = fresh_database().await;
+        let pool = PgPoolOptions::new()
+            .max_connections(2)
+            .connect(&db.url)
+            .await
+            .unwrap();
+        MIGRATOR.run(&pool).await.unwrap();
+        let rounds = [
+            ("never analyzed", ""),
+            (
+                "streams and claims analyzed at 2,000 rows",
+                "INSERT INTO streams (stream_id, version, head_hash, head_position, updated_at)
+                 SELECT 'run-' || gen_random_uuid(), 0, '\\x00', n, now()
+                 FROM generate_series(1, 2000) AS n;
+                 INSERT INTO unique_claims (scope, claim_key, stream_id, claimed_at_position)
+                 SELECT 'scope', n::text, 'run-x', n FROM generate_series(1, 2000) AS n;
+                 ANALYZE streams, unique_claims;",
+            ),
+            ("events analyzed empty", "ANALYZE event_ids, events;"),
+        ];
+        for (round, (tables, change)) in rounds.into_iter().enumerate() {
+            sqlx::raw_sql(change).execute(&pool).await.unwrap();
+            for (name, plan) in generic_plans(&pool, round, round == 2).await {
+                let joins_by_hash = plan
+                    .lines()
+                    .any(|line| line.contains("Hash") && line.contains("Join"));
+                assert!(
+                    !plan.contains("Seq Scan") && !joins_by_hash,
+                    "{name}, {tables}:\n{plan}"
+                );
+            }
+        }
+    }
 }
