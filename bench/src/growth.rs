@@ -1,6 +1,6 @@
 //! Growth: the same append and feed-read figures at two sizes of the log
-//! (before the scale figures seed it, and after `--tree-events` has filled
-//! it), so a figure that slows as the log grows shows beside its earlier
+//! (right after the warm-up, before the other figures append, and after
+//! `--tree-events` has filled it), so a figure that slows as the log grows shows beside its earlier
 //! self in the same run.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,7 +26,7 @@ pub struct GrowthLoad<'a> {
 /// Which of the run's two sizes of the log the figures are taken at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogSize {
-    /// Before the scale figures seed the log.
+    /// Right after the warm-up, before the other figures append.
     Smaller,
     /// After `--tree-events` has filled it.
     Larger,
