@@ -800,14 +800,15 @@ async fn write_batch_in(
 const WRITER_SETTINGS: [(&str, &str); 1] = [("enable_seqscan", "off")];
 
 /// Events by id, with their streams, versions and positions.
-const FIND_EVENTS: &str = "SELECT wanted.event_id, e.stream_id, e.stream_version, e.global_position
+const FIND_EVENTS: &str =
+    "SELECT wanted.event_id, found.stream_id, found.stream_version, found.global_position
      FROM (SELECT DISTINCT UNNEST($1::uuid[])) AS wanted(event_id)
      CROSS JOIN LATERAL (
          SELECT e.stream_id, e.stream_version, e.global_position
          FROM event_ids i JOIN events e ON e.global_position = i.global_position
          WHERE i.event_id = wanted.event_id LIMIT 1
-     ) e
-     ORDER BY e.global_position";
+     ) found
+     ORDER BY found.global_position";
 
 /// The log's head, and the stream heads ($1), known events ($2) and taken
 /// claims ($3, $4) a batch names, as rows tagged by `kind`.
@@ -819,21 +820,21 @@ const LOAD_VIEW: &str =
      SELECT 'stream', stream_id, NULL, NULL, version, NULL, head_hash
      FROM streams WHERE stream_id = ANY($1)
      UNION ALL
-     SELECT 'event', wanted.event_id::text, e.stream_id, NULL, e.stream_version,
-            e.global_position, NULL
+     SELECT 'event', wanted.event_id::text, found.stream_id, NULL, found.stream_version,
+            found.global_position, NULL
      FROM UNNEST($2::uuid[]) AS wanted(event_id)
      CROSS JOIN LATERAL (
          SELECT e.stream_id, e.stream_version, e.global_position
          FROM event_ids i JOIN events e ON e.global_position = i.global_position
          WHERE i.event_id = wanted.event_id LIMIT 1
-     ) e
+     ) found
      UNION ALL
-     SELECT 'claim', wanted.scope, wanted.claim_key, c.stream_id, NULL, NULL, NULL
+     SELECT 'claim', wanted.scope, wanted.claim_key, found.stream_id, NULL, NULL, NULL
      FROM UNNEST($3::text[], $4::text[]) AS wanted(scope, claim_key)
      CROSS JOIN LATERAL (
          SELECT c.stream_id FROM unique_claims c
          WHERE c.scope = wanted.scope AND c.claim_key = wanted.claim_key LIMIT 1
-     ) c";
+     ) found";
 
 /// A batch's rows: events, their ids, stream heads, claims, and the log's
 /// head moved from $23 to $21; fails if the head or a stream head ($13 at
