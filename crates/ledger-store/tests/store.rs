@@ -230,6 +230,30 @@ async fn a_repeated_event_id_is_a_no_op_returning_the_original_positions() {
     assert_eq!(all_events(&store).await.len(), 3);
 }
 
+/// `find_events` answers each event found once, in log order, however
+/// often it is asked for, and passes over ids the log does not hold.
+#[tokio::test]
+async fn found_events_come_once_each_in_log_order() {
+    let store = store().await;
+    let appended = store
+        .append(AppendRequest::single(
+            "s",
+            ExpectedVersion::NoStream,
+            events(3),
+        ))
+        .await
+        .unwrap()
+        .events;
+    let asked = [
+        appended[2].event_id,
+        Uuid::new_v4(),
+        appended[0].event_id,
+        appended[2].event_id,
+    ];
+    let found = store.find_events(&asked).await.unwrap();
+    assert_eq!(found, vec![appended[0].clone(), appended[2].clone()]);
+}
+
 #[tokio::test]
 async fn concurrent_duplicates_of_one_append_write_it_once() {
     let store = store().await;
