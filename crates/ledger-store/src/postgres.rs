@@ -799,20 +799,29 @@ async fn write_batch_in(
 /// statistics of a table analyzed while nearly empty say it is cheaper.
 const WRITER_SETTINGS: [(&str, &str); 1] = [("enable_seqscan", "off")];
 
+/// Joins to each `wanted.event_id` the event of that id, as `found`, when
+/// the log holds it.
+macro_rules! found_event {
+    () => {
+        " CROSS JOIN LATERAL (
+             SELECT e.stream_id, e.stream_version, e.global_position
+             FROM event_ids i JOIN events e ON e.global_position = i.global_position
+             WHERE i.event_id = wanted.event_id LIMIT 1
+         ) found "
+    };
+}
+
 /// Events by id, with their streams, versions and positions.
-const FIND_EVENTS: &str =
+const FIND_EVENTS: &str = concat!(
     "SELECT wanted.event_id, found.stream_id, found.stream_version, found.global_position
-     FROM (SELECT DISTINCT UNNEST($1::uuid[])) AS wanted(event_id)
-     CROSS JOIN LATERAL (
-         SELECT e.stream_id, e.stream_version, e.global_position
-         FROM event_ids i JOIN events e ON e.global_position = i.global_position
-         WHERE i.event_id = wanted.event_id LIMIT 1
-     ) found
-     ORDER BY found.global_position";
+     FROM (SELECT DISTINCT UNNEST($1::uuid[])) AS wanted(event_id)",
+    found_event!(),
+    "ORDER BY found.global_position"
+);
 
 /// The log's head, and the stream heads ($1), known events ($2) and taken
 /// claims ($3, $4) a batch names, as rows tagged by `kind`.
-const LOAD_VIEW: &str =
+const LOAD_VIEW: &str = concat!(
     "SELECT 'head' AS kind, NULL::text AS t1, NULL::text AS t2, NULL::text AS t3,
             position AS n1, NULL::bigint AS n2, NULL::bytea AS hash
      FROM event_log_head WHERE singleton
@@ -822,19 +831,16 @@ const LOAD_VIEW: &str =
      UNION ALL
      SELECT 'event', wanted.event_id::text, found.stream_id, NULL, found.stream_version,
             found.global_position, NULL
-     FROM UNNEST($2::uuid[]) AS wanted(event_id)
-     CROSS JOIN LATERAL (
-         SELECT e.stream_id, e.stream_version, e.global_position
-         FROM event_ids i JOIN events e ON e.global_position = i.global_position
-         WHERE i.event_id = wanted.event_id LIMIT 1
-     ) found
-     UNION ALL
+     FROM UNNEST($2::uuid[]) AS wanted(event_id)",
+    found_event!(),
+    "UNION ALL
      SELECT 'claim', wanted.scope, wanted.claim_key, found.stream_id, NULL, NULL, NULL
      FROM UNNEST($3::text[], $4::text[]) AS wanted(scope, claim_key)
      CROSS JOIN LATERAL (
          SELECT c.stream_id FROM unique_claims c
          WHERE c.scope = wanted.scope AND c.claim_key = wanted.claim_key LIMIT 1
-     ) found";
+     ) found"
+);
 
 /// A batch's rows: events, their ids, stream heads, claims, and the log's
 /// head moved from $23 to $21; fails if the head or a stream head ($13 at
