@@ -207,9 +207,7 @@ async fn apply_in_parts(
         .map(|part| {
             let (pool, schema) = (pool.clone(), schema.to_owned());
             tokio::spawn(async move {
-                let mut tx = pool
-                    .begin_with("BEGIN; SET LOCAL synchronous_commit = off")
-                    .await?;
+                let mut tx = pool.begin_with(crate::BATCH_TRANSACTION).await?;
                 apply_shadow(&mut tx, model, &schema, &part).await?;
                 tx.commit().await?;
                 Ok::<_, RebuildError>(())

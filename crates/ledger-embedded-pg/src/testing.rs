@@ -109,3 +109,11 @@ fn remove_dead_test_dirs(root: &PathBuf) {
         }
     }
 }
+
+/// Whether a plan, as `EXPLAIN` prints it, reads a whole table: a
+/// sequential scan, or a hash join (whose hashed side PostgreSQL fills by
+/// reading all of it). Statements meant to probe keys must do neither.
+pub fn plan_reads_a_whole_table(plan: &str) -> bool {
+    plan.lines()
+        .any(|line| line.contains("Seq Scan") || (line.contains("Hash") && line.contains("Join")))
+}
