@@ -113,11 +113,13 @@ pub async fn pgbench_inserts(
         Duration::from_secs(seconds),
         machine_cpu.mul_f64(seconds as f64 / elapsed.as_secs_f64()),
     );
-    if noted && rows == 1 {
-        goals::note(Figure::PgbenchRate, figures.rate());
-        goals::note(Figure::PgbenchCpu, figures.cpu_micros());
-    } else if noted {
-        goals::note(Figure::PgbenchBatchRate, figures.rate());
+    match (noted, rows) {
+        (false, _) => {}
+        (true, 1) => {
+            goals::note(Figure::PgbenchRate, figures.rate());
+            goals::note(Figure::PgbenchCpu, figures.cpu_micros());
+        }
+        (true, _) => goals::note(Figure::PgbenchBatchRate, figures.rate()),
     }
     figures.line(&what)
 }

@@ -1,7 +1,7 @@
 //! Growth: the same append and feed-read figures at two sizes of the log
 //! (right after the warm-up, before the other figures append, and after
-//! `--tree-events` has filled it), so a figure that slows as the log grows shows beside its earlier
-//! self in the same run.
+//! `--tree-events` has filled it), so a figure that slows as the log grows
+//! shows beside its earlier self in the same run.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

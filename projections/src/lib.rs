@@ -375,16 +375,16 @@ pub(crate) async fn read_batch(
 /// short statements.
 const SCAN_WINDOW_BATCHES: u64 = 20;
 
-/// How a projector batch's transaction begins, and a rebuild part's (whose
-/// shadow tables are analyzed only at the end, so a plan made while they
-/// were small would scan them for every batch after). A read model can always be
-/// rebuilt from the log, and its rows commit with the checkpoint that
-/// covers them: a batch lost in a crash is lost whole and applied again. So
-/// it need not wait for its own WAL flush, which spares the log's appends
-/// one fsync per projector batch. And its statements only look rows up by
-/// key (a batch's runs, the runs its reruns count for), which no table's
-/// statistics should turn into a scan of the table (as the writer's,
-/// docs/decisions.md).
+/// How a projector batch's transaction begins, and a rebuild part's. A
+/// read model can always be rebuilt from the log, and its rows commit with
+/// the checkpoint that covers them: a batch lost in a crash is lost whole
+/// and applied again. So it need not wait for its own WAL flush, which
+/// spares the log's appends one fsync per projector batch. And its
+/// statements only look rows up by key (a batch's runs, the runs its
+/// reruns count for), which no table's statistics should turn into a scan
+/// of the table, as for the writer (docs/decisions.md): a rebuild's shadow
+/// tables are analyzed only at the end, so a plan made while they were
+/// small would scan them for every batch after.
 pub(crate) const BATCH_TRANSACTION: &str =
     "BEGIN; SET LOCAL synchronous_commit = off; SET LOCAL enable_seqscan = off";
 

@@ -607,21 +607,15 @@ mod tests {
         {
             sqlx::raw_sql(change).execute(&pool).await.unwrap();
             let mut tx = pool.begin_with(crate::BATCH_TRANSACTION).await.unwrap();
-            sqlx::raw_sql("SET LOCAL plan_cache_mode = force_generic_plan")
-                .execute(&mut *tx)
-                .await
-                .unwrap();
             for (name, statement) in [("look_up", LOOK_UP_RUNS), ("count", COUNT_RERUNS)] {
-                sqlx::raw_sql(&format!("PREPARE {name}_{round} (uuid[]) AS {statement}"))
-                    .execute(&mut *tx)
-                    .await
-                    .unwrap();
-                let plan: Vec<String> =
-                    sqlx::query_scalar(&format!("EXPLAIN EXECUTE {name}_{round} (NULL)"))
-                        .fetch_all(&mut *tx)
-                        .await
-                        .unwrap();
-                let plan = plan.join("\n");
+                let name_in_round = format!("{name}_{round}");
+                let plan = ledger_embedded_pg::testing::generic_plan(
+                    &mut tx,
+                    &name_in_round,
+                    "uuid[]",
+                    statement,
+                )
+                .await;
                 assert!(
                     !ledger_embedded_pg::testing::plan_reads_a_whole_table(&plan),
                     "{name}, runs {runs}:\n{plan}"

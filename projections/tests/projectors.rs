@@ -728,16 +728,7 @@ async fn a_rebuild_that_meets_an_unreadable_event_in_a_part_fails_and_keeps_the_
     let (pool, store, ledger) = setup().await;
     mixed_workload(&ledger).await;
     catch_up(&pool, &store).await;
-    let live_rows = |pool: PgPool| async move {
-        sqlx::query_scalar::<_, String>(
-            "SELECT string_agg(run_id::text || ':' || version || ':' || state, ',' ORDER BY run_id)
-             FROM runs",
-        )
-        .fetch_one(&pool)
-        .await
-        .unwrap()
-    };
-    let before = live_rows(pool.clone()).await;
+    let before = run_rows(&pool).await;
     let unreadable = run_with_an_unreadable_event(&ledger, &store).await;
     // Enough after it that its batch is a full one, applied in parts.
     mixed_workload(&ledger).await;
@@ -750,7 +741,7 @@ async fn a_rebuild_that_meets_an_unreadable_event_in_a_part_fails_and_keeps_the_
         ) => assert_eq!(position, unreadable),
         other => panic!("expected the unreadable event, got {other}"),
     }
-    assert_eq!(live_rows(pool.clone()).await, before);
+    assert_eq!(run_rows(&pool).await, before);
     ledger_projections::Rebuild::claim(&pool, ReadModel::RunHistory)
         .await
         .expect("the failed rebuild let its lock go");

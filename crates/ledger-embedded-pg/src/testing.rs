@@ -110,6 +110,34 @@ fn remove_dead_test_dirs(root: &PathBuf) {
     }
 }
 
+/// The generic plan of `statement` (the plan a connection keeps for a
+/// prepared statement once it stops planning each execution afresh), as
+/// `EXPLAIN` prints it under `connection`'s settings: prepared there as
+/// `name`, with parameters of `types` (as `PREPARE` takes them, comma
+/// separated), explained with every parameter null.
+///
+/// # Panics
+/// When PostgreSQL refuses the statement or the name is taken.
+pub async fn generic_plan(
+    connection: &mut sqlx::PgConnection,
+    name: &str,
+    types: &str,
+    statement: &str,
+) -> String {
+    sqlx::raw_sql(&format!(
+        "SET plan_cache_mode = force_generic_plan; PREPARE {name} ({types}) AS {statement}"
+    ))
+    .execute(&mut *connection)
+    .await
+    .unwrap_or_else(|error| panic!("preparing {name}: {error}"));
+    let nulls = vec!["NULL"; types.split(',').count()].join(", ");
+    let lines: Vec<String> = sqlx::query_scalar(&format!("EXPLAIN EXECUTE {name} ({nulls})"))
+        .fetch_all(&mut *connection)
+        .await
+        .unwrap_or_else(|error| panic!("explaining {name}: {error}"));
+    lines.join("\n")
+}
+
 /// Whether a plan, as `EXPLAIN` prints it, reads a whole table: a
 /// sequential scan, or a hash join (whose hashed side PostgreSQL fills by
 /// reading all of it). Statements meant to probe keys must do neither.

@@ -1163,7 +1163,7 @@ async fn insert_rows(
 
 #[cfg(test)]
 mod tests {
-    use ledger_embedded_pg::testing::fresh_database;
+    use ledger_embedded_pg::testing::{fresh_database, generic_plan, plan_reads_a_whole_table};
     use sqlx::postgres::PgPoolOptions;
 
     use super::*;
@@ -1188,20 +1188,15 @@ mod tests {
         ),
     ];
 
-    /// The generic plan (the one a connection keeps) of each statement,
-    /// as `EXPLAIN` prints it under the settings of the connection it runs
-    /// on, prepared under names ending in `round`; only the writer's when
-    /// `writer_only`.
+    /// The generic plan of each statement under the settings of the
+    /// connection it runs on, prepared under names ending in `round`; only
+    /// the writer's when `writer_only`.
     async fn generic_plans(
         pool: &PgPool,
         round: usize,
         writer_only: bool,
     ) -> Vec<(&'static str, String)> {
         let mut connection = pool.acquire().await.unwrap();
-        sqlx::raw_sql("SET plan_cache_mode = force_generic_plan")
-            .execute(&mut *connection)
-            .await
-            .unwrap();
         let mut plans = Vec::new();
         for (name, statement, types, on_writer) in STATEMENTS {
             if writer_only && !on_writer {
@@ -1214,18 +1209,9 @@ mod tests {
                     .await
                     .unwrap();
             }
-            sqlx::raw_sql(&format!("PREPARE {name}_{round} ({types}) AS {statement}"))
-                .execute(&mut *connection)
-                .await
-                .unwrap();
-            let count = types.split(',').count();
-            let nulls = vec!["NULL"; count].join(", ");
-            let lines: Vec<String> =
-                sqlx::query_scalar(&format!("EXPLAIN EXECUTE {name}_{round} ({nulls})"))
-                    .fetch_all(&mut *connection)
-                    .await
-                    .unwrap();
-            plans.push((name, lines.join("\n")));
+            let name_in_round = format!("{name}_{round}");
+            let plan = generic_plan(&mut connection, &name_in_round, types, statement).await;
+            plans.push((name, plan));
         }
         plans
     }
@@ -1262,7 +1248,7 @@ mod tests {
             sqlx::raw_sql(change).execute(&pool).await.unwrap();
             for (name, plan) in generic_plans(&pool, round, round == 2).await {
                 assert!(
-                    !ledger_embedded_pg::testing::plan_reads_a_whole_table(&plan),
+                    !plan_reads_a_whole_table(&plan),
                     "{name}, {tables}:\n{plan}"
                 );
             }
