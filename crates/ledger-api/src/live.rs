@@ -1,13 +1,17 @@
 //! Live updates over server-sent events.
 //!
-//! One `Live` per service instance: a notifier task learns the log's head
-//! (from the store's NOTIFY, with polling as a fallback) and the run-history
-//! checkpoint, and publishes both; a hub turns each checkpoint advance into
-//! one query for every watched run that changed, whatever the number of
-//! watchers, and fans the new states out to them.
+//! One `Live` per service instance: while any stream is open on it, a
+//! notifier task learns the log's head (from the store's NOTIFY, with
+//! polling as a fallback) and the run-history checkpoint, and publishes
+//! both; a hub turns each checkpoint advance into one query for every
+//! watched run that changed, whatever the number of watchers, and fans the
+//! new states out to them. With no stream open, the notifier reads nothing:
+//! an instance taking appends would otherwise read both positions once for
+//! every batch its writer commits, for no one.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::task::TaskTracker;
@@ -46,6 +50,17 @@ pub struct Live {
     positions: watch::Receiver<Positions>,
     shutdown: watch::Receiver<bool>,
     watchers: Arc<Watchers>,
+    /// Streams open on this instance (`Following`).
+    followers: Arc<AtomicUsize>,
+}
+
+/// Held by each open stream: positions are read while any is held.
+struct Following(Arc<AtomicUsize>);
+
+impl Drop for Following {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 type Watchers = Mutex<HashMap<Uuid, broadcast::Sender<Value>>>;
@@ -74,10 +89,22 @@ impl Live {
             positions,
             shutdown: shutdown.clone(),
             watchers: Arc::default(),
+            followers: Arc::default(),
         };
-        tasks.spawn(notify_positions(pool.clone(), publish, shutdown.clone()));
+        tasks.spawn(notify_positions(
+            pool.clone(),
+            publish,
+            live.followers.clone(),
+            shutdown.clone(),
+        ));
         tasks.spawn(fan_out_runs(pool, live.clone(), shutdown));
         live
+    }
+
+    /// Positions are read from now until the `Following` is dropped.
+    fn follow(&self) -> Following {
+        self.followers.fetch_add(1, Ordering::Relaxed);
+        Following(self.followers.clone())
     }
 
     fn subscribe(&self, run_id: Uuid) -> broadcast::Receiver<Value> {
@@ -106,16 +133,22 @@ async fn read_positions(pool: &PgPool) -> Result<Positions, sqlx::Error> {
 async fn notify_positions(
     pool: PgPool,
     publish: watch::Sender<Positions>,
+    followers: Arc<AtomicUsize>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut appends = AppendNotifications::listen(&pool).await;
     while !*shutdown.borrow() {
-        if let Ok(positions) = read_positions(&pool).await {
-            publish.send_if_modified(|current| {
-                let changed = *current != positions;
-                *current = positions;
-                changed
-            });
+        // A stream opened while none was reads the state it starts from
+        // itself; what changes after comes with the next notification or
+        // poll, and the hub fans out every run changed since it last looked.
+        if followers.load(Ordering::Relaxed) > 0 {
+            if let Ok(positions) = read_positions(&pool).await {
+                publish.send_if_modified(|current| {
+                    let changed = *current != positions;
+                    *current = positions;
+                    changed
+                });
+            }
         }
         tokio::select! {
             _ = appends.next() => {}
@@ -184,6 +217,11 @@ where
     let stopping = async move {
         let _ = shutdown.wait_for(|stopping| *stopping).await;
     };
+    let following = live.follow();
+    let events = events.map(move |event| {
+        let _following = &following;
+        event
+    });
     Sse::new(events.take_until(stopping))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()
@@ -443,5 +481,73 @@ pub(crate) fn describe_streams(document: &mut utoipa::openapi::OpenApi) {
                     .into_iter()
                     .collect(),
             );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ledger_embedded_pg::testing::fresh_database;
+    use ledger_store::{
+        AppendRequest, EventMetadata, EventStore, ExpectedVersion, NewEvent, PgEventStore, MIGRATOR,
+    };
+    use sqlx::postgres::PgPoolOptions;
+
+    use super::*;
+
+    /// An instance with no stream open reads no positions however much is
+    /// appended (it would read them once a batch its writer commits); a
+    /// stream opened starts the reads, and closing it stops them.
+    #[tokio::test]
+    async fn positions_are_read_only_while_a_stream_is_open() {
+        let db = fresh_database().await;
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .connect(&db.url)
+            .await
+            .unwrap();
+        MIGRATOR.run(&pool).await.unwrap();
+        let store = PgEventStore::new(pool.clone());
+        let (stop, shutdown) = watch::channel(false);
+        let tasks = TaskTracker::new();
+        let live = Live::start(pool.clone(), shutdown, &tasks);
+        let append = |index: usize| {
+            store.append(AppendRequest::single(
+                format!("test-{index}"),
+                ExpectedVersion::NoStream,
+                vec![NewEvent {
+                    event_id: Uuid::now_v7(),
+                    event_type: "test.happened".into(),
+                    schema_version: 1,
+                    data: serde_json::json!({}),
+                    metadata: EventMetadata::default(),
+                }],
+            ))
+        };
+        // Several polls' and notifications' worth of time.
+        let settle = || tokio::time::sleep(POLL * 4);
+
+        append(1).await.unwrap();
+        settle().await;
+        assert_eq!(*live.positions.borrow(), Positions::default());
+
+        let following = live.follow();
+        let mut positions = live.positions.clone();
+        tokio::time::timeout(
+            Duration::from_secs(5),
+            positions.wait_for(|positions| positions.head == 1),
+        )
+        .await
+        .expect("an open stream's instance reads the head")
+        .unwrap();
+
+        drop(following);
+        settle().await;
+        append(2).await.unwrap();
+        settle().await;
+        assert_eq!(live.positions.borrow().head, 1);
+
+        stop.send(true).unwrap();
+        tasks.close();
+        tasks.wait().await;
     }
 }

@@ -113,6 +113,61 @@ pub struct HashInput<'a> {
 /// v2 only: `data` or `metadata` holds an integer that no IEEE 754 double
 /// holds exactly, which RFC 8785 cannot encode (the store never writes one).
 pub fn event_hash(input: &HashInput<'_>) -> Result<[u8; 32], JsonError> {
+    let documents = EncodedDocuments::new(input.version, input.data, input.metadata)?;
+    Ok(encoded_event_hash(
+        input,
+        &documents,
+        &format_recorded_at(input.recorded_at),
+    ))
+}
+
+/// An event's `data` and `metadata` encoded as a hash of one version
+/// covers them. Encoding them is most of a hash's work and needs nothing
+/// of the event's place in the log, so the store's writer, whose work
+/// every append waits on in turn, takes them encoded by the appender.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedDocuments {
+    version: HashVersion,
+    data: Vec<u8>,
+    metadata: Vec<u8>,
+}
+
+impl EncodedDocuments {
+    /// `data` and `metadata` in `version`'s encoding.
+    ///
+    /// # Errors
+    /// As `event_hash`.
+    pub fn new(version: HashVersion, data: &Value, metadata: &Value) -> Result<Self, JsonError> {
+        let encode = |document: &Value| -> Result<Vec<u8>, JsonError> {
+            let mut json = Vec::with_capacity(256);
+            match version {
+                HashVersion::V1 => write_canonical(document, &mut json),
+                HashVersion::V2 => write_jcs(document, &mut json)?,
+            }
+            Ok(json)
+        };
+        Ok(EncodedDocuments {
+            version,
+            data: encode(data)?,
+            metadata: encode(metadata)?,
+        })
+    }
+}
+
+/// `event_hash` of `input`, whose documents are encoded in `documents` and
+/// whose `recorded_at` is formatted (`format_recorded_at`) in
+/// `recorded_at`, so that a batch formats its one time once.
+pub fn encoded_event_hash(
+    input: &HashInput<'_>,
+    documents: &EncodedDocuments,
+    recorded_at: &str,
+) -> [u8; 32] {
+    debug_assert_eq!(
+        Ok(documents),
+        EncodedDocuments::new(input.version, input.data, input.metadata).as_ref(),
+        "the documents encoded are the input's own"
+    );
+    debug_assert_eq!(recorded_at, format_recorded_at(input.recorded_at));
     let mut hasher = Sha256::new();
     hasher.update(input.version.domain_tag());
     put_str(&mut hasher, input.stream_id.as_bytes());
@@ -121,21 +176,11 @@ pub fn event_hash(input: &HashInput<'_>) -> Result<[u8; 32], JsonError> {
     hasher.update(input.event_id.as_bytes());
     put_str(&mut hasher, input.event_type.as_bytes());
     hasher.update(input.schema_version.to_be_bytes());
-    let mut json = Vec::with_capacity(256);
-    for document in [input.data, input.metadata] {
-        json.clear();
-        match input.version {
-            HashVersion::V1 => write_canonical(document, &mut json),
-            HashVersion::V2 => write_jcs(document, &mut json)?,
-        }
-        put_str(&mut hasher, &json);
-    }
-    put_str(
-        &mut hasher,
-        format_recorded_at(input.recorded_at).as_bytes(),
-    );
+    put_str(&mut hasher, &documents.data);
+    put_str(&mut hasher, &documents.metadata);
+    put_str(&mut hasher, recorded_at.as_bytes());
     hasher.update(input.prev_hash);
-    Ok(hasher.finalize().into())
+    hasher.finalize().into()
 }
 
 fn put_str(hasher: &mut Sha256, text: &[u8]) {

@@ -14,14 +14,19 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
+use futures::FutureExt;
+use serde_json::value::RawValue;
 use serde_json::Value;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::PgConnectOptions;
+use sqlx::types::Json;
 use sqlx::{Connection, PgConnection, PgPool, Postgres, Row, Transaction};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::hash::{event_hash, HashInput, HashVersion, GENESIS_HASH};
+use crate::hash::{
+    encoded_event_hash, format_recorded_at, EncodedDocuments, HashInput, HashVersion, GENESIS_HASH,
+};
 use crate::json;
 use crate::{
     AppendError, AppendOutcome, AppendRequest, AppendedEvent, EventStore, ExpectedVersion,
@@ -69,11 +74,18 @@ impl AppendNotifications {
         AppendNotifications(listener)
     }
 
-    /// Resolves when an append commits (possibly one already seen).
+    /// Resolves when an append commits (possibly one already seen), once for
+    /// every notification that has arrived since the last call: a reader
+    /// reads up to the head whichever woke it, and the writer notifies once
+    /// a batch, so waking once a notification cost a busy reader one read a
+    /// batch (a query a batch in every instance's live updates, say).
     pub async fn next(&mut self) {
         match self.0.as_mut() {
             Some(listener) => {
                 let _ = listener.recv().await;
+                // Those already received, without waiting for more (reads
+                // from the connection are cancel-safe).
+                while let Some(Ok(Some(_))) = listener.try_recv().now_or_never() {}
             }
             None => std::future::pending::<()>().await,
         }
@@ -118,7 +130,7 @@ impl std::fmt::Debug for PgEventStoreOptions {
 }
 
 struct AppendJob {
-    request: AppendRequest,
+    append: PreparedAppend,
     reply: oneshot::Sender<Result<AppendOutcome, AppendError>>,
 }
 
@@ -217,12 +229,12 @@ impl PgEventStore {
 
 impl EventStore for PgEventStore {
     #[tracing::instrument(skip_all, fields(streams = request.streams.len(), events = request.event_count()))]
-    async fn append(&self, mut request: AppendRequest) -> Result<AppendOutcome, AppendError> {
-        prepare(&mut request)?;
+    async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, AppendError> {
+        let append = prepare(request)?;
         let started = std::time::Instant::now();
         let (reply, outcome) = oneshot::channel();
         self.writer
-            .send(AppendJob { request, reply })
+            .send(AppendJob { append, reply })
             .await
             .map_err(|_| AppendError::ShuttingDown)?;
         let outcome = outcome.await.map_err(|_| AppendError::ShuttingDown)?;
@@ -471,13 +483,14 @@ fn could_exist(stream_id: &str) -> bool {
 /// not I-JSON in its stored form (`json::prepare_stored`, which also puts
 /// numbers in that form), NUL characters (text and JSONB reject them),
 /// empty names, and an event id or stream twice in one request.
-fn prepare(request: &mut AppendRequest) -> Result<(), AppendError> {
+fn prepare(mut request: AppendRequest) -> Result<PreparedAppend, AppendError> {
     let invalid = |reason: String| Err(AppendError::Invalid(reason));
     if request.streams.is_empty() {
         return invalid("an append needs at least one stream".into());
     }
     let mut streams = HashSet::new();
     let mut ids = HashSet::new();
+    let mut prepared = Vec::with_capacity(request.event_count());
     for part in &mut request.streams {
         if part.stream_id.is_empty() || !could_exist(&part.stream_id) {
             return invalid("stream ids must be non-empty and free of NUL".into());
@@ -497,6 +510,17 @@ fn prepare(request: &mut AppendRequest) -> Result<(), AppendError> {
                 .map_err(|error| AppendError::Invalid(format!("event data: {error}")))?;
             json::prepare_stored(&mut metadata)
                 .map_err(|error| AppendError::Invalid(format!("event metadata: {error}")))?;
+            let documents = EncodedDocuments::new(HashVersion::CURRENT, &event.data, &metadata)
+                .map_err(|error| AppendError::Invalid(format!("event content: {error}")))?;
+            let as_sent = |document: &Value| {
+                serde_json::value::to_raw_value(document).expect("a JSON value serializes")
+            };
+            prepared.push(PreparedEvent {
+                data_json: as_sent(&event.data),
+                metadata_json: as_sent(&metadata),
+                metadata,
+                documents,
+            });
         }
     }
     for claim in &request.claims {
@@ -507,7 +531,30 @@ fn prepare(request: &mut AppendRequest) -> Result<(), AppendError> {
             return invalid("claims must not contain NUL characters".into());
         }
     }
-    Ok(())
+    Ok(PreparedAppend {
+        request,
+        events: prepared,
+    })
+}
+
+/// An append as the writer takes it: the request, checked, with each of
+/// its events' documents encoded for the write statement and for the hash
+/// by the appender's task, so that the writer, whose work every append
+/// waits on in turn, only hashes and binds them.
+struct PreparedAppend {
+    request: AppendRequest,
+    /// One per event, in the request's order of streams and events.
+    events: Vec<PreparedEvent>,
+}
+
+struct PreparedEvent {
+    /// The event's metadata as stored.
+    metadata: Value,
+    /// The event's data and metadata as the write statement sends them.
+    data_json: Box<RawValue>,
+    metadata_json: Box<RawValue>,
+    /// The event's data and metadata as its hash covers them.
+    documents: EncodedDocuments,
 }
 
 async fn run_writer(
@@ -535,18 +582,18 @@ async fn run_writer(
             queue.recv().await
         };
         let Some(first) = next else { break };
-        let mut events = first.request.event_count();
+        let mut events = first.append.request.event_count();
         let mut jobs = vec![first];
         while events < options.max_batch_events {
             match queue.try_recv() {
                 Ok(job) => {
-                    events += job.request.event_count();
+                    events += job.append.request.event_count();
                     jobs.push(job);
                 }
                 Err(_) => break,
             }
         }
-        let requests: Vec<&AppendRequest> = jobs.iter().map(|job| &job.request).collect();
+        let requests: Vec<&PreparedAppend> = jobs.iter().map(|job| &job.append).collect();
         metrics::histogram!("ledger_append_batch_size").record(requests.len() as f64);
         let outcome = async {
             let was_idle = std::mem::take(&mut idle);
@@ -616,8 +663,8 @@ struct EventRows<'r> {
     stream_version: Vec<i64>,
     event_type: Vec<&'r str>,
     schema_version: Vec<i32>,
-    data: Vec<&'r Value>,
-    metadata: Vec<Value>,
+    data: Vec<Json<&'r RawValue>>,
+    metadata: Vec<Json<&'r RawValue>>,
     tenant_id: Vec<Option<&'r str>>,
     recorded_at: Vec<DateTime<Utc>>,
     hash_version: Vec<i16>,
@@ -679,7 +726,7 @@ const BEGIN_AND_LOCK_HEAD: &str =
 /// lock, one lookup, one write, commit) whatever the batch's size.
 async fn write_batch(
     connection: &mut PgConnection,
-    requests: &[&AppendRequest],
+    requests: &[&PreparedAppend],
     before_commit: Option<&BeforeCommitHook>,
     known: &mut KnownHeads,
 ) -> Result<Vec<Result<AppendOutcome, AppendError>>, sqlx::Error> {
@@ -707,7 +754,7 @@ async fn write_batch(
 /// log's word) or when the log refuses the statement as out of date.
 async fn write_batch_unlocked(
     connection: &mut PgConnection,
-    requests: &[&AppendRequest],
+    requests: &[&PreparedAppend],
     known: &mut KnownHeads,
 ) -> Result<Option<Vec<Result<AppendOutcome, AppendError>>>, sqlx::Error> {
     let Some(position) = known.position else {
@@ -718,7 +765,7 @@ async fn write_batch_unlocked(
         position,
         ..BatchView::default()
     };
-    for part in requests.iter().flat_map(|request| &request.streams) {
+    for part in requests.iter().flat_map(|append| &append.request.streams) {
         if let Some(head) = known.streams.get(&part.stream_id) {
             view.heads.insert(part.stream_id.clone(), head.clone());
         }
@@ -751,21 +798,22 @@ fn is_out_of_date(error: &sqlx::Error) -> bool {
 /// Decides each request in turn against `view`, adding the rows of those
 /// that go ahead.
 fn decide_batch<'r>(
-    requests: &[&'r AppendRequest],
+    requests: &[&'r PreparedAppend],
     view: &mut BatchView<'r>,
 ) -> Vec<Result<AppendOutcome, AppendError>> {
     // Microseconds: what timestamptz keeps, so the hashed value is the stored one.
     let now = Utc::now();
     let recorded_at = DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
+    let recorded_at_text = format_recorded_at(recorded_at);
     requests
         .iter()
-        .map(|request| decide_append(request, view, recorded_at))
+        .map(|append| decide_append(append, view, recorded_at, &recorded_at_text))
         .collect()
 }
 
 async fn write_batch_in(
     mut tx: Transaction<'_, Postgres>,
-    requests: &[&AppendRequest],
+    requests: &[&PreparedAppend],
     before_commit: Option<&BeforeCommitHook>,
     known: &mut KnownHeads,
 ) -> Result<Vec<Result<AppendOutcome, AppendError>>, sqlx::Error> {
@@ -882,8 +930,9 @@ const INSERT_ROWS: &str = "WITH new_events AS (
 /// ids, claims), in one statement of rows tagged by `kind`.
 async fn load_view<'r>(
     tx: &mut Transaction<'_, Postgres>,
-    requests: &[&AppendRequest],
+    appends: &[&PreparedAppend],
 ) -> Result<BatchView<'r>, sqlx::Error> {
+    let requests: Vec<&AppendRequest> = appends.iter().map(|append| &append.request).collect();
     let stream_ids: Vec<&str> = requests
         .iter()
         .flat_map(|request| request.streams.iter().map(|part| part.stream_id.as_str()))
@@ -945,10 +994,12 @@ async fn load_view<'r>(
 /// Decides one append against the batch's view and, if it goes ahead, adds
 /// its rows to the batch. Nothing in the view changes when it is refused.
 fn decide_append<'r>(
-    request: &'r AppendRequest,
+    append: &'r PreparedAppend,
     view: &mut BatchView<'r>,
     recorded_at: DateTime<Utc>,
+    recorded_at_text: &str,
 ) -> Result<AppendOutcome, AppendError> {
+    let request = &append.request;
     if let Some(duplicate) = earlier_append(request, view)? {
         return Ok(duplicate);
     }
@@ -980,15 +1031,16 @@ fn decide_append<'r>(
     }
 
     let mut appended = Vec::with_capacity(request.event_count());
+    let mut prepared = append.events.iter();
     for part in &request.streams {
         for event in &part.events {
+            let prepared = prepared.next().expect("one prepared event an event");
             view.position += 1;
             let (version, prev_hash) = match view.heads.get(&part.stream_id) {
                 Some((version, hash)) => (version + 1, hash.clone()),
                 None => (0, GENESIS_HASH.to_vec()),
             };
-            let metadata = serde_json::to_value(&event.metadata).expect("metadata serializes");
-            let hash = event_hash(&HashInput {
+            let input = HashInput {
                 version: HashVersion::CURRENT,
                 stream_id: &part.stream_id,
                 stream_version: version,
@@ -997,11 +1049,11 @@ fn decide_append<'r>(
                 event_type: &event.event_type,
                 schema_version: event.schema_version,
                 data: &event.data,
-                metadata: &metadata,
+                metadata: &prepared.metadata,
                 recorded_at,
                 prev_hash: &prev_hash,
-            })
-            .map_err(|error| AppendError::Invalid(format!("event content: {error}")))?;
+            };
+            let hash = encoded_event_hash(&input, &prepared.documents, recorded_at_text);
             let rows = &mut view.rows;
             rows.global_position.push(to_i64(view.position));
             rows.event_id.push(event.event_id);
@@ -1009,8 +1061,8 @@ fn decide_append<'r>(
             rows.stream_version.push(to_i64(version));
             rows.event_type.push(&event.event_type);
             rows.schema_version.push(event.schema_version as i32);
-            rows.data.push(&event.data);
-            rows.metadata.push(metadata);
+            rows.data.push(Json(&prepared.data_json));
+            rows.metadata.push(Json(&prepared.metadata_json));
             rows.tenant_id.push(event.metadata.tenant_id.as_deref());
             rows.recorded_at.push(recorded_at);
             rows.hash_version

@@ -830,3 +830,45 @@ async fn a_writer_that_knows_an_old_log_head_writes_after_the_real_one() {
     assert_eq!(outcome.last_position(), Some(7));
     assert_eq!(positions(&store).await, vec![1, 7]);
 }
+
+/// Appends that commit while a reader is busy wake it once, not once each:
+/// it reads up to the head whichever woke it, so each further wake-up
+/// would cost it a read that finds nothing new.
+#[tokio::test]
+async fn notifications_that_arrive_while_a_reader_is_busy_wake_it_once() {
+    let store = store().await;
+    let mut notifications = AppendNotifications::listen(store.pool()).await;
+    for index in 0..5 {
+        store
+            .append(AppendRequest::single(
+                format!("test-{index}"),
+                ExpectedVersion::NoStream,
+                events(1),
+            ))
+            .await
+            .unwrap();
+    }
+    // NOTIFY is delivered at commit; give the listener's connection time
+    // to receive all five.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::timeout(Duration::from_secs(5), notifications.next())
+        .await
+        .expect("the appends wake the reader");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), notifications.next())
+            .await
+            .is_err(),
+        "the reader was woken again by an append it had already been woken for"
+    );
+    store
+        .append(AppendRequest::single(
+            "test-late",
+            ExpectedVersion::NoStream,
+            events(1),
+        ))
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), notifications.next())
+        .await
+        .expect("a later append wakes the reader again");
+}
