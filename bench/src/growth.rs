@@ -21,6 +21,10 @@ pub struct GrowthLoad<'a> {
     pub append_clients: usize,
     pub read_clients: usize,
     pub seconds: u64,
+    /// Rounds of both figures at each size (the goals read their medians,
+    /// as they do the single-event figures': one round's p99 moved by half
+    /// from one round to the next).
+    pub rounds: usize,
 }
 
 /// Which of the run's two sizes of the log the figures are taken at.
@@ -60,25 +64,6 @@ pub async fn figures(
     }
     let settled = settling.elapsed();
     let head = store.head_position().await.expect("a head");
-    let appends = load.appends.run(load.append_clients, load.seconds).await;
-    let next = Arc::new(AtomicU64::new(0));
-    let (client, base, key) = (
-        load.client.clone(),
-        load.base.to_owned(),
-        load.audit_key.to_owned(),
-    );
-    let pages = measure(load.read_clients, load.seconds, move |_| {
-        // A prime stride of pages, so the pages read fall all over the
-        // log, not in its cached newest part.
-        let after =
-            next.fetch_add(7_919 * PAGE, Ordering::Relaxed) % head.saturating_sub(PAGE).max(1);
-        get_ok(
-            client.clone(),
-            format!("{base}/v1/events?after={after}&limit={PAGE}"),
-            key.clone(),
-        )
-    })
-    .await;
     let (rate, p99, feed) = match size {
         LogSize::Smaller => (
             Figure::GrowthAppendRateBefore,
@@ -91,21 +76,47 @@ pub async fn figures(
             Figure::GrowthFeedRateAfter,
         ),
     };
-    goals::note(rate, appends.rate());
-    goals::note(p99, appends.latency_ms(0.99));
-    goals::note(feed, pages.rate());
-    vec![
-        format!(
-            "| growth: VACUUM (ANALYZE) and CHECKPOINT before measuring at {head} events, {:.1} s | | | | |",
-            settled.as_secs_f64()
-        ),
-        appends.line(&format!(
-            "growth: HTTP single-event appends, {} clients, at {head} events",
+    let mut lines = vec![format!(
+        "| growth: VACUUM (ANALYZE) and CHECKPOINT before measuring at {head} events, {:.1} s | | | | |",
+        settled.as_secs_f64()
+    )];
+    let rounds = load.rounds.max(1);
+    for round in 1..=rounds {
+        let appends = load.appends.run(load.append_clients, load.seconds).await;
+        let next = Arc::new(AtomicU64::new(0));
+        let (client, base, key) = (
+            load.client.clone(),
+            load.base.to_owned(),
+            load.audit_key.to_owned(),
+        );
+        let pages = measure(load.read_clients, load.seconds, move |_| {
+            // A prime stride of pages, so the pages read fall all over the
+            // log, not in its cached newest part.
+            let after =
+                next.fetch_add(7_919 * PAGE, Ordering::Relaxed) % head.saturating_sub(PAGE).max(1);
+            get_ok(
+                client.clone(),
+                format!("{base}/v1/events?after={after}&limit={PAGE}"),
+                key.clone(),
+            )
+        })
+        .await;
+        goals::note(rate, appends.rate());
+        goals::note(p99, appends.latency_ms(0.99));
+        goals::note(feed, pages.rate());
+        let of_rounds = if rounds > 1 {
+            format!(", round {round} of {rounds}")
+        } else {
+            String::new()
+        };
+        lines.push(appends.line(&format!(
+            "growth: HTTP single-event appends, {} clients, at {head} events{of_rounds}",
             load.append_clients
-        )),
-        pages.line(&format!(
-            "growth: `GET /v1/events?limit={PAGE}` at positions all over the log, {} clients, at {head} events (pages/s)",
+        )));
+        lines.push(pages.line(&format!(
+            "growth: `GET /v1/events?limit={PAGE}` at positions all over the log, {} clients, at {head} events (pages/s){of_rounds}",
             load.read_clients
-        )),
-    ]
+        )));
+    }
+    lines
 }

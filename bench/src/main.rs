@@ -64,9 +64,10 @@ struct Args {
     /// Concurrent clients of the query measurements.
     #[arg(long, default_value_t = 16)]
     query_clients: usize,
-    /// Rounds of the single-event figures (pgbench's, the service's, wrk's):
-    /// each round takes them all in turn, and issue 16's goals read each
-    /// figure's median over the rounds.
+    /// Rounds of the single-event figures (pgbench's, the service's, wrk's)
+    /// and of the growth figures at each size of the log: each round takes
+    /// them all in turn, and issue 16's goals read each figure's median
+    /// over the rounds.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
 }
@@ -605,6 +606,7 @@ async fn main() -> anyhow::Result<()> {
         append_clients: most_clients,
         read_clients: args.query_clients,
         seconds: args.seconds,
+        rounds: args.rounds,
     };
     // Each connection count's peak over the rounds.
     let mut service_rss_under_wrk: std::collections::BTreeMap<usize, f64> = Default::default();
