@@ -506,7 +506,7 @@ pub async fn report_facts(
         let run = run_response(&state, &outcome.run, &outcome.appended).await?;
         let response = FactsResponse {
             run: run.run,
-            appended: outcome.appended.iter().map(AppendedView::from).collect(),
+            appended: run.appended,
             global_position: run.global_position,
         };
         Ok((StatusCode::OK, response_body(&response)))
