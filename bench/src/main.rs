@@ -23,15 +23,15 @@ mod transparency;
 // the one that ships.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// The log's size, in events, at which the smaller growth figures are taken.
-const SMALLER_LOG: u64 = 100_000;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use run_ledger::{Application, DatabaseConfig, Secret, ServeConfig, SigningKeyConfig};
 use serde_json::json;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
+
+/// The log's size, in events, at which the smaller growth figures are taken.
+const SMALLER_LOG: u64 = 100_000;
 
 /// Append benchmarks of run-ledger beside raw PostgreSQL.
 #[derive(Debug, Parser)]

@@ -214,14 +214,13 @@ where
     S: Stream<Item = Result<Event, Infallible>> + Send + 'static,
 {
     let mut shutdown = live.shutdown.clone();
+    // The stream follows the positions for as long as it is open: the
+    // `Following` lives in the future it runs until, dropped with it.
+    let following = live.follow();
     let stopping = async move {
+        let _following = following;
         let _ = shutdown.wait_for(|stopping| *stopping).await;
     };
-    let following = live.follow();
-    let events = events.map(move |event| {
-        let _following = &following;
-        event
-    });
     Sse::new(events.take_until(stopping))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()
