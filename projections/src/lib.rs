@@ -235,6 +235,9 @@ struct Batch {
     /// The committed head it was read under.
     head: u64,
     events: Vec<FeedEvent>,
+    /// Run history's batch folded while the batch before it was written
+    /// (`apply_folding_ahead`).
+    folded: Option<run_history::FoldedRuns>,
 }
 
 /// The batch after the read model's checkpoint (see `step`); `None` when
@@ -285,6 +288,7 @@ async fn batch_after(
         to,
         head,
         events,
+        folded: None,
     }))
 }
 
@@ -295,7 +299,15 @@ async fn apply_batch(
     model: ReadModel,
     batch: Batch,
 ) -> Result<u64, ProjectionError> {
-    match commit_batch(pool, model, batch.from, batch.to, &batch.events).await {
+    match commit_batch(
+        pool,
+        model,
+        batch.from,
+        batch.to,
+        Changes::Events(&batch.events),
+    )
+    .await
+    {
         Err(ProjectionError::Undecodable { position, reason }) => {
             stop_at(pool, model, batch.from, batch.events, position, reason).await
         }
@@ -330,6 +342,127 @@ async fn apply_reading_ahead(
     }
 }
 
+/// Run history's `apply_reading_ahead`, which also folds the batch read
+/// ahead: while one batch's rows are written and committed (on a task of
+/// their own), the next is read and folded (on a blocking thread) from the
+/// rows the first leaves its runs (`FoldedRuns::committed`) and, for runs
+/// it does not touch, the stored rows. Folding and writing alternated,
+/// each leaving a core idle while the other ran. A batch that cannot be
+/// folded ahead (an event this build cannot read, a row it cannot) is
+/// read and applied again the usual way, which stops the read model at
+/// what it cannot read.
+async fn apply_folding_ahead(
+    pool: &PgPool,
+    store: &PgEventStore,
+    mut batch: Batch,
+    batch_size: u32,
+) -> (Result<u64, ProjectionError>, Option<Batch>) {
+    let model = ReadModel::RunHistory;
+    let folded = match batch.folded.take() {
+        Some(folded) => folded,
+        None => {
+            let (events, folded) = fold_runs(pool, std::mem::take(&mut batch.events), None).await;
+            batch.events = events;
+            match folded {
+                Some(folded) => folded,
+                None => return (apply_batch(pool, model, batch).await, None),
+            }
+        }
+    };
+    let folded = std::sync::Arc::new(folded);
+    let written = tokio::spawn({
+        let (pool, folded) = (pool.clone(), folded.clone());
+        let (from, to) = (batch.from, batch.to);
+        async move { commit_batch(&pool, model, from, to, Changes::FoldedRuns(&folded)).await }
+    });
+    let ahead = match batch_after(store, model, batch.to, batch.head, batch_size).await {
+        Ok(Some(mut ahead)) => {
+            let (events, folded) =
+                fold_runs(pool, std::mem::take(&mut ahead.events), Some(folded)).await;
+            ahead.events = events;
+            ahead.folded = folded;
+            Some(ahead)
+        }
+        // A failed read ahead is read again the usual way next round.
+        _ => None,
+    };
+    let applied = match written.await {
+        Ok(applied) => applied,
+        Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
+        // Cancelled: the runtime is shutting down; the batch is applied
+        // again, from the checkpoint, when a projector next runs.
+        Err(_) => return (Ok(0), None),
+    };
+    match applied {
+        Ok(moved) if moved > 0 => (Ok(moved), ahead),
+        applied => (applied, None),
+    }
+}
+
+/// Folds run history's `events` (`run_history::fold`, on a blocking
+/// thread) from the rows `earlier` leaves and those stored, read in a
+/// batch transaction's settings; gives the events back beside the folded
+/// batch, or beside `None` when it could not be folded, for whatever
+/// reason: the usual way of applying a batch meets that reason again and
+/// deals with it.
+async fn fold_runs(
+    pool: &PgPool,
+    events: Vec<FeedEvent>,
+    earlier: Option<std::sync::Arc<run_history::FoldedRuns>>,
+) -> (Vec<FeedEvent>, Option<run_history::FoldedRuns>) {
+    // Read before the rows, so that a rebuild swapping its table in
+    // meanwhile shows as a table other than the one written to.
+    let read_from: i64 = match sqlx::query_scalar(run_history::RUNS_TABLE)
+        .fetch_one(pool)
+        .await
+    {
+        Ok(table) => table,
+        Err(_) => return (events, None),
+    };
+    if earlier
+        .as_ref()
+        .is_some_and(|earlier| earlier.read_from != Some(read_from))
+    {
+        return (events, None);
+    }
+    let mut before = run_history::RowsBefore::of(&events, earlier.as_deref());
+    drop(earlier);
+    if before.needs_lookup() {
+        let looked_up = async {
+            let mut tx = pool.begin_with(BATCH_TRANSACTION).await?;
+            before.look_up(&mut tx).await?;
+            tx.rollback().await?;
+            Ok::<_, ProjectionError>(())
+        }
+        .await;
+        if looked_up.is_err() {
+            return (events, None);
+        }
+    }
+    let rows = before.into_rows();
+    let events = std::sync::Arc::new(events);
+    let folding = tokio::task::spawn_blocking({
+        let events = events.clone();
+        move || {
+            let mut folded = run_history::fold(&events, rows).ok()?;
+            folded.read_from = Some(read_from);
+            Some(folded)
+        }
+    })
+    .await;
+    let folded = match folding {
+        Ok(folded) => folded,
+        Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
+        // Cancelled before it ran (the runtime is shutting down), which
+        // dropped its share of the events.
+        Err(_) => None,
+    };
+    // The blocking task has returned or was dropped unrun: this is the
+    // only share left.
+    let events = std::sync::Arc::try_unwrap(events).unwrap_or_else(|shared| shared.to_vec());
+    (events, folded)
+}
+
 /// Applies the events before `position` and fails with the reason the
 /// event there cannot be applied, so the read model stops exactly at it.
 async fn stop_at(
@@ -344,7 +477,7 @@ async fn stop_at(
         .into_iter()
         .take_while(|event| event.global_position < position)
         .collect();
-    commit_batch(pool, model, from, position - 1, &readable).await?;
+    commit_batch(pool, model, from, position - 1, Changes::Events(&readable)).await?;
     Err(ProjectionError::Undecodable { position, reason })
 }
 
@@ -388,7 +521,15 @@ const SCAN_WINDOW_BATCHES: u64 = 20;
 pub(crate) const BATCH_TRANSACTION: &str =
     "BEGIN; SET LOCAL synchronous_commit = off; SET LOCAL enable_seqscan = off";
 
-/// Applies `events`, the read model's events after checkpoint `from` up to
+/// What a batch writes: its events, applied by the read model, or run
+/// history's batch already folded.
+#[derive(Clone, Copy)]
+enum Changes<'a> {
+    Events(&'a [FeedEvent]),
+    FoldedRuns(&'a run_history::FoldedRuns),
+}
+
+/// Applies `changes`, the read model's events after checkpoint `from` up to
 /// position `to`, and moves the checkpoint to `to`, in one transaction.
 /// Applies nothing if the checkpoint is no longer at `from` (another runner
 /// got there first). Returns how many positions the checkpoint moved.
@@ -397,7 +538,7 @@ async fn commit_batch(
     model: ReadModel,
     from: u64,
     to: u64,
-    events: &[FeedEvent],
+    changes: Changes<'_>,
 ) -> Result<u64, ProjectionError> {
     if to <= from {
         return Ok(0);
@@ -412,7 +553,20 @@ async fn commit_batch(
     if current as u64 != from {
         return Ok(0);
     }
-    model.apply(&mut tx, events).await?;
+    match changes {
+        Changes::Events(events) => model.apply(&mut tx, events).await?,
+        Changes::FoldedRuns(folded) => {
+            // Under the checkpoint's lock, which a rebuild's swap holds
+            // until it commits: the table now is the one writes go to.
+            let table: i64 = sqlx::query_scalar(run_history::RUNS_TABLE)
+                .fetch_one(&mut *tx)
+                .await?;
+            if folded.read_from != Some(table) {
+                return Ok(0);
+            }
+            run_history::write(&mut tx, folded).await?
+        }
+    }
     ledger_store::failpoint::hit("projector.before_commit");
     sqlx::query(
         "UPDATE projection_checkpoints SET position = $2, updated_at = now(), last_error = NULL
@@ -491,8 +645,14 @@ pub async fn run_projector(
         };
         let applied = match next {
             Ok(Some(batch)) => {
-                let (applied, ahead) =
-                    apply_reading_ahead(&pool, &store, model, batch, options.batch_size).await;
+                let (applied, ahead) = match model {
+                    ReadModel::RunHistory => {
+                        apply_folding_ahead(&pool, &store, batch, options.batch_size).await
+                    }
+                    ReadModel::Credits => {
+                        apply_reading_ahead(&pool, &store, model, batch, options.batch_size).await
+                    }
+                };
                 read_ahead = ahead;
                 applied
             }
@@ -648,5 +808,116 @@ pub async fn wait_for(
             return Ok(None);
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ledger_commands::{CommandContext, Fact, Ledger, ReportedFact};
+    use ledger_domain::events::StageStatus;
+    use ledger_domain::run::{CreateRun, RunCommand};
+    use ledger_domain::Caller;
+    use sqlx::postgres::PgPoolOptions;
+
+    use super::*;
+
+    /// A run-history batch folded outside the transaction that writes it,
+    /// from the rows of a `runs` table that a rebuild then swaps out (at
+    /// the very checkpoint the batch follows), is not written into the
+    /// table swapped in, whose rows it did not start from: it is read and
+    /// folded again, from that table, and applied once.
+    #[tokio::test]
+    async fn a_batch_folded_from_a_table_a_rebuild_swaps_out_is_folded_again() {
+        let db = ledger_embedded_pg::testing::fresh_database().await;
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .connect(&db.url)
+            .await
+            .unwrap();
+        ledger_store::MIGRATOR.run(&pool).await.unwrap();
+        let store = PgEventStore::new(pool.clone());
+        let ledger = Ledger::new(store.clone());
+        let (system, context) = (Caller::system(), CommandContext::default());
+        let create = CreateRun {
+            run_id: uuid::Uuid::new_v4(),
+            tenant_id: "acme".into(),
+            owner_id: "ada".into(),
+            project_id: None,
+            pipeline_version: None,
+            input_version: None,
+            document: None,
+            company: None,
+            stages: vec!["extract".into()],
+            files: vec![],
+            credits_per_file: 1,
+            max_retry_count: 3,
+            idempotency_key: None,
+            inputs: None,
+        };
+        let run_id = ledger
+            .create_run(&system, create, &context)
+            .await
+            .unwrap()
+            .run
+            .run_id();
+        while step(&pool, &store, ReadModel::RunHistory, 100)
+            .await
+            .unwrap()
+            > 0
+        {}
+        let processing = ReportedFact {
+            event_id: None,
+            fact: Fact::Run(RunCommand::UpdateStage {
+                stage: 1,
+                status: StageStatus::Processing,
+                output: None,
+                error: None,
+            }),
+        };
+        ledger
+            .report_facts(&system, run_id, None, vec![processing], &context)
+            .await
+            .unwrap();
+        let batch = next_batch(&pool, &store, ReadModel::RunHistory, 100)
+            .await
+            .unwrap()
+            .unwrap();
+        let (_, folded) = fold_runs(&pool, batch.events.clone(), None).await;
+        let folded = folded.expect("a batch that folds");
+        sqlx::raw_sql(
+            "CREATE SCHEMA swapped;
+             CREATE TABLE swapped.runs (LIKE public.runs INCLUDING ALL);
+             INSERT INTO swapped.runs SELECT * FROM public.runs;
+             UPDATE swapped.runs SET owner_id = 'rebuilt';
+             CREATE SCHEMA retired;
+             ALTER TABLE public.runs SET SCHEMA retired;
+             ALTER TABLE swapped.runs SET SCHEMA public;",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        let row = || async {
+            sqlx::query_as::<_, (i64, String)>("SELECT version, owner_id FROM runs")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        };
+        let moved = commit_batch(
+            &pool,
+            ReadModel::RunHistory,
+            batch.from,
+            batch.to,
+            Changes::FoldedRuns(&folded),
+        )
+        .await
+        .unwrap();
+        assert_eq!(moved, 0, "not written into the table swapped in");
+        assert_eq!(row().await, (0, "rebuilt".to_owned()));
+        let moved = step(&pool, &store, ReadModel::RunHistory, 100)
+            .await
+            .unwrap();
+        assert_eq!(moved, batch.to - batch.from);
+        let version = batch.events.last().unwrap().stream_version as i64;
+        assert_eq!(row().await, (version, "rebuilt".to_owned()));
     }
 }

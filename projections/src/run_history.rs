@@ -90,7 +90,8 @@ impl Timeline {
 }
 
 /// A run's row while a batch is applied.
-struct RunRow {
+#[derive(Debug, Clone)]
+pub(crate) struct RunRow {
     state: RunState,
     created_at: DateTime<Utc>,
     created_position: i64,
@@ -118,59 +119,132 @@ const COUNT_RERUNS: &str = "UPDATE runs
          + (SELECT count(*)::int FROM UNNEST($1::uuid[]) AS original WHERE original = run_id)
      WHERE run_id = ANY($1)";
 
+/// A batch folded and not yet written: its runs as they stand after it.
+#[derive(Debug, Default)]
+pub(crate) struct FoldedRuns {
+    /// The batch's runs in the order their first events came.
+    order: Vec<Uuid>,
+    rows: HashMap<Uuid, RunRow>,
+    /// The runs the batch's `run.rerun_of` events re-execute, once each.
+    reruns: Vec<Uuid>,
+    /// The `runs` table (its oid) the rows it started from were read from,
+    /// when it was folded outside the transaction that writes it: a
+    /// rebuild swaps another table in, whose rows may differ, and the
+    /// batch must then be folded again (`RUNS_TABLE`).
+    pub(crate) read_from: Option<i64>,
+}
+
+/// The oid of the `runs` table queries see now.
+pub(crate) const RUNS_TABLE: &str = "SELECT 'runs'::regclass::oid::int8";
+
+impl FoldedRuns {
+    /// Each of this batch's runs as the next batch finds it once this one
+    /// has committed: every run with a row then has it stored.
+    fn committed(&self, run_id: &Uuid) -> Option<RunRow> {
+        let mut row = self.rows.get(run_id)?.clone();
+        row.stored |= row.state.run.is_some();
+        Some(row)
+    }
+}
+
 /// Applies a batch of events (those of run streams; others are ignored).
 ///
 /// # Errors
 /// An event that cannot be decoded, or a database failure.
 pub async fn apply(conn: &mut PgConnection, events: &[FeedEvent]) -> Result<(), ProjectionError> {
-    // The batch's runs in the order their first events came, and those of
-    // them to look up: a run whose first event in the batch opens its
-    // stream (version 0) has no row yet, so most of a burst of new runs,
-    // and of a rebuild, needs no lookup at all.
-    let mut order: Vec<Uuid> = Vec::new();
-    let mut lookups: Vec<Uuid> = Vec::new();
-    let mut seen: HashSet<Uuid> = HashSet::new();
-    for event in events {
-        let Some(run_id) = run_id_of(event) else {
-            continue;
-        };
-        if seen.insert(run_id) {
-            order.push(run_id);
-            if event.stream_version > 0 {
-                lookups.push(run_id);
+    let mut before = RowsBefore::of(events, None);
+    before.look_up(conn).await?;
+    write(conn, &fold(events, before.into_rows())?).await
+}
+
+/// The rows a batch's runs have before it, while they are gathered: those
+/// the batch before it left (folded and not yet committed), and the
+/// others as stored. A run whose first event in the batch opens its stream
+/// (version 0) has no row yet, so most of a burst of new runs, and of a
+/// rebuild, needs no lookup at all.
+pub(crate) struct RowsBefore {
+    rows: HashMap<Uuid, RunRow>,
+    /// The runs still to read from `runs`.
+    lookups: Vec<Uuid>,
+}
+
+impl RowsBefore {
+    /// The rows `earlier` leaves the batch's runs, and the runs to look up.
+    pub(crate) fn of(events: &[FeedEvent], earlier: Option<&FoldedRuns>) -> Self {
+        let mut rows: HashMap<Uuid, RunRow> = HashMap::new();
+        let mut lookups: Vec<Uuid> = Vec::new();
+        let mut seen: HashSet<Uuid> = HashSet::new();
+        for event in events {
+            let Some(run_id) = run_id_of(event) else {
+                continue;
+            };
+            if !seen.insert(run_id) {
+                continue;
+            }
+            match earlier.and_then(|earlier| earlier.committed(&run_id)) {
+                Some(row) => {
+                    rows.insert(run_id, row);
+                }
+                None if event.stream_version > 0 => lookups.push(run_id),
+                None => {}
             }
         }
+        RowsBefore { rows, lookups }
     }
-    if order.is_empty() {
-        return Ok(());
+
+    /// Whether some runs must be read from `runs`.
+    pub(crate) fn needs_lookup(&self) -> bool {
+        !self.lookups.is_empty()
     }
-    let mut rows: HashMap<Uuid, RunRow> = HashMap::new();
-    let existing = if lookups.is_empty() {
-        Vec::new()
-    } else {
-        sqlx::query(LOOK_UP_RUNS)
-            .bind(&lookups)
+
+    /// Reads the runs not known yet from `runs`.
+    pub(crate) async fn look_up(&mut self, conn: &mut PgConnection) -> Result<(), ProjectionError> {
+        if self.lookups.is_empty() {
+            return Ok(());
+        }
+        let existing = sqlx::query(LOOK_UP_RUNS)
+            .bind(std::mem::take(&mut self.lookups))
             .fetch_all(&mut *conn)
-            .await?
-    };
-    for row in existing {
-        let state = json_column::<RunState>(&row, "state")?;
-        let timeline = json_column::<Timeline>(&row, "timeline")?;
-        rows.insert(
-            row.try_get("run_id")?,
-            RunRow {
-                state,
-                created_at: row.try_get("created_at")?,
-                created_position: row.try_get("created_position")?,
-                updated_at: row.try_get("updated_at")?,
-                completed_at: row.try_get("completed_at")?,
-                timeline,
-                version: row.try_get("version")?,
-                last_position: row.try_get("last_position")?,
-                stored: true,
-            },
-        );
+            .await?;
+        for row in existing {
+            let state = json_column::<RunState>(&row, "state")?;
+            let timeline = json_column::<Timeline>(&row, "timeline")?;
+            self.rows.insert(
+                row.try_get("run_id")?,
+                RunRow {
+                    state,
+                    created_at: row.try_get("created_at")?,
+                    created_position: row.try_get("created_position")?,
+                    updated_at: row.try_get("updated_at")?,
+                    completed_at: row.try_get("completed_at")?,
+                    timeline,
+                    version: row.try_get("version")?,
+                    last_position: row.try_get("last_position")?,
+                    stored: true,
+                },
+            );
+        }
+        Ok(())
     }
+
+    /// The rows gathered.
+    pub(crate) fn into_rows(self) -> HashMap<Uuid, RunRow> {
+        self.rows
+    }
+}
+
+/// Folds a batch into its runs' `rows` (as `rows_before` found them), with
+/// the domain's `evolve`: no IO, so a projector folds one batch while the
+/// database writes the one before it.
+///
+/// # Errors
+/// `Undecodable` for an event this build cannot read.
+pub(crate) fn fold(
+    events: &[FeedEvent],
+    mut rows: HashMap<Uuid, RunRow>,
+) -> Result<FoldedRuns, ProjectionError> {
+    let mut order: Vec<Uuid> = Vec::new();
+    let mut seen: HashSet<Uuid> = HashSet::new();
     let mut reruns: Vec<Uuid> = Vec::new();
     for recorded in events {
         let Some(run_id) = run_id_of(recorded) else {
@@ -192,6 +266,9 @@ pub async fn apply(conn: &mut PgConnection, events: &[FeedEvent]) -> Result<(), 
             last_position: position,
             stored: false,
         });
+        if seen.insert(run_id) {
+            order.push(run_id);
+        }
         let before = Statuses::of(row.state.run.as_ref());
         let was_terminal = before
             .as_ref()
@@ -215,18 +292,35 @@ pub async fn apply(conn: &mut PgConnection, events: &[FeedEvent]) -> Result<(), 
         row.version = recorded.stream_version as i64;
         row.last_position = position;
     }
-    let shown: Vec<(&Run, &RunRow)> = order
+    Ok(FoldedRuns {
+        order,
+        rows,
+        reruns,
+        read_from: None,
+    })
+}
+
+/// Writes a folded batch: its runs' rows and the rerun counts it raises.
+///
+/// # Errors
+/// A database failure, or a run that does not serialize.
+pub(crate) async fn write(
+    conn: &mut PgConnection,
+    folded: &FoldedRuns,
+) -> Result<(), ProjectionError> {
+    let shown: Vec<(&Run, &RunRow)> = folded
+        .order
         .iter()
         .filter_map(|run_id| {
-            let row = &rows[run_id];
+            let row = &folded.rows[run_id];
             // Events before run.created cannot be shown; the log is kept as is.
             row.state.run.as_ref().map(|run| (run, row))
         })
         .collect();
     write_runs(conn, &shown).await?;
-    if !reruns.is_empty() {
+    if !folded.reruns.is_empty() {
         sqlx::query(COUNT_RERUNS)
-            .bind(&reruns)
+            .bind(&folded.reruns)
             .execute(&mut *conn)
             .await?;
     }
@@ -709,6 +803,52 @@ mod tests {
         assert_eq!(positions, [vec![1, 3, 4, 7], vec![2, 5, 6, 8, 9]]);
         assert_eq!(split(Vec::new(), 2).unwrap().len(), 0);
         assert_eq!(split(parts.concat(), 1).unwrap().len(), 1);
+    }
+
+    /// A batch folded from the rows the batch before it left, before that
+    /// one commits, folds to what the two batches fold to as one: its runs
+    /// in the earlier batch are taken from it (no lookup, and written as
+    /// rows that exist, not copied in anew), and only runs the earlier one
+    /// did not touch are looked up.
+    #[test]
+    fn a_batch_folded_after_an_uncommitted_one_starts_from_the_rows_it_left() {
+        let events = vec![
+            fed(1, 1, 0, created()),
+            fed(2, 1, 1, RunEvent::Started(RunStarted {})),
+            fed(3, 1, 2, stage(1, StageStatus::Processing)),
+            fed(4, 2, 3, stage(1, StageStatus::Processing)),
+            fed(5, 1, 3, stage(1, StageStatus::Completed)),
+            fed(6, 3, 0, created()),
+        ];
+        let (first, second) = events.split_at(3);
+        let earlier = fold(first, RowsBefore::of(first, None).into_rows()).unwrap();
+        let before = RowsBefore::of(second, Some(&earlier));
+        assert_eq!(
+            before.lookups,
+            [Uuid::from_u128(2)],
+            "run 1 is carried, run 3 is new"
+        );
+        let carried = &before.rows[&Uuid::from_u128(1)];
+        assert!(carried.stored, "the earlier batch writes run 1's row");
+        assert_eq!(carried.version, 2);
+        let later = fold(second, before.into_rows()).unwrap();
+        let whole = fold(&events, RowsBefore::of(&events, None).into_rows()).unwrap();
+        let run = |folded: &FoldedRuns, run: u128| {
+            let row = &folded.rows[&Uuid::from_u128(run)];
+            (
+                row.state.clone(),
+                row.timeline.clone(),
+                row.version,
+                row.last_position,
+            )
+        };
+        assert_eq!(run(&later, 1), run(&whole, 1));
+        assert_eq!(run(&later, 3), run(&whole, 3));
+        assert!(!later.rows[&Uuid::from_u128(3)].stored);
+        assert_eq!(
+            later.order,
+            [Uuid::from_u128(2), Uuid::from_u128(1), Uuid::from_u128(3)]
+        );
     }
 
     #[test]
