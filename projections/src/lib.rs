@@ -645,13 +645,16 @@ pub async fn run_projector(
         };
         let applied = match next {
             Ok(Some(batch)) => {
+                // Folding ahead pays only behind a backlog, where a batch
+                // follows this one: a caught-up projector's batches are
+                // small and come one at a time.
+                let behind =
+                    batch.folded.is_some() || batch.events.len() >= options.batch_size as usize;
                 let (applied, ahead) = match model {
-                    ReadModel::RunHistory => {
+                    ReadModel::RunHistory if behind => {
                         apply_folding_ahead(&pool, &store, batch, options.batch_size).await
                     }
-                    ReadModel::Credits => {
-                        apply_reading_ahead(&pool, &store, model, batch, options.batch_size).await
-                    }
+                    _ => apply_reading_ahead(&pool, &store, model, batch, options.batch_size).await,
                 };
                 read_ahead = ahead;
                 applied
