@@ -21,7 +21,11 @@ use crate::ProjectionError;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Timeline {
     /// When the run last went from queued to running (unset while queued).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ledger_domain::time::rfc3339_option"
+    )]
     pub started_at: Option<DateTime<Utc>>,
     /// Stage n's times are `stages[n - 1]`.
     #[serde(default)]
@@ -32,10 +36,18 @@ pub struct Timeline {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StageTimes {
     /// The event that took it out of `pending`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ledger_domain::time::rfc3339_option"
+    )]
     pub started_at: Option<DateTime<Utc>>,
     /// The event that made it `completed`, `failed` or `cancelled`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ledger_domain::time::rfc3339_option"
+    )]
     pub completed_at: Option<DateTime<Utc>>,
 }
 

@@ -167,14 +167,19 @@ pub struct RunDetail {
     /// Runs that rerun this one, oldest first.
     pub reruns: Vec<Uuid>,
     /// When it was created.
+    #[serde(serialize_with = "ledger_domain::time::rfc3339")]
     pub created_at: DateTime<Utc>,
     /// When it last changed.
+    #[serde(serialize_with = "ledger_domain::time::rfc3339")]
     pub updated_at: DateTime<Utc>,
     /// When it ended (unset while it runs); the same as `finished_at`.
+    #[serde(serialize_with = "ledger_domain::time::rfc3339_option")]
     pub completed_at: Option<DateTime<Utc>>,
     /// When its current attempt started (unset while it is queued).
+    #[serde(serialize_with = "ledger_domain::time::rfc3339_option")]
     pub started_at: Option<DateTime<Utc>>,
     /// When it ended (unset while it runs).
+    #[serde(serialize_with = "ledger_domain::time::rfc3339_option")]
     pub finished_at: Option<DateTime<Utc>>,
 }
 

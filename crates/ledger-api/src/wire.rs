@@ -117,11 +117,17 @@ pub struct StageView {
     /// of `pending` in the run's current attempt. Given in run detail
     /// (`GET /v1/runs/{id}`, lists, watch); absent until then, and in a
     /// command's answer.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ledger_domain::time::rfc3339_option"
+    )]
     pub started_at: Option<DateTime<Utc>>,
     /// When it ended (`completed`, `failed` or `cancelled`), as
     /// `started_at` is given.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ledger_domain::time::rfc3339_option"
+    )]
     pub completed_at: Option<DateTime<Utc>>,
 }
 

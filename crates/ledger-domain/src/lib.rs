@@ -11,6 +11,7 @@ mod error;
 pub mod events;
 pub mod key;
 pub mod run;
+pub mod time;
 
 pub use error::DomainError;
 
