@@ -10,6 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::goals::{self, Figure};
+use crate::growth::LogSize;
 use crate::{machine_busy, Figures};
 
 /// pgbench beside the server's own binaries, else on `PATH`.
@@ -49,17 +50,28 @@ async fn run(mut command: Command) -> (std::process::Output, Duration, Duration)
     )
 }
 
+/// Which of issue 16's figures a pgbench run is noted as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Noted {
+    /// None (a figure at fewer clients than the goals read).
+    No,
+    /// The baseline of the append goals: single-row INSERTs' rate and CPU,
+    /// or the batch figure's rate.
+    Baseline,
+    /// The machine's speed beside the growth figures at one size of the log.
+    Growth(LogSize),
+}
+
 /// `pgbench -M prepared` with `clients` clients for `seconds`, each
 /// transaction one INSERT of `rows` rows into the raw table (as the bench's
 /// own loop does); latencies from its per-transaction log. Notes the
-/// figure for issue 16's goals when `noted` (the figure at the most
-/// clients is the one they read).
+/// figure for issue 16's goals as `noted` says.
 pub async fn pgbench_inserts(
     url: &str,
     clients: usize,
     seconds: u64,
     rows: usize,
-    noted: bool,
+    noted: Noted,
 ) -> String {
     let what = format!("pgbench: {rows}-row INSERT transactions, {clients} clients (-M prepared)");
     let Some(pgbench) = pgbench() else {
@@ -114,12 +126,13 @@ pub async fn pgbench_inserts(
         machine_cpu.mul_f64(seconds as f64 / elapsed.as_secs_f64()),
     );
     match (noted, rows) {
-        (false, _) => {}
-        (true, 1) => {
+        (Noted::No, _) => {}
+        (Noted::Baseline, 1) => {
             goals::note(Figure::PgbenchRate, figures.rate());
             goals::note(Figure::PgbenchCpu, figures.cpu_micros());
         }
-        (true, _) => goals::note(Figure::PgbenchBatchRate, figures.rate()),
+        (Noted::Baseline, _) => goals::note(Figure::PgbenchBatchRate, figures.rate()),
+        (Noted::Growth(size), _) => goals::note(size.figures().pgbench_rate, figures.rate()),
     }
     figures.line(&what)
 }

@@ -1,7 +1,11 @@
 //! Growth: the same append and feed-read figures at two sizes of the log
 //! (right after the warm-up, before the other figures append, and after
 //! `--tree-events` has filled it), so a figure that slows as the log grows
-//! shows beside its earlier self in the same run.
+//! shows beside its earlier self in the same run. Each round also runs
+//! pgbench's single-row INSERTs into a table emptied first: what moves them
+//! between the two sizes is the machine (and what the log takes of the
+//! server's caches), and the goals take that drift out of the growth
+//! figures beside reading them as measured.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -15,6 +19,8 @@ use crate::{measure, CreateRunLoad};
 /// What the growth figures load the service with.
 pub struct GrowthLoad<'a> {
     pub client: &'a reqwest::Client,
+    /// The raw database pgbench inserts into.
+    pub raw_url: &'a str,
     pub base: &'a str,
     pub audit_key: &'a str,
     pub appends: &'a CreateRunLoad,
@@ -34,6 +40,34 @@ pub enum LogSize {
     Smaller,
     /// After `--tree-events` has filled it.
     Larger,
+}
+
+/// The goals' figures of one size of the log.
+pub struct SizeFigures {
+    pub append_rate: Figure,
+    pub append_p99: Figure,
+    pub feed_rate: Figure,
+    pub pgbench_rate: Figure,
+}
+
+impl LogSize {
+    /// The figures measured at this size.
+    pub fn figures(self) -> SizeFigures {
+        match self {
+            LogSize::Smaller => SizeFigures {
+                append_rate: Figure::GrowthAppendRateBefore,
+                append_p99: Figure::GrowthAppendP99Before,
+                feed_rate: Figure::GrowthFeedRateBefore,
+                pgbench_rate: Figure::GrowthPgbenchRateBefore,
+            },
+            LogSize::Larger => SizeFigures {
+                append_rate: Figure::GrowthAppendRateAfter,
+                append_p99: Figure::GrowthAppendP99After,
+                feed_rate: Figure::GrowthFeedRateAfter,
+                pgbench_rate: Figure::GrowthPgbenchRateAfter,
+            },
+        }
+    }
 }
 
 /// Feed pages are this long.
@@ -64,24 +98,33 @@ pub async fn figures(
     }
     let settled = settling.elapsed();
     let head = store.head_position().await.expect("a head");
-    let (rate, p99, feed) = match size {
-        LogSize::Smaller => (
-            Figure::GrowthAppendRateBefore,
-            Figure::GrowthAppendP99Before,
-            Figure::GrowthFeedRateBefore,
-        ),
-        LogSize::Larger => (
-            Figure::GrowthAppendRateAfter,
-            Figure::GrowthAppendP99After,
-            Figure::GrowthFeedRateAfter,
-        ),
-    };
+    let noted = size.figures();
     let mut lines = vec![format!(
         "| growth: VACUUM (ANALYZE) and CHECKPOINT before measuring at {head} events, {:.1} s | | | | |",
         settled.as_secs_f64()
     )];
     let rounds = load.rounds.max(1);
     for round in 1..=rounds {
+        let of_rounds = if rounds > 1 {
+            format!(", round {round} of {rounds}")
+        } else {
+            String::new()
+        };
+        // Emptied first, so that pgbench's own table is the same size at
+        // both sizes of the log and only the machine (and what the log
+        // takes of the server's caches) moves its rate.
+        sqlx::raw_sql("TRUNCATE raw_events")
+            .execute(raw)
+            .await
+            .expect("emptying pgbench's table");
+        let pgbench = crate::baselines::pgbench_inserts(
+            load.raw_url,
+            load.append_clients,
+            load.seconds,
+            1,
+            crate::baselines::Noted::Growth(size),
+        )
+        .await;
         let appends = load.appends.run(load.append_clients, load.seconds).await;
         let next = Arc::new(AtomicU64::new(0));
         let (client, base, key) = (
@@ -101,14 +144,19 @@ pub async fn figures(
             )
         })
         .await;
-        goals::note(rate, appends.rate());
-        goals::note(p99, appends.latency_ms(0.99));
-        goals::note(feed, pages.rate());
-        let of_rounds = if rounds > 1 {
-            format!(", round {round} of {rounds}")
-        } else {
-            String::new()
-        };
+        goals::note(noted.append_rate, appends.rate());
+        goals::note(noted.append_p99, appends.latency_ms(0.99));
+        goals::note(noted.feed_rate, pages.rate());
+        // pgbench's own line, named as a growth figure of this size and round.
+        lines.push(
+            pgbench
+                .replacen("| pgbench: ", "| growth: pgbench: ", 1)
+                .replacen(
+                    "(-M prepared) |",
+                    &format!("(-M prepared), at {head} events{of_rounds} |"),
+                    1,
+                ),
+        );
         lines.push(appends.line(&format!(
             "growth: HTTP single-event appends, {} clients, at {head} events{of_rounds}",
             load.append_clients

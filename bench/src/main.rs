@@ -473,7 +473,14 @@ async fn batches(
     );
     println!(
         "{}",
-        baselines::pgbench_inserts(raw_url, args.batch_clients, args.seconds, 100, true).await
+        baselines::pgbench_inserts(
+            raw_url,
+            args.batch_clients,
+            args.seconds,
+            100,
+            baselines::Noted::Baseline,
+        )
+        .await
     );
     let figures = BatchLoad::new(client, base, key)
         .measure(args.batch_clients, args.seconds)
@@ -601,8 +608,10 @@ async fn main() -> anyhow::Result<()> {
         .as_str()
         .context("an audit key")?
         .to_owned();
+    let raw_url = server.url("bench");
     let growth_load = growth::GrowthLoad {
         client: &client,
+        raw_url: &raw_url,
         base: &base,
         audit_key: &audit_key,
         appends: &load,
@@ -644,8 +653,18 @@ async fn main() -> anyhow::Result<()> {
             );
             println!(
                 "{}",
-                baselines::pgbench_inserts(&server.url("bench"), clients, args.seconds, 1, noted)
-                    .await
+                baselines::pgbench_inserts(
+                    &server.url("bench"),
+                    clients,
+                    args.seconds,
+                    1,
+                    if noted {
+                        baselines::Noted::Baseline
+                    } else {
+                        baselines::Noted::No
+                    }
+                )
+                .await
             );
             let figures = load.run(clients, args.seconds).await;
             println!(
