@@ -3,9 +3,9 @@
 //! `--tree-events` has filled it), so a figure that slows as the log grows
 //! shows beside its earlier self in the same run. Each round also runs
 //! pgbench's single-row INSERTs into a table emptied first: what moves them
-//! between the two sizes is the machine (and what the log takes of the
-//! server's caches), and the goals take that drift out of the growth
-//! figures beside reading them as measured.
+//! between the two sizes is the machine and what the log's size does to the
+//! server, and the goals read the growth figures against them as well as
+//! as measured (docs/scaling.md).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
