@@ -204,23 +204,23 @@ pub fn table() -> Vec<String> {
             }),
         );
     }
-    let machine_drift = ratio(
+    let pgbench_change = ratio(
         Figure::GrowthPgbenchRateAfter,
         Figure::GrowthPgbenchRateBefore,
     );
-    let drift_taken_out: Option<Vec<(f64, bool)>> = growth
+    let against_pgbench: Option<Vec<(f64, bool)>> = growth
         .iter()
         .map(|&(_, before, after, larger_is_worse)| {
-            let change = without_drift(ratio(after, before)?, machine_drift?, larger_is_worse);
+            let change = read_against(ratio(after, before)?, pgbench_change?, larger_is_worse);
             Some((change, within_growth(change, larger_is_worse)))
         })
         .collect();
     goal(
         "growth against pgbench's INSERTs on the same server in the same rounds (the machine's drift, and what the log does to the server, taken out): append p99, rate, feed pages",
-        machine_drift.zip(drift_taken_out).map(|(drift, changes)| {
+        pgbench_change.zip(against_pgbench).map(|(pgbench, changes)| {
             (
                 format!(
-                    "pgbench {drift:.2}×; {:.2}×, {:.2}×, {:.2}×",
+                    "pgbench {pgbench:.2}×; {:.2}×, {:.2}×, {:.2}×",
                     changes[0].0, changes[1].0, changes[2].0
                 ),
                 changes.iter().all(|(_, holds)| *holds),
@@ -264,16 +264,16 @@ fn within_growth(change: f64, larger_is_worse: bool) -> bool {
 }
 
 /// A growth figure's `change` against pgbench's: pgbench's INSERTs into a
-/// table emptied before each round changed by `machine_drift` between the
+/// table emptied before each round changed by `pgbench_change` between the
 /// same rounds, so a rate is divided by it and a time, which shortens as
 /// the machine speeds up, multiplied by it. pgbench shares the server with
 /// the log, so what the log's size does to the server (its caches, its
 /// checkpoints) is taken out with the machine's drift.
-fn without_drift(change: f64, machine_drift: f64, larger_is_worse: bool) -> f64 {
+fn read_against(change: f64, pgbench_change: f64, larger_is_worse: bool) -> f64 {
     if larger_is_worse {
-        change * machine_drift
+        change * pgbench_change
     } else {
-        change / machine_drift
+        change / pgbench_change
     }
 }
 
@@ -294,15 +294,15 @@ mod tests {
     /// a rate and a p99 that stayed as they were hide a log that slowed
     /// them by a third.
     #[test]
-    fn growth_with_the_drift_taken_out_reads_each_change_against_pgbenchs() {
-        let rate = without_drift(1.53, 1.5, false);
+    fn a_growth_change_read_against_pgbench_takes_out_a_machine_that_sped_up() {
+        let rate = read_against(1.53, 1.5, false);
         assert!((rate - 1.02).abs() < 1e-9 && within_growth(rate, false));
-        let p99 = without_drift(0.75, 1.5, true);
+        let p99 = read_against(0.75, 1.5, true);
         assert!((p99 - 1.125).abs() < 1e-9 && within_growth(p99, true));
         assert!(within_growth(1.0, false) && within_growth(1.0, true));
-        let same_rate = without_drift(1.0, 1.5, false);
+        let same_rate = read_against(1.0, 1.5, false);
         assert!(!within_growth(same_rate, false), "{same_rate}");
-        let same_p99 = without_drift(1.0, 1.5, true);
+        let same_p99 = read_against(1.0, 1.5, true);
         assert!(!within_growth(same_p99, true), "{same_p99}");
     }
 }
