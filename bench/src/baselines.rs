@@ -58,22 +58,31 @@ pub enum Noted {
     /// The baseline of the append goals: single-row INSERTs' rate and CPU,
     /// or the batch figure's rate.
     Baseline,
-    /// The machine's speed beside the growth figures at one size of the log.
+    /// Beside the growth figures at one size of the log: what moves it
+    /// between the sizes is the machine and what the log does to the server.
     Growth(LogSize),
 }
 
 /// `pgbench -M prepared` with `clients` clients for `seconds`, each
 /// transaction one INSERT of `rows` rows into the raw table (as the bench's
 /// own loop does); latencies from its per-transaction log. Notes the
-/// figure for issue 16's goals as `noted` says.
+/// figure for issue 16's goals as `noted` says. `at` ends the line's name
+/// (where in the run it was taken); a growth figure's name also begins so.
 pub async fn pgbench_inserts(
     url: &str,
     clients: usize,
     seconds: u64,
     rows: usize,
     noted: Noted,
+    at: &str,
 ) -> String {
-    let what = format!("pgbench: {rows}-row INSERT transactions, {clients} clients (-M prepared)");
+    let figure = match noted {
+        Noted::Growth(_) => "growth: ",
+        Noted::No | Noted::Baseline => "",
+    };
+    let what = format!(
+        "{figure}pgbench: {rows}-row INSERT transactions, {clients} clients (-M prepared){at}"
+    );
     let Some(pgbench) = pgbench() else {
         return format!("| {what}: pgbench is not installed | | | | |");
     };

@@ -123,6 +123,7 @@ pub async fn figures(
             load.seconds,
             1,
             crate::baselines::Noted::Growth(size),
+            &format!(", at {head} events{of_rounds}"),
         )
         .await;
         let appends = load.appends.run(load.append_clients, load.seconds).await;
@@ -147,16 +148,7 @@ pub async fn figures(
         goals::note(noted.append_rate, appends.rate());
         goals::note(noted.append_p99, appends.latency_ms(0.99));
         goals::note(noted.feed_rate, pages.rate());
-        // pgbench's own line, named as a growth figure of this size and round.
-        lines.push(
-            pgbench
-                .replacen("| pgbench: ", "| growth: pgbench: ", 1)
-                .replacen(
-                    "(-M prepared) |",
-                    &format!("(-M prepared), at {head} events{of_rounds} |"),
-                    1,
-                ),
-        );
+        lines.push(pgbench);
         lines.push(appends.line(&format!(
             "growth: HTTP single-event appends, {} clients, at {head} events{of_rounds}",
             load.append_clients

@@ -479,6 +479,7 @@ async fn batches(
             args.seconds,
             100,
             baselines::Noted::Baseline,
+            "",
         )
         .await
     );
@@ -662,7 +663,8 @@ async fn main() -> anyhow::Result<()> {
                         baselines::Noted::Baseline
                     } else {
                         baselines::Noted::No
-                    }
+                    },
+                    "",
                 )
                 .await
             );
