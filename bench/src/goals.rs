@@ -193,10 +193,14 @@ pub fn table() -> Vec<String> {
             false,
         ),
     ];
-    for (what, before, after, larger_is_worse) in growth {
+    // Each growth figure's change, the larger log's over the smaller's, and
+    // whether a larger one is worse (a time) or better (a rate).
+    let changes =
+        growth.map(|(_, before, after, larger_is_worse)| (ratio(after, before), larger_is_worse));
+    for ((what, ..), (change, larger_is_worse)) in growth.iter().zip(changes) {
         goal(
             what,
-            ratio(after, before).map(|change| {
+            change.map(|change| {
                 (
                     format!("{change:.2}×"),
                     within_growth(change, larger_is_worse),
@@ -208,10 +212,10 @@ pub fn table() -> Vec<String> {
         Figure::GrowthPgbenchRateAfter,
         Figure::GrowthPgbenchRateBefore,
     );
-    let against_pgbench: Option<Vec<(f64, bool)>> = growth
+    let against_pgbench: Option<Vec<(f64, bool)>> = changes
         .iter()
-        .map(|&(_, before, after, larger_is_worse)| {
-            let change = read_against(ratio(after, before)?, pgbench_change?, larger_is_worse);
+        .map(|&(change, larger_is_worse)| {
+            let change = read_against(change?, pgbench_change?, larger_is_worse);
             Some((change, within_growth(change, larger_is_worse)))
         })
         .collect();

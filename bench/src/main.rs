@@ -509,9 +509,11 @@ async fn main() -> anyhow::Result<()> {
     let server = EmbeddedPostgres::start(&options, "bench")
         .await
         .context("starting PostgreSQL")?;
+    // One database: the ledger's tables and the raw baselines' side by side.
+    let raw_url = server.url("bench");
     let raw = PgPoolOptions::new()
         .max_connections(70)
-        .connect(&server.url("bench"))
+        .connect(&raw_url)
         .await?;
     let fsync: String = sqlx::query_scalar("SHOW fsync").fetch_one(&raw).await?;
     let commit: String = sqlx::query_scalar("SHOW synchronous_commit")
@@ -550,7 +552,7 @@ async fn main() -> anyhow::Result<()> {
         },
         witness_keys: Vec::new(),
         database: DatabaseConfig {
-            database_url: Some(server.url("bench").parse::<Secret>()?),
+            database_url: Some(raw_url.parse::<Secret>()?),
             data_dir: dir.clone(),
             embedded_shared_buffers_mb: None,
             max_connections: 32,
@@ -589,7 +591,7 @@ async fn main() -> anyhow::Result<()> {
     // wrk drives the shipped binary in a process of its own, so that its
     // memory is the service's alone.
     let separate_service = service_process::ServiceProcess::start(
-        &server.url("bench"),
+        &raw_url,
         &dir.join("signing.key"),
         &dir.join("separate-service"),
     )
@@ -609,7 +611,6 @@ async fn main() -> anyhow::Result<()> {
         .as_str()
         .context("an audit key")?
         .to_owned();
-    let raw_url = server.url("bench");
     let growth_load = growth::GrowthLoad {
         client: &client,
         raw_url: &raw_url,
@@ -655,7 +656,7 @@ async fn main() -> anyhow::Result<()> {
             println!(
                 "{}",
                 baselines::pgbench_inserts(
-                    &server.url("bench"),
+                    &raw_url,
                     clients,
                     args.seconds,
                     1,
@@ -701,7 +702,7 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     if args.batch_clients > 0 {
-        batches(&raw, &server.url("bench"), &client, &base, &key, &args).await;
+        batches(&raw, &raw_url, &client, &base, &key, &args).await;
     }
     let rss_after_appends = memory_mib("/proc/self/status", "VmHWM");
     // The lag figure is taken at a steady rate from caught-up read models,
