@@ -483,9 +483,13 @@ async fn batches(
         )
         .await
     );
+    let busy_before = writer_busy_seconds(client, base).await;
+    let measuring = Instant::now();
     let figures = BatchLoad::new(client, base, key)
         .measure(args.batch_clients, args.seconds)
         .await;
+    let elapsed = measuring.elapsed().as_secs_f64();
+    let busy = writer_busy_seconds(client, base).await - busy_before;
     goals::note(goals::Figure::BatchRate, figures.rate());
     println!(
         "{}",
@@ -494,6 +498,28 @@ async fn batches(
             args.batch_clients
         ))
     );
+    println!(
+        "the append writer was busy {:.0} % of the batch figure's {elapsed:.1} s (ledger_append_batch_seconds): near 100 %, the batches waited on it, not on the machine",
+        100.0 * busy / elapsed
+    );
+}
+
+/// The time the in-process service's append writer has spent writing so
+/// far (the sum of `ledger_append_batch_seconds` in `/metrics`), 0 where
+/// it is not there yet.
+async fn writer_busy_seconds(client: &reqwest::Client, base: &str) -> f64 {
+    let text = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("a metrics request")
+        .text()
+        .await
+        .expect("metrics text");
+    text.lines()
+        .find_map(|line| line.strip_prefix("ledger_append_batch_seconds_sum "))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0.0)
 }
 
 #[tokio::main]

@@ -107,6 +107,7 @@ async fn metrics_count_requests_by_route_and_show_append_latency_and_projection_
         r#"http_requests_total{method="POST",route="/v1/runs",status="201"}"#,
         r#"http_requests_total{method="GET",route="/v1/runs",status="200"}"#,
         "ledger_append_duration_seconds",
+        "ledger_append_batch_seconds_sum",
         "ledger_log_head_position",
         r#"ledger_projection_checkpoint{projection="run_history"}"#,
         r#"ledger_projection_lag_events{projection="credits"}"#,
