@@ -29,8 +29,9 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Prometheus metrics: HTTP requests, append latency and batch sizes, and
-         *     each read model's checkpoint, the log's head and the lag between them.
+         * Prometheus metrics: HTTP requests, append latency, the writer's batch
+         *     sizes and times, and each read model's checkpoint, the log's head and
+         *     the lag between them (README.md lists them).
          */
         get: operations["metrics"];
         put?: never;

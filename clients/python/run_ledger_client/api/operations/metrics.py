@@ -55,8 +55,9 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
 
 ) -> Response[str]:
-    """ Prometheus metrics: HTTP requests, append latency and batch sizes, and
-    each read model's checkpoint, the log's head and the lag between them.
+    """ Prometheus metrics: HTTP requests, append latency, the writer's batch
+    sizes and times, and each read model's checkpoint, the log's head and
+    the lag between them (README.md lists them).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -82,8 +83,9 @@ def sync(
     client: AuthenticatedClient | Client,
 
 ) -> str | None:
-    """ Prometheus metrics: HTTP requests, append latency and batch sizes, and
-    each read model's checkpoint, the log's head and the lag between them.
+    """ Prometheus metrics: HTTP requests, append latency, the writer's batch
+    sizes and times, and each read model's checkpoint, the log's head and
+    the lag between them (README.md lists them).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -104,8 +106,9 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
 
 ) -> Response[str]:
-    """ Prometheus metrics: HTTP requests, append latency and batch sizes, and
-    each read model's checkpoint, the log's head and the lag between them.
+    """ Prometheus metrics: HTTP requests, append latency, the writer's batch
+    sizes and times, and each read model's checkpoint, the log's head and
+    the lag between them (README.md lists them).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -131,8 +134,9 @@ async def asyncio(
     client: AuthenticatedClient | Client,
 
 ) -> str | None:
-    """ Prometheus metrics: HTTP requests, append latency and batch sizes, and
-    each read model's checkpoint, the log's head and the lag between them.
+    """ Prometheus metrics: HTTP requests, append latency, the writer's batch
+    sizes and times, and each read model's checkpoint, the log's head and
+    the lag between them (README.md lists them).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
