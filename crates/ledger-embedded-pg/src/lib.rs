@@ -520,6 +520,17 @@ fn free_loopback_port() -> Result<u16, EmbeddedError> {
         .port())
 }
 
+/// The glibc malloc settings the embedded server runs with, as the
+/// environment variables glibc reads them from: freed memory is kept up to
+/// 64 MiB at the top of a backend's heap, the heap grows 16 MiB at a time,
+/// and blocks below 32 MiB come from the heap, not from a mapping of their
+/// own.
+pub const MALLOC_SETTINGS: [(&str, &str); 3] = [
+    ("MALLOC_TRIM_THRESHOLD_", "67108864"),
+    ("MALLOC_TOP_PAD_", "16777216"),
+    ("MALLOC_MMAP_THRESHOLD_", "33554432"),
+];
+
 fn spawn_server(
     bin_dir: &Path,
     run_as: &RunAs,
@@ -545,6 +556,20 @@ fn spawn_server(
     // the p99 of single appends (docs/decisions.md). ext4 and xfs allocate
     // on write; recycled segments are already allocated either way.
     command.args(["-c", "wal_init_zero=off"]);
+    // glibc gives a backend's freed heap back to the kernel as soon as
+    // 128 KiB of it lie free at the top, and serves large blocks (the
+    // writer's arrays of a batch's rows) from fresh mappings; each
+    // statement then faults its memory in again, zeroed page by page.
+    // Kept, a batch's write costs less (docs/decisions.md). An operator's
+    // own settings, in these variables or in `GLIBC_TUNABLES`, are left
+    // as they are.
+    if std::env::var_os("GLIBC_TUNABLES").is_none() {
+        for (name, value) in MALLOC_SETTINGS {
+            if std::env::var_os(name).is_none() {
+                command.env(name, value);
+            }
+        }
+    }
     if let Some(mib) = options.shared_buffers_mib {
         command.arg("-c").arg(format!("shared_buffers={mib}MB"));
     }

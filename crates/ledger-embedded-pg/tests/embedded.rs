@@ -49,6 +49,19 @@ async fn starts_serves_stops_and_restarts_on_the_same_data() {
     let pid =
         ledger_embedded_pg::postmaster_pid(&dir.join("pgdata")).expect("a running postmaster");
     assert!(is_alive(pid));
+    // Backends are forked from the postmaster and keep its environment.
+    let environment = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    let entries: Vec<&[u8]> = environment.split(|byte| *byte == 0).collect();
+    if std::env::var_os("GLIBC_TUNABLES").is_none() {
+        for (name, value) in ledger_embedded_pg::MALLOC_SETTINGS {
+            let value = std::env::var(name).unwrap_or_else(|_| value.to_owned());
+            let entry = format!("{name}={value}");
+            assert!(
+                entries.contains(&entry.as_bytes()),
+                "the server runs without {entry}"
+            );
+        }
+    }
 
     server.stop().unwrap();
     assert!(!is_alive(pid), "postgres {pid} outlived stop()");
