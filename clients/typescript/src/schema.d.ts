@@ -31,7 +31,7 @@ export interface paths {
         /**
          * Prometheus metrics: HTTP requests, append latency, the writer's batch
          *     sizes and times, and each read model's checkpoint, the log's head and
-         *     the lag between them (README.md lists them).
+         *     the lag between them.
          */
         get: operations["metrics"];
         put?: never;

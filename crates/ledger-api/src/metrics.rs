@@ -26,7 +26,7 @@ pub fn handle() -> &'static PrometheusHandle {
 
 /// Prometheus metrics: HTTP requests, append latency, the writer's batch
 /// sizes and times, and each read model's checkpoint, the log's head and
-/// the lag between them (README.md lists them).
+/// the lag between them.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {

@@ -57,7 +57,7 @@ def sync_detailed(
 ) -> Response[str]:
     """ Prometheus metrics: HTTP requests, append latency, the writer's batch
     sizes and times, and each read model's checkpoint, the log's head and
-    the lag between them (README.md lists them).
+    the lag between them.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -85,7 +85,7 @@ def sync(
 ) -> str | None:
     """ Prometheus metrics: HTTP requests, append latency, the writer's batch
     sizes and times, and each read model's checkpoint, the log's head and
-    the lag between them (README.md lists them).
+    the lag between them.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -108,7 +108,7 @@ async def asyncio_detailed(
 ) -> Response[str]:
     """ Prometheus metrics: HTTP requests, append latency, the writer's batch
     sizes and times, and each read model's checkpoint, the log's head and
-    the lag between them (README.md lists them).
+    the lag between them.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -136,7 +136,7 @@ async def asyncio(
 ) -> str | None:
     """ Prometheus metrics: HTTP requests, append latency, the writer's batch
     sizes and times, and each read model's checkpoint, the log's head and
-    the lag between them (README.md lists them).
+    the lag between them.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
