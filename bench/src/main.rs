@@ -755,14 +755,18 @@ async fn main() -> anyhow::Result<()> {
                 args.seconds,
             );
         }
+        let busy_before = writer_busy_seconds(&client, &base).await;
         let (runs, seeded, backlog, projected) =
             held_backlog(&raw, &store, scale::seed_runs(&store, args.runs)).await?;
+        let busy = writer_busy_seconds(&client, &base).await - busy_before;
         let projected_rate = backlog as f64 / projected.as_secs_f64();
+        let seeded_rate = runs.len() as f64 / seeded.as_secs_f64();
         goals::note(goals::Figure::RunBacklogRate, projected_rate);
+        goals::note(goals::Figure::RunAppendRate, seeded_rate);
         println!(
-            "| run-ledger: seeding {} runs straight into the store, 1,000 a transaction | {:.0} | | |",
+            "| run-ledger: seeding {} runs straight into the store, 1,000 a transaction (the append writer busy {:.0} % of it) | {seeded_rate:.0} | | |",
             runs.len(),
-            runs.len() as f64 / seeded.as_secs_f64()
+            100.0 * busy / seeded.as_secs_f64()
         );
         println!(
             "| run-ledger: live projection of a backlog of {backlog} events (run history held while they were seeded) | {projected_rate:.0} | | |",
