@@ -91,7 +91,8 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> EmbeddedErro
 /// How much a crash of the machine may cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Durability {
-    /// PostgreSQL's defaults: `fsync` and `synchronous_commit` on.
+    /// PostgreSQL's defaults: `fsync` and `synchronous_commit` on; with
+    /// `WRITE_SETTINGS`.
     Production,
     /// `fsync` and `synchronous_commit` off: for throwaway test servers only.
     Throwaway,
@@ -520,6 +521,18 @@ fn free_loopback_port() -> Result<u16, EmbeddedError> {
         .port())
 }
 
+/// Server settings a production-durability embedded server runs with, on
+/// its command line, against the latency spikes of a write-heavy load on
+/// PostgreSQL's defaults (docs/decisions.md): WAL may grow to 4 GB between
+/// checkpoints (1 GB checkpointed every 15 to 20 s under the bench's
+/// appends, and each checkpoint's first writes stalled commits), and a
+/// backend that writes out a page has the kernel start writing it to disk
+/// at once (with 128 MB of shared buffers backends write out most pages,
+/// and the kernel, left to itself, wrote 700 MB of them in one burst every
+/// 30 s, stalling commits behind it).
+pub const WRITE_SETTINGS: [(&str, &str); 2] =
+    [("max_wal_size", "4GB"), ("backend_flush_after", "256kB")];
+
 /// The glibc malloc settings the embedded server runs with, as the
 /// environment variables glibc reads them from: freed memory is kept up to
 /// 64 MiB at the top of a backend's heap, the heap grows 16 MiB at a time,
@@ -573,15 +586,22 @@ fn spawn_server(
     if let Some(mib) = options.shared_buffers_mib {
         command.arg("-c").arg(format!("shared_buffers={mib}MB"));
     }
-    if options.durability == Durability::Throwaway {
-        command.args([
-            "-c",
-            "fsync=off",
-            "-c",
-            "synchronous_commit=off",
-            "-c",
-            "full_page_writes=off",
-        ]);
+    match options.durability {
+        Durability::Production => {
+            for (name, value) in WRITE_SETTINGS {
+                command.arg("-c").arg(format!("{name}={value}"));
+            }
+        }
+        Durability::Throwaway => {
+            command.args([
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+            ]);
+        }
     }
     // SAFETY: prctl is async-signal-safe; it runs in the child between fork
     // and exec, after the uid change (which would clear the setting).

@@ -38,6 +38,13 @@ async fn starts_serves_stops_and_restarts_on_the_same_data() {
         .await
         .unwrap();
     assert_eq!(wal_init_zero, "off");
+    for (name, value) in ledger_embedded_pg::WRITE_SETTINGS {
+        let setting: String = sqlx::query_scalar(&format!("SHOW {name}"))
+            .fetch_one(&mut connection)
+            .await
+            .unwrap();
+        assert_eq!(setting, value, "{name}");
+    }
     let shared_buffers_mib: i64 = sqlx::query_scalar(
         "SELECT setting::bigint * 8 / 1024 FROM pg_settings WHERE name = 'shared_buffers'",
     )
