@@ -483,13 +483,13 @@ async fn batches(
         )
         .await
     );
-    let busy_before = writer_busy_seconds(client, base).await;
+    let writer = WriterBusy::since_now(client, base).await;
     let measuring = Instant::now();
     let figures = BatchLoad::new(client, base, key)
         .measure(args.batch_clients, args.seconds)
         .await;
-    let elapsed = measuring.elapsed().as_secs_f64();
-    let busy = writer_busy_seconds(client, base).await - busy_before;
+    let elapsed = measuring.elapsed();
+    let busy = writer.percent_of(elapsed).await;
     goals::note(goals::Figure::BatchRate, figures.rate());
     println!(
         "{}",
@@ -499,27 +499,50 @@ async fn batches(
         ))
     );
     println!(
-        "the append writer was busy {:.0} % of the batch figure's {elapsed:.1} s (ledger_append_batch_seconds): near 100 %, the batches waited on it, not on the machine",
-        100.0 * busy / elapsed
+        "the append writer was busy {busy:.0} % of the batch figure's {:.1} s (ledger_append_batch_seconds): near 100 %, the batches waited on it, not on the machine",
+        elapsed.as_secs_f64()
     );
 }
 
-/// The time the in-process service's append writer has spent writing so
-/// far (the sum of `ledger_append_batch_seconds` in `/metrics`), 0 where
-/// it is not there yet.
-async fn writer_busy_seconds(client: &reqwest::Client, base: &str) -> f64 {
-    let text = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .expect("a metrics request")
-        .text()
-        .await
-        .expect("metrics text");
-    text.lines()
-        .find_map(|line| line.strip_prefix("ledger_append_batch_seconds_sum "))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or(0.0)
+/// How busy the in-process append writers have been since a moment: the
+/// growth of the sum of `ledger_append_batch_seconds` in `/metrics`, which
+/// every writer of this process records into.
+struct WriterBusy<'a> {
+    client: &'a reqwest::Client,
+    base: &'a str,
+    seconds_before: f64,
+}
+
+impl<'a> WriterBusy<'a> {
+    async fn since_now(client: &'a reqwest::Client, base: &'a str) -> Self {
+        WriterBusy {
+            client,
+            base,
+            seconds_before: Self::seconds(client, base).await,
+        }
+    }
+
+    /// The writers' busy time since then, as a percentage of `elapsed`.
+    async fn percent_of(&self, elapsed: Duration) -> f64 {
+        let busy = Self::seconds(self.client, self.base).await - self.seconds_before;
+        100.0 * busy / elapsed.as_secs_f64()
+    }
+
+    /// The writers' busy time so far, 0 where the metric is not there yet.
+    async fn seconds(client: &reqwest::Client, base: &str) -> f64 {
+        let text = client
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .expect("a metrics request")
+            .text()
+            .await
+            .expect("metrics text");
+        text.lines()
+            .find_map(|line| line.strip_prefix("ledger_append_batch_seconds_sum "))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or(0.0)
+    }
 }
 
 #[tokio::main]
@@ -755,18 +778,17 @@ async fn main() -> anyhow::Result<()> {
                 args.seconds,
             );
         }
-        let busy_before = writer_busy_seconds(&client, &base).await;
+        let writer = WriterBusy::since_now(&client, &base).await;
         let (runs, seeded, backlog, projected) =
             held_backlog(&raw, &store, scale::seed_runs(&store, args.runs)).await?;
-        let busy = writer_busy_seconds(&client, &base).await - busy_before;
+        let busy = writer.percent_of(seeded).await;
         let projected_rate = backlog as f64 / projected.as_secs_f64();
         let seeded_rate = runs.len() as f64 / seeded.as_secs_f64();
         goals::note(goals::Figure::RunBacklogRate, projected_rate);
         goals::note(goals::Figure::RunAppendRate, seeded_rate);
         println!(
-            "| run-ledger: seeding {} runs straight into the store, 1,000 a transaction (the append writer busy {:.0} % of it) | {seeded_rate:.0} | | |",
+            "| run-ledger: seeding {} runs straight into the store, 1,000 a transaction (the append writer busy {busy:.0} % of it) | {seeded_rate:.0} | | |",
             runs.len(),
-            100.0 * busy / seeded.as_secs_f64()
         );
         println!(
             "| run-ledger: live projection of a backlog of {backlog} events (run history held while they were seeded) | {projected_rate:.0} | | |",

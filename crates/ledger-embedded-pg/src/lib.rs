@@ -528,7 +528,7 @@ fn free_loopback_port() -> Result<u16, EmbeddedError> {
 /// appends, and each checkpoint's first writes stalled commits), and a
 /// backend that writes out a page has the kernel start writing it to disk
 /// at once (with 128 MB of shared buffers backends write out most pages,
-/// and the kernel, left to itself, wrote 700 MB of them in one burst every
+/// and the kernel, left to itself, wrote up to 740 MB of them in one burst every
 /// 30 s, stalling commits behind it).
 pub const WRITE_SETTINGS: [(&str, &str); 2] =
     [("max_wal_size", "4GB"), ("backend_flush_after", "256kB")];
